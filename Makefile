@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+# Developer commands. `make dev-setup` once, then `make test`; see README.md.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+SOURCES := bot cogs migrations tests benchmarks
+# The test PostgreSQL; `make test` starts the machine's cluster and creates this role.
+export HELIOS_TEST_POSTGRES_URL ?= postgresql://helios:helios@127.0.0.1:5432/postgres
+MATRIX ?= 3.11 3.12 3.13
+
+.PHONY: dev-setup test test-quick test-matrix lint lint-fix typecheck security pr-ready run \
+	migrate postgres clean
+
+dev-setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+postgres:
+	@bash .ci/postgres.sh
+
+test: dev-setup postgres
+	$(PY) -m pytest --cov --cov-report=term -q
+
+test-quick: dev-setup
+	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+test-matrix:
+	@for version in $(MATRIX); do \
+		interpreter=$$(command -v python$$version || true); \
+		if [ -z "$$interpreter" ]; then echo "python$$version not found, skipped"; continue; fi; \
+		echo "== unit tests on $$($$interpreter --version)"; \
+		$(MAKE) --no-print-directory VENV=.venv-$$version PYTHON=$$interpreter dev-setup && \
+		.venv-$$version/bin/python -m pytest tests/unit -q -p no:cacheprovider || exit 1; \
+	done
+
+lint: dev-setup
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/mypy
+	$(PY) .ci/check_spdx.py
+
+lint-fix: dev-setup
+	$(BIN)/ruff check --fix $(SOURCES)
+	$(BIN)/ruff format $(SOURCES)
+
+# B101: asserts here only narrow types for mypy; input is validated with real errors.
+security: dev-setup
+	$(BIN)/bandit -q -r bot cogs -x bot/sandbox -s B101
+	@bash .ci/pip-audit.sh $(BIN)
+
+pr-ready: lint security test
+
+run: dev-setup
+	$(BIN)/helios-bot run
+
+migrate: dev-setup
+	$(BIN)/helios-bot migrate
+
+clean:
+	rm -rf $(VENV) .venv-3.* .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Command line: parse arguments, load the config, run. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.clock import SystemClock
+from bot.config import Config, ConfigError, load_config, render_settings, resolve_config_path
+from bot.db.engine import create_engine
+from bot.db.migrate import migrate
+from bot.log import get_logger, setup_logging
+from bot.runtime import Runtime, wait_for_shutdown_signal
+
+log = get_logger(__name__)
+
+EXIT_CONFIG = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helios-bot", description="Contributor onboarding bot for Discord and GitHub."
+    )
+    parser.add_argument("--version", action="version", version=f"helios-bot {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="TOML config file (default: $HELIOS_BOT_CONFIG, else ./config.toml)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", parents=[common], help="the whole bot: Discord, HTTP server, scheduled jobs"
+    )
+    run.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
+
+    web = commands.add_parser(
+        "web", parents=[common], help="the HTTP server only (webhooks, health, metrics)"
+    )
+    web.add_argument("--host", help="listen address (overrides web.host)")
+    web.add_argument("--port", type=int, help="listen port (overrides web.port)")
+    web.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
+
+    migrate_cmd = commands.add_parser(
+        "migrate", parents=[common], help="upgrade the database schema to the latest revision"
+    )
+    migrate_cmd.add_argument(
+        "--to", default="head", metavar="REV", help="revision to move to, up or down"
+    )
+
+    commands.add_parser(
+        "check-config",
+        parents=[common],
+        help="validate the config and print the resolved settings, secrets redacted",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    path = resolve_config_path(args.config, os.environ)
+    try:
+        config = load_config(path)
+        if args.command == "run" and config.secrets.discord_token is None:
+            raise ConfigError(["environment: DISCORD_TOKEN: required by `helios-bot run`"])
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    logging_settings = config.settings.logging
+    setup_logging(logging_settings.level, logging_settings.format, config.secrets.values())
+
+    if args.command == "check-config":
+        sys.stdout.write(render_settings(config))
+        return 0
+    if args.command == "migrate":
+        return asyncio.run(_migrate(config, args.to))
+    if args.command == "web":
+        return asyncio.run(_serve_web(config, args.host, args.port, not args.no_migrate))
+    if args.command == "run":
+        from bot.app import run_bot  # discord.py is only imported by the mode that uses it
+
+        return asyncio.run(run_bot(config, SystemClock(), apply_migrations=not args.no_migrate))
+    raise AssertionError(f"unhandled command {args.command}")  # argparse rejects the rest
+
+
+async def _migrate(config: Config, target: str) -> int:
+    engine = create_engine(config.secrets.database_url.get_secret_value(), config.settings.database)
+    try:
+        before, after = await migrate(engine, target)
+    finally:
+        await engine.dispose()
+    print(f"database schema: {before or 'empty'} -> {after or 'empty'}")
+    return 0
+
+
+async def _serve_web(config: Config, host: str | None, port: int | None, apply: bool) -> int:
+    runtime = Runtime(config, SystemClock(), "web")
+    try:
+        await runtime.start(apply_migrations=apply, host=host, port=port)
+        await wait_for_shutdown_signal()
+    finally:
+        await runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Discord side: the Bot subclass that owns every resource of the `run` mode.
+
+``setup_hook`` opens the runtime (database, HTTP session, web server) and loads the cogs;
+``close`` closes the gateway first, then the runtime, in reverse order of opening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pkgutil
+import uuid
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.clock import Clock
+from bot.config import Config, discord_refs
+from bot.errors import DomainError
+from bot.log import get_logger
+from bot.runtime import Runtime, wait_for_shutdown_signal
+
+log = get_logger(__name__)
+
+# Closing the gateway and the runtime must fit in the 10 s that orchestrators allow.
+SHUTDOWN_TIMEOUT = 9.0
+
+
+def extension_names() -> list[str]:
+    """Every module under cogs/, found by walking the package rather than a hand-kept list."""
+    return sorted(
+        f"{cogs.__name__}.{module.name}"
+        for module in pkgutil.iter_modules(cogs.__path__)
+        if not module.name.startswith("_")
+    )
+
+
+class HeliosBot(commands.AutoShardedBot):
+    def __init__(self, config: Config, clock: Clock, *, apply_migrations: bool = True) -> None:
+        intents = discord.Intents.default()
+        intents.members = True  # member joins and role checks need the member list
+        discord_settings = config.settings.discord
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            shard_count=discord_settings.shard_count,
+            # None means every shard; discord.py accepts it though its annotation says list.
+            shard_ids=discord_settings.shard_ids,  # type: ignore[arg-type]
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
+            help_command=None,
+        )
+        self.config = config
+        self.clock = clock
+        self.runtime = Runtime(config, clock, "run")
+        self.disabled_features: set[str] = set()
+        self._apply_migrations = apply_migrations
+        self._refs_checked = False
+
+    @property
+    def guild_id(self) -> int:
+        return self.config.settings.discord.guild_id
+
+    def feature_enabled(self, name: str) -> bool:
+        """A feature runs when its config section exists and its Discord ids were found."""
+        configured = getattr(self.config.settings, name, None) is not None
+        return configured and name not in self.disabled_features
+
+    async def setup_hook(self) -> None:
+        await self.runtime.start(apply_migrations=self._apply_migrations)
+        self.runtime.readiness["discord"] = self._discord_ready
+        self.tree.error(self.on_app_command_error)
+        for name in extension_names():
+            await self.load_extension(name)
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(super().close(), timeout=SHUTDOWN_TIMEOUT / 2)
+        finally:
+            await self.runtime.close()
+
+    async def _discord_ready(self) -> str | None:
+        if self.is_closed() or not self.is_ready():
+            return "not connected to the Discord gateway"
+        return None
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        if guild.id == self.guild_id and not self._refs_checked:
+            self._refs_checked = True
+            self.check_config_refs(guild)
+
+    def check_config_refs(self, guild: discord.Guild) -> None:
+        """Report each configured channel or role the guild lacks, once; turn its feature off."""
+        for feature, key, kind, ref_id in discord_refs(self.config.settings):
+            found = guild.get_channel(ref_id) if kind == "channel" else guild.get_role(ref_id)
+            if found is None:
+                self.disabled_features.add(feature)
+                log.error(
+                    "config %s: %s %d does not exist in guild %s (%d); feature %r is off "
+                    "until the config is fixed and the bot restarted",
+                    key,
+                    kind,
+                    ref_id,
+                    guild.name,
+                    guild.id,
+                    feature,
+                )
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """The one error path for application commands."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, DomainError):
+            message = cause.user_message
+        elif isinstance(cause, app_commands.CheckFailure):
+            message = str(cause) or "You can't use this command here."
+        else:
+            error_id = uuid.uuid4().hex[:8]
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error(
+                "command /%s failed for user %d in guild %s (error id %s)",
+                command,
+                interaction.user.id,
+                interaction.guild_id,
+                error_id,
+                exc_info=cause,
+            )
+            message = (
+                f"Sorry, something went wrong on our side (error id `{error_id}`). "
+                "The organisers can look it up in the logs."
+            )
+        await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    """Answer privately whether or not the interaction was already acknowledged."""
+    if interaction.response.is_done():
+        await interaction.followup.send(message, ephemeral=True)
+    else:
+        await interaction.response.send_message(message, ephemeral=True)
+
+
+async def run_bot(config: Config, clock: Clock, *, apply_migrations: bool) -> int:
+    """Run until the gateway closes or SIGTERM/SIGINT arrives, then shut down cleanly."""
+    token = config.secrets.discord_token
+    assert token is not None  # the CLI refuses `run` without DISCORD_TOKEN
+    bot = HeliosBot(config, clock, apply_migrations=apply_migrations)
+    async with bot:
+        gateway = asyncio.create_task(bot.start(token.get_secret_value()))
+        stop = asyncio.create_task(wait_for_shutdown_signal())
+        done, _ = await asyncio.wait({gateway, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        await bot.close()
+        await gateway  # re-raises a login or connection failure with its own message
+    return 0 if stop in done else 1

@@ -1,0 +1,298 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Typed configuration: settings from a TOML file, secrets only from the environment.
+
+Every problem is reported at once, one line each, naming the file (or the environment) and the
+key, so an operator fixes a config in one pass. Unknown keys are errors: a typo must never
+silently turn a feature off. A feature's section is optional and its absence turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+DEFAULT_CONFIG_PATH = "config.toml"
+CONFIG_ENV = "HELIOS_BOT_CONFIG"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/helios.db"
+
+# Key names that look like secrets; such a key in the TOML file is refused with a pointer to
+# the environment variable that should hold it.
+_SECRET_KEY = re.compile(r"(token|secret|password|private_key|api_key|database_url)", re.I)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class DiscordRef:
+    """Marks a config field as a Discord id that must exist in the guild."""
+
+    kind: Literal["channel", "role"]
+
+
+Snowflake = Annotated[int, Field(gt=0, lt=2**63)]
+ChannelId = Annotated[int, Field(gt=0, lt=2**63), DiscordRef("channel")]
+RoleId = Annotated[int, Field(gt=0, lt=2**63), DiscordRef("role")]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DiscordSettings(Section):
+    guild_id: Snowflake = Field(description="the community's Discord server")
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: list[int] | None = None
+
+
+class WebSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+
+
+class DatabaseSettings(Section):
+    pool_size: int = Field(default=5, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    echo: bool = False
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class GitHubSettings(Section):
+    api_url: str = "https://api.github.com"
+    repositories: list[Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]] = []
+
+
+class AdminSettings(Section):
+    organiser_role_id: RoleId
+    log_channel_id: ChannelId | None = None
+
+
+class Settings(Section):
+    discord: DiscordSettings
+    web: WebSettings = WebSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    logging: LoggingSettings = LoggingSettings()
+    github: GitHubSettings = GitHubSettings()
+    # Feature sections: absent means the feature is off.
+    admin: AdminSettings | None = None
+
+
+class Secrets(BaseModel):
+    """Values read from the environment only; never logged, printed or stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    discord_token: SecretStr | None = None
+    github_token: SecretStr | None = None
+    github_app_id: int | None = None
+    github_app_private_key: SecretStr | None = None
+    github_webhook_secrets: tuple[SecretStr, ...] = ()
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+
+    def values(self) -> list[str]:
+        """Every secret string, for the log redactor."""
+        found = [self.database_url.get_secret_value()]
+        found += [s.get_secret_value() for s in self.github_webhook_secrets]
+        for secret in (self.discord_token, self.github_token, self.github_app_private_key):
+            if secret is not None:
+                found.append(secret.get_secret_value())
+        return found
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    secrets: Secrets
+    path: Path
+
+
+def resolve_config_path(cli_value: str | None, env: Mapping[str, str]) -> Path:
+    return Path(cli_value or env.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and combine the file and the environment, or raise ConfigError."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    raw: dict[str, Any] = {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path}: file not found (set --config or {CONFIG_ENV})")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot be read: {exc}")
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: not valid TOML: {exc}")
+    if problems:
+        raise ConfigError(problems)
+
+    for key in _secret_keys(raw):
+        problems.append(
+            f"{path}: {key}: secrets must not be written in the config file; "
+            "set them in the environment (see config.example.toml)"
+        )
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems += [f"{path}: {line}" for line in _describe(exc)]
+    secrets, env_problems = _secrets_from_env(env)
+    problems += env_problems
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return Config(settings=settings, secrets=secrets, path=path)
+
+
+def _secret_keys(table: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _secret_keys(value, f"{dotted}.")
+        elif _SECRET_KEY.search(key) or dotted == "database.url":
+            yield dotted
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            lines.append(f"{key}: unknown key")
+        elif kind == "missing":
+            lines.append(f"{key}: required value is missing")
+        else:
+            lines.append(f"{key}: {error['msg'].lower()} (got {error['input']!r})")
+    return lines
+
+
+def _secrets_from_env(env: Mapping[str, str]) -> tuple[Secrets, list[str]]:
+    problems: list[str] = []
+
+    def secret(name: str) -> SecretStr | None:
+        value = env.get(name, "").strip()
+        return SecretStr(value) if value else None
+
+    app_id: int | None = None
+    if raw_app_id := env.get("GITHUB_APP_ID", "").strip():
+        if raw_app_id.isdigit():
+            app_id = int(raw_app_id)
+        else:
+            problems.append("environment: GITHUB_APP_ID: expected a whole number")
+
+    private_key = secret("GITHUB_APP_PRIVATE_KEY")
+    if private_key is None and (key_path := env.get("GITHUB_APP_PRIVATE_KEY_PATH", "").strip()):
+        try:
+            private_key = SecretStr(Path(key_path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            problems.append(
+                f"environment: GITHUB_APP_PRIVATE_KEY_PATH: cannot read {key_path}: {exc.strerror}"
+            )
+    if (app_id is None) != (private_key is None) and not problems:
+        problems.append(
+            "environment: GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (or _PATH) go together; "
+            "only one is set"
+        )
+
+    webhook_secrets = tuple(
+        SecretStr(part.strip())
+        for part in env.get("GITHUB_WEBHOOK_SECRET", "").split(",")
+        if part.strip()
+    )
+    database_url = secret("DATABASE_URL") or SecretStr(DEFAULT_DATABASE_URL)
+    if not database_url.get_secret_value().startswith(("sqlite", "postgres")):
+        problems.append("environment: DATABASE_URL: expected a sqlite:// or postgresql:// URL")
+    secrets = Secrets(
+        discord_token=secret("DISCORD_TOKEN"),
+        github_token=secret("GITHUB_TOKEN"),
+        github_app_id=app_id,
+        github_app_private_key=private_key,
+        github_webhook_secrets=webhook_secrets,
+        database_url=database_url,
+    )
+    return secrets, problems
+
+
+def discord_refs(settings: Settings) -> Iterator[tuple[str, str, str, int]]:
+    """(feature, key, kind, id) for every configured Discord id, for the start-up check."""
+    for feature, section in settings:
+        if not isinstance(section, Section):
+            continue
+        for key, info in type(section).model_fields.items():
+            ref = _discord_ref(info.metadata, info.annotation)
+            value = getattr(section, key)
+            if ref is not None and value is not None:
+                yield feature, f"{feature}.{key}", ref.kind, value
+
+
+def _discord_ref(metadata: list[Any], annotation: Any) -> DiscordRef | None:
+    # An optional id (`ChannelId | None`) keeps its marker inside the union's Annotated member.
+    for item in metadata:
+        if isinstance(item, DiscordRef):
+            return item
+    for member in get_args(annotation):
+        if get_origin(member) is Annotated:
+            found = _discord_ref(list(get_args(member)[1:]), None)
+            if found is not None:
+                return found
+    return None
+
+
+def render_settings(config: Config) -> str:
+    """The resolved settings as TOML-like text, secrets shown only as set or not set."""
+    lines = [f"# resolved from {config.path}"]
+    for name, section in config.settings:
+        if section is None:
+            lines += ["", f"# [{name}] not configured: feature off"]
+            continue
+        lines += ["", f"[{name}]"]
+        for key, value in section.model_dump().items():
+            lines.append(
+                f"# {key} is not set" if value is None else f"{key} = {_toml_value(value)}"
+            )
+    lines += ["", "[environment]"]
+    for name, value in (
+        ("DISCORD_TOKEN", config.secrets.discord_token),
+        ("GITHUB_TOKEN", config.secrets.github_token),
+        ("GITHUB_APP_ID", config.secrets.github_app_id),
+        ("GITHUB_APP_PRIVATE_KEY", config.secrets.github_app_private_key),
+    ):
+        state = "(set, redacted)" if value else "(not set)"
+        lines.append(f'{name} = "{state}"')
+    count = len(config.secrets.github_webhook_secrets)
+    lines.append(f'GITHUB_WEBHOOK_SECRET = "({count} secret(s) set, redacted)"')
+    lines.append(f"DATABASE_URL = {_toml_value(redact_url(config.secrets.database_url))}")
+    return "\n".join(lines) + "\n"
+
+
+def redact_url(url: SecretStr) -> str:
+    """A database URL with its password replaced, safe to print."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url.get_secret_value())
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Durable, idempotent delivery of the bot's messages.
+
+Anything the bot says because of a GitHub event or a schedule is first written here, in the
+same transaction as the fact that caused it, then delivered by the process that holds the
+Discord gateway. A restart or a Discord outage neither loses a message nor sends it twice:
+
+- the idempotency key makes a second promise of the same message a no-op;
+- a sender leases due rows with one conditional UPDATE, so several processes never deliver
+  the same row at once (this works the same on SQLite and PostgreSQL);
+- a message is sent with a Discord nonce derived from its key and ``enforce_nonce``, so a
+  retry after a crash between "sent" and "marked sent" is deduplicated by Discord itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.models import OutboxMessage
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+TargetKind = Literal["channel", "dm"]
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+
+
+class PermanentDeliveryError(Exception):
+    """Retrying cannot help (unknown channel, missing permission, user blocks DMs)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a sender needs to post one message."""
+
+    id: int
+    guild_id: int
+    key: str
+    target_kind: TargetKind
+    target_id: int
+    payload: dict[str, Any]
+
+    @property
+    def nonce(self) -> str:
+        """A stable Discord nonce (at most 25 characters) for this message."""
+        return hashlib.sha256(self.key.encode()).hexdigest()[:25]
+
+
+# Posts a delivery and returns the Discord message id; raises PermanentDeliveryError or any
+# other exception (treated as transient).
+Sender = Callable[[Delivery], Awaitable[int]]
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    key: str,
+    target_kind: TargetKind,
+    target_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+    not_before: datetime | None = None,
+) -> bool:
+    """Promise a message inside the caller's transaction; False if the key was promised before."""
+    values = {
+        "guild_id": guild_id,
+        "key": key,
+        "target_kind": target_kind,
+        "target_id": target_id,
+        "payload": payload,
+        "status": "pending",
+        "not_before": not_before or now,
+        "attempts": 0,
+        "created_at": now,
+    }
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+class Outbox:
+    """Leases due messages and hands them to a sender, recording each outcome."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        owner: str,
+        *,
+        batch_size: int = 20,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._owner = owner
+        self._batch_size = batch_size
+
+    async def lease_due(self) -> list[Delivery]:
+        now = self._clock.now()
+        free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+        due = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now, free)
+            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            .limit(self._batch_size)
+        )
+        lease_until = now + LEASE
+        async with self._sessions.begin() as session:
+            # The lease condition is repeated in the UPDATE itself: a row another process
+            # leased between our SELECT and UPDATE no longer matches and is skipped.
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(due.scalar_subquery()), free)
+                .values(lease_owner=self._owner, lease_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
+            rows = await session.scalars(
+                select(OutboxMessage)
+                .where(
+                    and_(
+                        OutboxMessage.lease_owner == self._owner,
+                        OutboxMessage.lease_until == lease_until,
+                        OutboxMessage.status == "pending",
+                    )
+                )
+                .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            )
+            return [
+                Delivery(
+                    id=row.id,
+                    guild_id=row.guild_id,
+                    key=row.key,
+                    target_kind=row.target_kind,  # type: ignore[arg-type]
+                    target_id=row.target_id,
+                    payload=row.payload,
+                )
+                for row in rows
+            ]
+
+    async def deliver_due(self, send: Sender) -> int:
+        """Deliver one batch of due messages; returns how many were sent."""
+        sent = 0
+        for delivery in await self.lease_due():
+            try:
+                message_id = await send(delivery)
+            except PermanentDeliveryError as exc:
+                log.warning("outbox %s dropped: %s", delivery.key, exc)
+                await self._finish(delivery, status="failed", error=str(exc))
+            except Exception as exc:
+                log.warning("outbox %s will be retried: %r", delivery.key, exc)
+                await self._retry_later(delivery, repr(exc))
+            else:
+                await self._finish(delivery, status="sent", message_id=message_id)
+                sent += 1
+        return sent
+
+    async def _finish(
+        self,
+        delivery: Delivery,
+        *,
+        status: str,
+        error: str | None = None,
+        message_id: int | None = None,
+    ) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == delivery.id, OutboxMessage.lease_owner == self._owner)
+                .values(
+                    status=status,
+                    attempts=OutboxMessage.attempts + 1,
+                    last_error=error,
+                    sent_at=self._clock.now() if status == "sent" else None,
+                    discord_message_id=message_id,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+    async def _retry_later(self, delivery: Delivery, error: str) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(OutboxMessage, delivery.id)
+            if row is None or row.lease_owner != self._owner:
+                return
+            row.attempts += 1
+            row.last_error = error
+            row.lease_owner = None
+            row.lease_until = None
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                log.error("outbox %s gave up after %d attempts", row.key, row.attempts)
+            else:
+                # Exponential backoff: 30 s, 1 min, 2 min, ... capped at one hour.
+                delay = min(30 * 2 ** (row.attempts - 1), 3600)
+                row.not_before = self._clock.now() + timedelta(seconds=delay)
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending message becomes due, so the sender can sleep until then."""
+        # A message leased by another process is due again only when its lease runs out.
+        due_at = case(
+            (OutboxMessage.lease_until > OutboxMessage.not_before, OutboxMessage.lease_until),
+            else_=OutboxMessage.not_before,
+        )
+        async with self._sessions() as session:
+            due: datetime | None = await session.scalar(
+                select(func.min(due_at)).where(OutboxMessage.status == "pending")
+            )
+        return due

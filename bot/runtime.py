@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Resources shared by every long-running mode (`run` and `web`).
+
+``start`` opens them in dependency order and ``close`` releases them in reverse, so a signal at
+any point shuts down cleanly: stop accepting HTTP requests and finish those in flight, then
+close the outbound HTTP session and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from typing import Literal
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Gauge, PlatformCollector, ProcessCollector
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import __version__
+from bot.clock import Clock
+from bot.config import Config
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.migrate import current_revision, head_revision, migrate
+from bot.log import get_logger
+from bot.web.app import ReadinessCheck, create_web_app
+
+log = get_logger(__name__)
+
+Mode = Literal["run", "web"]
+# In-flight requests get this long to finish on shutdown; the whole shutdown stays under 10 s.
+HTTP_SHUTDOWN_TIMEOUT = 5.0
+
+
+class Runtime:
+    def __init__(self, config: Config, clock: Clock, mode: Mode) -> None:
+        self.config = config
+        self.clock = clock
+        self.mode = mode
+        self.registry = CollectorRegistry()
+        self.readiness: dict[str, ReadinessCheck] = {
+            "database": self._database_ready,
+            "migrations": self._migrations_ready,
+        }
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self._head_revision = head_revision()
+        self.url: str | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("Runtime.start() has not run")
+        return self._engine
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self._sessions is None:
+            raise RuntimeError("Runtime.start() has not run")
+        return self._sessions
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            raise RuntimeError("Runtime.start() has not run")
+        return self._http
+
+    async def start(
+        self, *, apply_migrations: bool, host: str | None = None, port: int | None = None
+    ) -> None:
+        started = time.perf_counter()
+        self._engine = create_engine(
+            self.config.secrets.database_url.get_secret_value(), self.config.settings.database
+        )
+        self._sessions = create_session_factory(self._engine)
+        if apply_migrations:
+            before, after = await migrate(self._engine)
+            if before != after:
+                log.info("database migrated from %s to %s", before, after)
+        self._http = aiohttp.ClientSession()
+        self._register_metrics()
+        await self._start_web(host, port)
+        log.info(
+            "helios-bot %s (%s mode) serving on %s, started in %.2f s",
+            __version__,
+            self.mode,
+            self.url,
+            time.perf_counter() - started,
+        )
+
+    async def _start_web(self, host: str | None, port: int | None) -> None:
+        settings = self.config.settings.web
+        app = create_web_app(self.readiness, self.registry)
+        self._runner = web.AppRunner(
+            app, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT, access_log=None, handle_signals=False
+        )
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, host or settings.host, settings.port if port is None else port
+        )
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.url = f"http://{bound[0]}:{bound[1]}"
+
+    def _register_metrics(self) -> None:
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        info = Gauge(
+            "helios_build_info", "Version and mode", ["version", "mode"], registry=self.registry
+        )
+        info.labels(__version__, self.mode).set(1)
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+        log.info("stopped cleanly")
+
+    async def _database_ready(self) -> str | None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return None
+
+    async def _migrations_ready(self) -> str | None:
+        current = await current_revision(self.engine)
+        if current == self._head_revision:
+            return None
+        return f"database at {current}, code expects {self._head_revision}"
+
+
+async def wait_for_shutdown_signal() -> None:
+    """Return on SIGTERM or SIGINT (Ctrl-C)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("shutting down")

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: Apache-2.0
+"""aiohttp application: /healthz (liveness), /readyz (readiness) and /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+# A readiness check returns None when healthy, else a short reason shown on /readyz.
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+
+_CHECKS = web.AppKey("checks", Mapping[str, ReadinessCheck])
+_REGISTRY = web.AppKey("registry", CollectorRegistry)
+
+
+def create_web_app(
+    checks: Mapping[str, ReadinessCheck], registry: CollectorRegistry
+) -> web.Application:
+    requests = Counter(
+        "helios_http_requests",
+        "HTTP requests answered, by route and status",
+        ["route", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "helios_http_request_seconds",
+        "Time to answer an HTTP request, by route",
+        ["route"],
+        registry=registry,
+        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    )
+
+    @web.middleware
+    async def measure(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        # The route pattern, not the path, so that scanners cannot explode label cardinality.
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            requests.labels(name, str(status)).inc()
+            latency.labels(name).observe(time.perf_counter() - started)
+
+    app = web.Application(middlewares=[measure])
+    app[_CHECKS] = checks
+    app[_REGISTRY] = registry
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    # Answering at all proves the event loop is alive; dependencies belong to /readyz.
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    results: dict[str, str] = {}
+    for name, check in request.app[_CHECKS].items():
+        try:
+            problem = await check()
+        except Exception as exc:
+            log.warning("readiness check %s failed", name, exc_info=True)
+            problem = f"check failed: {type(exc).__name__}"
+        results[name] = problem or "ok"
+    ready = all(result == "ok" for result in results.values())
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "checks": results},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[_REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

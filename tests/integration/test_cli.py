@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The `helios-bot` command line, run as an operator runs it: a separate process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "config.example.toml"
+
+
+async def cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_check_config_accepts_the_example(dummy_env: dict[str, str]) -> None:
+    code, out, err = await cli("check-config", "--config", str(EXAMPLE), env=dummy_env)
+    assert code == 0, err
+    assert "[discord]\nguild_id = 100000000000000001" in out
+    for secret in ("discord-token-for-tests", "ghp_test_token_value", "webhook-secret-one"):
+        assert secret not in out + err
+
+
+async def test_check_config_names_an_unknown_key(dummy_env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(EXAMPLE.read_text() + "\n[web.extra]\ncolour = 'blue'\n")
+    code, out, err = await cli("check-config", "--config", str(path), env=dummy_env)
+    assert code == 2
+    assert out == ""
+    assert err == f"{path}: web.extra: unknown key\n"
+
+
+async def test_config_path_comes_from_the_environment(dummy_env: dict[str, str]) -> None:
+    env = {**dummy_env, "HELIOS_BOT_CONFIG": str(EXAMPLE)}
+    code, out, _ = await cli("check-config", env=env)
+    assert code == 0
+    assert f"# resolved from {EXAMPLE}" in out
+
+
+async def test_run_needs_a_discord_token(
+    dummy_env: dict[str, str], write_config: Callable[..., Path]
+) -> None:
+    env = {**dummy_env, "DISCORD_TOKEN": ""}
+    code, _, err = await cli("run", "--config", str(write_config()), env=env)
+    assert code == 2
+    assert err == "environment: DISCORD_TOKEN: required by `helios-bot run`\n"
+
+
+async def test_migrate_up_and_down(
+    dummy_env: dict[str, str], write_config: Callable[..., Path], database_url: str
+) -> None:
+    env = {**dummy_env, "DATABASE_URL": database_url}
+    config = str(write_config())
+    code, out, _ = await cli("migrate", "--config", config, env=env)
+    assert (code, out) == (0, "database schema: empty -> 0001\n")
+    code, out, _ = await cli("migrate", "--config", config, "--to", "base", env=env)
+    assert (code, out) == (0, "database schema: 0001 -> empty\n")
+
+
+async def test_web_serves_then_stops_cleanly_on_sigterm(
+    dummy_env: dict[str, str], write_config: Callable[..., Path]
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "web",
+        "--config",
+        str(write_config()),
+        "--port",
+        "0",
+        env={**os.environ, **dummy_env},
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    url = None
+    while url is None:
+        line = (await asyncio.wait_for(process.stderr.readline(), timeout=30)).decode()
+        assert line, "helios-bot web exited before serving"
+        if found := re.search(r"serving on (http://[0-9.:]+)", line):
+            url = found.group(1)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/healthz") as response:
+            assert response.status == 200
+        async with http.get(f"{url}/metrics") as response:
+            assert "helios_build_info" in await response.text()
+
+    stopping = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    rest = await asyncio.wait_for(process.stderr.read(), timeout=15)
+    assert await process.wait() == 0
+    assert time.monotonic() - stopping < 10
+    assert b"stopped cleanly" in rest

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The HTTP server of `web` mode, started the way the CLI starts it, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import load_config
+from bot.runtime import Runtime
+
+
+@pytest.fixture
+async def runtime_factory(
+    database_url: str, write_config: Callable[..., Path], clock: ManualClock
+) -> AsyncIterator[Callable[..., Runtime]]:
+    started: list[Runtime] = []
+
+    def make() -> Runtime:
+        config = load_config(write_config(), {"DATABASE_URL": database_url})
+        runtime = Runtime(config, clock, "web")
+        started.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in started:
+        await runtime.close()
+
+
+async def get(url: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return response.status, response.content_type, await response.text()
+
+
+async def test_health_readiness_and_metrics(runtime_factory: Callable[..., Runtime]) -> None:
+    runtime = runtime_factory()
+    await runtime.start(apply_migrations=True)
+
+    assert await get(f"{runtime.url}/healthz") == (200, "application/json", '{"status": "ok"}')
+    status, _, body = await get(f"{runtime.url}/readyz")
+    assert status == 200
+    assert '"database": "ok"' in body
+    assert '"migrations": "ok"' in body
+
+    status, content_type, body = await get(f"{runtime.url}/metrics")
+    assert (status, content_type) == (200, "text/plain")
+    assert 'helios_build_info{mode="web",version="0.1.0"} 1.0' in body
+    assert 'helios_http_requests_total{route="/healthz",status="200"} 1.0' in body
+    assert "process_resident_memory_bytes" in body
+
+    assert (await get(f"{runtime.url}/nope"))[0] == 404
+    _, _, body = await get(f"{runtime.url}/metrics")
+    assert 'helios_http_requests_total{route="unmatched",status="404"} 1.0' in body
+
+
+async def test_not_ready_until_migrated(runtime_factory: Callable[..., Runtime]) -> None:
+    runtime = runtime_factory()
+    await runtime.start(apply_migrations=False)
+    status, _, body = await get(f"{runtime.url}/readyz")
+    assert status == 503
+    assert '"migrations": "database at None, code expects 0001"' in body
+    assert (await get(f"{runtime.url}/healthz"))[0] == 200
+
+
+async def test_close_releases_everything(runtime_factory: Callable[..., Runtime]) -> None:
+    runtime = runtime_factory()
+    await runtime.start(apply_migrations=True)
+    url = runtime.url
+    await runtime.close()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await get(f"{url}/healthz")
+    with pytest.raises(RuntimeError, match="has not run"):
+        _ = runtime.engine

@@ -1,0 +1,213 @@
+# SPDX-License-Identifier: Apache-2.0
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.config import (
+    ConfigError,
+    discord_refs,
+    load_config,
+    render_settings,
+    resolve_config_path,
+)
+
+EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
+MINIMAL = "[discord]\nguild_id = 42\n"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env or {})
+    return caught.value.problems
+
+
+def test_example_config_is_valid_and_documents_every_section() -> None:
+    config = load_config(EXAMPLE, {"DISCORD_TOKEN": "x"})
+    for name, section in config.settings:
+        assert section is not None, f"config.example.toml lacks [{name}]"
+        assert f"[{name}]" in EXAMPLE.read_text()
+
+
+def test_defaults_apply_and_absent_feature_is_off(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), {})
+    assert config.settings.discord.guild_id == 42
+    assert config.settings.web.port == 8080
+    assert config.settings.admin is None
+    assert config.secrets.database_url.get_secret_value().startswith("sqlite+aiosqlite:///")
+
+
+def test_unknown_key_is_named_with_file(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "[web]\nprot = 80\n")
+    assert problems(path) == [f"{path}: web.prot: unknown key"]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, '[web]\nport = "eighty"\n[logging]\nlevel = "LOUD"\n')
+    found = problems(path, {"GITHUB_APP_ID": "abc"})
+    assert f"{path}: discord: required value is missing" in found
+    assert any(p.startswith(f"{path}: web.port: ") and "'eighty'" in p for p in found)
+    assert any(p.startswith(f"{path}: logging.level: ") for p in found)
+    assert "environment: GITHUB_APP_ID: expected a whole number" in found
+
+
+def test_secret_in_file_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + '[github]\ntoken = "ghp_x"\n')
+    found = problems(path)
+    assert found[0].startswith(f"{path}: github.token: secrets must not be written")
+    assert "ghp_x" not in "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[discord\n", "not valid TOML"),
+        ("[discord]\nguild_id = 0\n", "discord.guild_id: input should be greater than 0"),
+        ("[discord]\nguild_id = 1\n[admin]\n", "admin.organiser_role_id: required value"),
+        ('[discord]\nguild_id = 1\n[github]\nrepositories = ["nope"]\n', "github.repositories.0"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    assert any(expected in p for p in problems(write(tmp_path, text)))
+
+
+def test_missing_file_names_the_path_and_the_variable(tmp_path: Path) -> None:
+    assert problems(tmp_path / "absent.toml") == [
+        f"{tmp_path / 'absent.toml'}: file not found (set --config or HELIOS_BOT_CONFIG)"
+    ]
+
+
+def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
+    key_file = tmp_path / "app.pem"
+    key_file.write_text("-----BEGIN PRIVATE KEY-----\nabc\n")
+    env = {
+        "DISCORD_TOKEN": "tok",
+        "GITHUB_APP_ID": "1234",
+        "GITHUB_APP_PRIVATE_KEY_PATH": str(key_file),
+        "GITHUB_WEBHOOK_SECRET": " new-secret , old-secret ,",
+        "DATABASE_URL": "postgresql://bot:hunter2@db/helios",
+    }
+    secrets = load_config(write(tmp_path, MINIMAL), env).secrets
+    assert secrets.github_app_id == 1234
+    assert secrets.github_app_private_key is not None
+    assert "abc" in secrets.github_app_private_key.get_secret_value()
+    assert [s.get_secret_value() for s in secrets.github_webhook_secrets] == [
+        "new-secret",
+        "old-secret",
+    ]
+    assert "hunter2" in secrets.values()[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"GITHUB_APP_ID": "12"},
+            "GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (or _PATH) go together",
+        ),
+        (
+            {"GITHUB_APP_ID": "12", "GITHUB_APP_PRIVATE_KEY_PATH": "/nonexistent/key.pem"},
+            "environment: GITHUB_APP_PRIVATE_KEY_PATH: cannot read /nonexistent/key.pem",
+        ),
+        ({"DATABASE_URL": "mysql://x"}, "environment: DATABASE_URL: expected"),
+    ],
+)
+def test_bad_environment_names_the_variable(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    assert any(expected in p for p in problems(write(tmp_path, MINIMAL), env))
+
+
+def test_rendered_settings_never_show_secrets(tmp_path: Path) -> None:
+    env = {
+        "DISCORD_TOKEN": "discord-secret-value",
+        "GITHUB_WEBHOOK_SECRET": "hook-secret-value",
+        "DATABASE_URL": "postgresql://bot:db-password@db:5432/helios",
+    }
+    text = render_settings(load_config(EXAMPLE, env))
+    for secret in ("discord-secret-value", "hook-secret-value", "db-password"):
+        assert secret not in text
+    assert 'DISCORD_TOKEN = "(set, redacted)"' in text
+    assert 'DATABASE_URL = "postgresql://bot:***@db:5432/helios"' in text
+    assert "organiser_role_id = 100000000000000002" in text
+
+
+def test_discord_refs_list_configured_ids(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "[admin]\norganiser_role_id = 7\nlog_channel_id = 8\n")
+    refs = sorted(discord_refs(load_config(path, {}).settings))
+    assert refs == [
+        ("admin", "admin.log_channel_id", "channel", 8),
+        ("admin", "admin.organiser_role_id", "role", 7),
+    ]
+
+
+def test_config_path_resolution_order() -> None:
+    assert resolve_config_path("cli.toml", {"HELIOS_BOT_CONFIG": "env.toml"}) == Path("cli.toml")
+    assert resolve_config_path(None, {"HELIOS_BOT_CONFIG": "env.toml"}) == Path("env.toml")
+    assert resolve_config_path(None, {}) == Path("config.toml")
+
+
+def outcome_of(text: bytes) -> list[str]:
+    """Load a config file with this content: [] if it is valid, else the problems reported."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "c.toml"
+        path.write_bytes(text)
+        try:
+            load_config(path, {})
+        except ConfigError as exc:
+            problems = exc.problems
+        else:
+            return []
+    assert all(p.startswith(f"{path}: ") for p in problems), problems
+    return problems
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_file_content_gives_a_config_or_named_problems(data: bytes) -> None:
+    outcome_of(data)  # asserts inside: only ConfigError, every line names the file
+
+
+# Printable text, so every generated file is valid TOML and validation itself is exercised.
+printable = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=20)
+toml_scalars = st.one_of(
+    st.integers(-(2**63), 2**63 - 1),
+    printable,
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+def dump(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["discord", "web", "database", "logging", "github", "admin", "x"]),
+        st.dictionaries(printable, toml_scalars, max_size=4),
+        max_size=5,
+    )
+)
+def test_any_structure_gives_a_config_or_named_problems(
+    tables: dict[str, dict[str, object]],
+) -> None:
+    lines = []
+    for table, values in tables.items():
+        lines.append(f"[{table}]")
+        lines += [f"{dump(k)} = {dump(v)}" for k, v in values.items()]
+    problems = outcome_of("\n".join(lines).encode())
+    if "discord" not in tables:
+        assert f"{problems[0].split(': ')[0]}: discord: required value is missing" in problems

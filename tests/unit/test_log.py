@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: Apache-2.0
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from bot.log import REDACTED, JsonFormatter, RedactingFilter, setup_logging
+
+SECRET = "s3cr3t-token-value"
+
+
+def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("bot.test", logging.INFO, __file__, 1, msg, args, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_secrets_are_redacted_from_message_args_and_context() -> None:
+    record = _record("token is %s", SECRET, url=f"https://x:{SECRET}@db")
+    assert RedactingFilter([SECRET]).filter(record)
+    assert record.getMessage() == f"token is {REDACTED}"
+    assert SECRET not in record.url  # type: ignore[attr-defined]
+
+
+def test_secrets_are_redacted_from_tracebacks() -> None:
+    try:
+        raise RuntimeError(f"login failed with {SECRET}")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", None, sys.exc_info())
+    RedactingFilter([SECRET]).filter(record)
+    text = logging.Formatter().format(record)
+    assert "login failed with" in text
+    assert SECRET not in text
+
+
+def test_json_lines_carry_context() -> None:
+    line = JsonFormatter().format(_record("hello %s", "world", delivery="abc"))
+    entry = json.loads(line)
+    assert entry["message"] == "hello world"
+    assert entry["delivery"] == "abc"
+    assert entry["level"] == "INFO"
+
+
+def test_setup_logging_redacts_through_the_root_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        setup_logging("INFO", "json", [SECRET])
+        logging.getLogger("bot.x").info("connecting with %s", SECRET)
+        err = capsys.readouterr().err
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+    assert REDACTED in err
+    assert SECRET not in err
