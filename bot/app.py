@@ -21,6 +21,7 @@ from bot.config import Config, discord_refs
 from bot.errors import DomainError
 from bot.log import get_logger
 from bot.runtime import Runtime, wait_for_shutdown_signal
+from bot.services.command_sync import needs_sync, payload_hash, record_sync
 
 log = get_logger(__name__)
 
@@ -73,6 +74,20 @@ class HeliosBot(commands.AutoShardedBot):
         self.tree.error(self.on_app_command_error)
         for name in extension_names():
             await self.load_extension(name)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Register the slash commands in the guild, only when their definitions changed."""
+        guild = discord.Object(self.guild_id)
+        self.tree.copy_global_to(guild=guild)
+        digest = payload_hash([c.to_dict(self.tree) for c in self.tree.get_commands(guild=guild)])
+        async with self.runtime.sessions() as session:
+            if not await needs_sync(session, self.guild_id, digest):
+                return
+        await self.tree.sync(guild=guild)
+        async with self.runtime.sessions.begin() as session:
+            await record_sync(session, self.guild_id, digest, self.clock.now())
+        log.info("slash commands synced to guild %d", self.guild_id)
 
     async def close(self) -> None:
         try:

@@ -24,8 +24,10 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import current_revision, head_revision, migrate
+from bot.github.inbox import Inbox
 from bot.log import get_logger
 from bot.web.app import ReadinessCheck, create_web_app
+from bot.web.webhook import MAX_BODY, add_webhook_route
 
 log = get_logger(__name__)
 
@@ -48,6 +50,7 @@ class Runtime:
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
+        self._inbox: Inbox | None = None
         self._head_revision = head_revision()
         self.url: str | None = None
 
@@ -94,7 +97,14 @@ class Runtime:
 
     async def _start_web(self, host: str | None, port: int | None) -> None:
         settings = self.config.settings.web
-        app = create_web_app(self.readiness, self.registry)
+        app = create_web_app(self.readiness, self.registry, client_max_size=MAX_BODY)
+        secrets = [s.get_secret_value() for s in self.config.secrets.github_webhook_secrets]
+        if secrets:
+            self._inbox = Inbox(self.sessions, self.clock)
+            self._inbox.start()
+            add_webhook_route(app, self._inbox, secrets)
+        else:
+            log.warning("GITHUB_WEBHOOK_SECRET is not set: /github/webhook is disabled")
         self._runner = web.AppRunner(
             app, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT, access_log=None, handle_signals=False
         )
@@ -118,6 +128,9 @@ class Runtime:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._inbox is not None:  # after the server: requests in flight await the inbox
+            await self._inbox.close()
+            self._inbox = None
         if self._http is not None:
             await self._http.close()
             self._http = None

@@ -22,7 +22,9 @@ _REGISTRY = web.AppKey("registry", CollectorRegistry)
 
 
 def create_web_app(
-    checks: Mapping[str, ReadinessCheck], registry: CollectorRegistry
+    checks: Mapping[str, ReadinessCheck],
+    registry: CollectorRegistry,
+    client_max_size: int = 1024**2,
 ) -> web.Application:
     requests = Counter(
         "helios_http_requests",
@@ -58,7 +60,7 @@ def create_web_app(
             requests.labels(name, str(status)).inc()
             latency.labels(name).observe(time.perf_counter() - started)
 
-    app = web.Application(middlewares=[measure])
+    app = web.Application(middlewares=[measure], client_max_size=client_max_size)
     app[_CHECKS] = checks
     app[_REGISTRY] = registry
     app.router.add_get("/healthz", healthz)

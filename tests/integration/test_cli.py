@@ -14,6 +14,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.db.migrate import head_revision
+
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "config.example.toml"
 
@@ -72,8 +74,11 @@ async def test_migrate_up_and_down(
 ) -> None:
     env = {**dummy_env, "DATABASE_URL": database_url}
     config = str(write_config())
+    head = head_revision()
     code, out, _ = await cli("migrate", "--config", config, env=env)
-    assert (code, out) == (0, "database schema: empty -> 0001\n")
+    assert (code, out) == (0, f"database schema: empty -> {head}\n")
+    code, out, _ = await cli("migrate", "--config", config, "--to", "0001", env=env)
+    assert (code, out) == (0, f"database schema: {head} -> 0001\n")
     code, out, _ = await cli("migrate", "--config", config, "--to", "base", env=env)
     assert (code, out) == (0, "database schema: 0001 -> empty\n")
 

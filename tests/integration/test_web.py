@@ -11,6 +11,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import load_config
+from bot.db.migrate import head_revision
 from bot.runtime import Runtime
 
 
@@ -62,7 +63,7 @@ async def test_not_ready_until_migrated(runtime_factory: Callable[..., Runtime])
     await runtime.start(apply_migrations=False)
     status, _, body = await get(f"{runtime.url}/readyz")
     assert status == 503
-    assert '"migrations": "database at None, code expects 0001"' in body
+    assert f'"migrations": "database at None, code expects {head_revision()}"' in body
     assert (await get(f"{runtime.url}/healthz"))[0] == 200
 
 

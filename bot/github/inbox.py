@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The webhook inbox: durable before acknowledged, deduplicated by delivery id.
+
+Each webhook request hands its delivery to one writer task and waits. The writer takes
+everything waiting, inserts it in one transaction and one commit (a group commit), then
+answers each waiter. Under load many deliveries share one fsync, so throughput grows with
+concurrency while every acknowledged delivery is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.engine import insert_for
+from bot.db.models import WebhookDelivery
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Incoming:
+    delivery_id: str
+    event: str
+    action: str | None
+    # None for an event the bot does not use: only the fact that it came is recorded.
+    body: bytes | None
+
+
+class Inbox:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._queue: asyncio.Queue[tuple[Incoming, asyncio.Future[bool]]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_forever(), name="webhook-inbox")
+
+    async def close(self) -> None:
+        """Stop after committing what is already queued (requests in flight still get answers)."""
+        if self._writer is None:
+            return
+        await self._queue.join()
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        self._writer = None
+
+    async def record(self, incoming: Incoming) -> bool:
+        """Commit the delivery; True if it is new, False if this delivery id came before."""
+        if self._writer is None:
+            raise RuntimeError("Inbox.start() has not run")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        await self._queue.put((incoming, future))
+        return await future
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                inserted = await self._insert([incoming for incoming, _ in batch])
+            except Exception as exc:
+                log.exception("could not commit %d webhook deliveries", len(batch))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                seen: set[str] = set()
+                for incoming, future in batch:
+                    new = incoming.delivery_id in inserted and incoming.delivery_id not in seen
+                    seen.add(incoming.delivery_id)
+                    if not future.done():  # the request may have been cancelled
+                        future.set_result(new)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _insert(self, batch: list[Incoming]) -> set[str]:
+        now = self._clock.now()
+        rows = {
+            incoming.delivery_id: {
+                "delivery_id": incoming.delivery_id,
+                "event": incoming.event,
+                "action": incoming.action,
+                "status": "pending" if incoming.body is not None else "ignored",
+                "body": incoming.body,
+                "received_at": now,
+                "processed_at": None if incoming.body is not None else now,
+                "attempts": 0,
+            }
+            for incoming in reversed(batch)  # the first of two copies in a batch wins
+        }
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                insert_for(session)(WebhookDelivery)
+                .on_conflict_do_nothing(index_elements=["delivery_id"])
+                .returning(WebhookDelivery.delivery_id),
+                list(rows.values()),
+            )
+            return set(result.scalars())

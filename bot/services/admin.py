@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Organiser tools: the bot's own health, as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db.migrate import current_revision, head_revision
+from bot.db.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Status:
+    database: str
+    schema_revision: str | None
+    expected_revision: str | None
+    outbox: dict[str, int]
+
+    @property
+    def schema_current(self) -> bool:
+        return self.schema_revision == self.expected_revision
+
+
+async def status(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> Status:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        outbox = {state: count for state, count in rows.tuples()}
+    return Status(
+        database=engine.dialect.name,
+        schema_revision=await current_revision(engine),
+        expected_revision=head_revision(),
+        outbox=outbox,
+    )

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: Apache-2.0
+"""POST /github/webhook: verify, then commit to the inbox, then answer.
+
+The signature is checked on the raw body before anything is parsed. The answer (well under a
+second) comes only once the delivery is committed; normalising it happens afterwards, so
+GitHub's 10 s timeout is never at risk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.github.events import is_used
+from bot.github.inbox import Inbox, Incoming
+from bot.github.signature import verify
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+# Bodies above this are parsed in a thread so a huge payload cannot stall the event loop.
+PARSE_IN_THREAD = 1024 * 1024
+_DELIVERY_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_EVENT = re.compile(r"^[a-z_]{1,64}$")
+
+
+@dataclass(frozen=True)
+class _Receiver:
+    inbox: Inbox
+    secrets: tuple[str, ...]
+
+
+_RECEIVER = web.AppKey("webhook_receiver", _Receiver)
+
+
+def add_webhook_route(app: web.Application, inbox: Inbox, secrets: Sequence[str]) -> None:
+    app[_RECEIVER] = _Receiver(inbox, tuple(secrets))
+    app.router.add_post("/github/webhook", github_webhook)
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def github_webhook(request: web.Request) -> web.Response:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _problem(413, "payload larger than 25 MB")
+    receiver = request.app[_RECEIVER]
+    body = await request.read()  # aiohttp answers 413 itself past client_max_size
+    if not verify(body, request.headers.get("X-Hub-Signature-256"), receiver.secrets):
+        return _problem(401, "missing or invalid X-Hub-Signature-256")
+
+    event = request.headers.get("X-GitHub-Event", "")
+    delivery_id = request.headers.get("X-GitHub-Delivery", "")
+    if not _EVENT.match(event):
+        return _problem(400, "missing or malformed X-GitHub-Event header")
+    if not _DELIVERY_ID.match(delivery_id):
+        return _problem(400, "missing or malformed X-GitHub-Delivery header")
+    try:
+        if len(body) > PARSE_IN_THREAD:
+            payload = await asyncio.to_thread(json.loads, body)
+        else:
+            payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _problem(400, "body is not JSON (set the webhook's content type to JSON)")
+    if not isinstance(payload, dict):
+        return _problem(400, "body is not a JSON object")
+
+    if event == "ping":
+        return web.json_response({"status": "pong"})
+    action = payload.get("action") if isinstance(payload.get("action"), str) else None
+    used = is_used(event, action)
+    new = await receiver.inbox.record(Incoming(delivery_id, event, action, body if used else None))
+    if not new:
+        return web.json_response({"status": "duplicate"})
+    if not used:
+        return web.json_response({"status": "ignored"}, status=202)
+    return web.json_response({"status": "accepted"})

@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Delivers the outbox to Discord: the only place that posts what services promised."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from datetime import datetime
+
+import discord
+from discord.ext import commands
+
+from bot.app import HeliosBot
+from bot.log import get_logger
+from bot.outbox import Delivery, Outbox, PermanentDeliveryError
+
+log = get_logger(__name__)
+
+# Rows may be promised by other processes (webhook receivers), which cannot wake us, so we
+# also look every few seconds; a promise made in this process wakes the loop at once.
+POLL_SECONDS = 2.0
+ERROR_PAUSE_SECONDS = 10.0
+
+
+class OutboxDelivery(commands.Cog):
+    def __init__(self, bot: HeliosBot) -> None:
+        self.bot = bot
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.outbox = Outbox(bot.runtime.sessions, bot.clock, owner)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self._task = asyncio.create_task(self._deliver_forever(), name="outbox-delivery")
+
+    async def cog_unload(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @commands.Cog.listener()
+    async def on_outbox_promised(self) -> None:
+        """Dispatched (``bot.dispatch("outbox_promised")``) after a promise is committed."""
+        self._wake.set()
+
+    async def _deliver_forever(self) -> None:
+        await self.bot.wait_until_ready()
+        while True:
+            try:
+                while await self.outbox.deliver_due(self.send):
+                    pass
+                next_due = await self.outbox.next_due()
+            except Exception:
+                # The database may be briefly unreachable; nothing is lost, it is all in rows.
+                log.exception("outbox delivery failed; retrying in %.0f s", ERROR_PAUSE_SECONDS)
+                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+                continue
+            await self._sleep(next_due)
+
+    async def _sleep(self, next_due: datetime | None) -> None:
+        self._wake.clear()
+        waiters = [
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(asyncio.sleep(POLL_SECONDS)),
+        ]
+        if next_due is not None:
+            waiters.append(asyncio.ensure_future(self.bot.clock.sleep_until(next_due)))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def send(self, delivery: Delivery) -> int:
+        try:
+            channel = await self._resolve(delivery)
+            payload = delivery.payload
+            message = await channel.send(
+                content=payload.get("content"),
+                embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
+                nonce=delivery.nonce,
+            )
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise PermanentDeliveryError(
+                f"{delivery.target_kind} {delivery.target_id}: {exc.text or exc}"
+            ) from exc
+        return message.id
+
+    async def _resolve(self, delivery: Delivery) -> discord.abc.Messageable:
+        if delivery.target_kind == "dm":
+            user = self.bot.get_user(delivery.target_id) or await self.bot.fetch_user(
+                delivery.target_id
+            )
+            return await user.create_dm()
+        channel = self.bot.get_channel(delivery.target_id) or await self.bot.fetch_channel(
+            delivery.target_id
+        )
+        if not isinstance(channel, discord.abc.Messageable):
+            raise PermanentDeliveryError(f"channel {delivery.target_id} cannot hold messages")
+        return channel
+
+
+async def setup(bot: HeliosBot) -> None:
+    await bot.add_cog(OutboxDelivery(bot))
