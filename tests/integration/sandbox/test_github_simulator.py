@@ -456,7 +456,7 @@ async def test_app_installation_token(
     sim: GitHubSimulator, connect: Callable[..., github.Github]
 ) -> None:
     installation = sim.state.install_app("acme", [REPO])
-    key = _private_key()
+    key = await asyncio.to_thread(_private_key)  # RSA key generation would block the loop
     integration = github.GithubIntegration(
         base_url=sim.api_url, auth=github.Auth.AppAuth(sim.state.app_id, key)
     )
