@@ -54,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", default="head", metavar="REV", help="revision to move to, up or down"
     )
 
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="try the bot: the real bot against simulated Discord and GitHub",
+        description="Runs the real bot against the Discord and GitHub simulators with a "
+        "seeded demo community. Without --script: plays the built-in first month, then keeps "
+        "the HTTP server up until Ctrl-C.",
+    )
+    sandbox.add_argument("--script", metavar="FILE", help="scenario to play (docs/sandbox.md)")
+    sandbox.add_argument("--format", choices=["text", "jsonl"], default="text")
+    sandbox.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+
     commands.add_parser(
         "check-config",
         parents=[common],
@@ -64,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "sandbox":
+        # The only production path into bot.sandbox, imported only when asked for.
+        from bot.sandbox.cli import run_sandbox
+
+        setup_logging(args.log_level, "text", ())
+        return asyncio.run(run_sandbox(args.script, args.format))
     path = resolve_config_path(args.config, os.environ)
     try:
         config = load_config(path)

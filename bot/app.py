@@ -39,7 +39,16 @@ def extension_names() -> list[str]:
 
 
 class HeliosBot(commands.AutoShardedBot):
-    def __init__(self, config: Config, clock: Clock, *, apply_migrations: bool = True) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        *,
+        apply_migrations: bool = True,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        # No voice features here: discord.py's warnings about missing voice libraries are noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.members = True  # member joins and role checks need the member list
         discord_settings = config.settings.discord
@@ -51,6 +60,9 @@ class HeliosBot(commands.AutoShardedBot):
             shard_ids=discord_settings.shard_ids,  # type: ignore[arg-type]
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
             help_command=None,
+            # How long discord.py waits after the last GUILD_CREATE before READY; the sandbox,
+            # whose guilds all arrive at once, shortens it.
+            guild_ready_timeout=guild_ready_timeout,
         )
         self.config = config
         self.clock = clock

@@ -29,7 +29,7 @@ async def status(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
         rows = await session.execute(
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         )
-        outbox = {state: count for state, count in rows.tuples()}
+        outbox = {state: count for state, count in rows.all()}
     return Status(
         database=engine.dialect.name,
         schema_revision=await current_revision(engine),

@@ -1,9 +1,27 @@
 # SPDX-License-Identifier: Apache-2.0
+"""The real bot against the Discord and GitHub simulators, under the blocking watchdog."""
+
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
+
+from bot.clock import ManualClock
+from bot.sandbox.community import Sandbox
 
 
 @pytest.fixture(autouse=True)
 async def _watch_event_loop(no_blocking: None) -> None:
     """Every test here runs under the blocking watchdog."""
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
+    sandbox = Sandbox(tmp_path, clock)
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()

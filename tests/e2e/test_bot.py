@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`run` mode end to end: connection, readiness, command sync, the error path, config checks."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import aiohttp
+import pytest
+from sqlalchemy import text
+
+from bot.sandbox.community import Sandbox
+
+
+async def get_json(url: str) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return response.status, await response.json()
+
+
+async def test_bot_connects_and_reports_ready(sandbox: Sandbox) -> None:
+    bot = sandbox.running_bot
+    status, body = await get_json(f"{bot.runtime.url}/readyz")
+    assert status == 200
+    assert body["checks"] == {"database": "ok", "migrations": "ok", "discord": "ok"}
+    assert bot.disabled_features == set()
+
+
+async def test_commands_are_synced_once_and_not_on_every_start(sandbox: Sandbox) -> None:
+    assert sandbox.community is not None
+    assert "helios" in sandbox.discord.commands(sandbox.community.guild)
+    await sandbox.restart_bot()
+    syncs = sandbox.discord.requests_to("PUT", "/applications/*/guilds/*/commands")
+    assert len(syncs) == 1
+
+
+async def test_status_is_shown_to_organisers_privately(sandbox: Sandbox) -> None:
+    assert sandbox.community is not None
+    ines, general = sandbox.community.members["ines"], sandbox.community.channels["general"]
+    result = await sandbox.driver.run_command(ines, general, "helios status")
+    assert result.ephemeral
+    (embed,) = result.embeds
+    assert embed["title"] == "Helios bot status"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Database"].startswith("sqlite, schema ")
+    assert "code expects" not in fields["Database"]
+    assert fields["Features off"] == "none"
+
+
+async def test_status_is_refused_kindly_to_others(sandbox: Sandbox) -> None:
+    assert sandbox.community is not None
+    ada, general = sandbox.community.members["ada"], sandbox.community.channels["general"]
+    result = await sandbox.driver.run_command(ada, general, "helios status")
+    assert result.ephemeral
+    assert result.content == "This command is for organisers."
+
+
+async def test_unexpected_failure_gets_an_apology_with_an_error_id(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert sandbox.community is not None
+    ines, general = sandbox.community.members["ines"], sandbox.community.channels["general"]
+    async with sandbox.running_bot.runtime.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE outbox"))  # a real fault, not a mock
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        result = await sandbox.driver.run_command(ines, general, "helios status")
+    assert result.ephemeral
+    assert result.content.startswith("Sorry, something went wrong on our side (error id `")
+    error_id = result.content.split("`")[1]
+    (record,) = [r for r in caplog.records if error_id in r.getMessage()]
+    assert f"user {ines.id}" in record.getMessage()
+    assert record.exc_info is not None
+
+
+async def test_missing_role_turns_off_only_its_feature(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    community = sandbox.community
+    assert community is not None
+    await sandbox.stop_bot()
+    organiser = community.roles["Organiser"].id
+    del community.guild.roles[organiser]
+    for member in community.guild.members.values():
+        member.role_ids = [r for r in member.role_ids if r != organiser]
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        await sandbox.start_bot()
+    bot = sandbox.running_bot
+    assert bot.disabled_features == {"admin"}
+    (record,) = [r for r in caplog.records if "does not exist" in r.getMessage()]
+    assert "admin.organiser_role_id" in record.getMessage()
+
+    ines, general = community.members["ines"], community.channels["general"]
+    result = await sandbox.driver.run_command(ines, general, "helios status")
+    assert result.content.startswith("Organiser tools are turned off")
+    status, _ = await get_json(f"{bot.runtime.url}/readyz")
+    assert status == 200  # one feature off is not an outage
+
+
+async def test_bot_resumes_after_the_gateway_drops(sandbox: Sandbox) -> None:
+    assert sandbox.community is not None
+    ines, general = sandbox.community.members["ines"], sandbox.community.channels["general"]
+    await sandbox.discord.drop_gateway()
+    await sandbox.discord.wait_until(
+        lambda: sandbox.discord.gateway_stats.resumes >= 1, what="a RESUME"
+    )
+    result = await sandbox.driver.run_command(ines, general, "helios status")
+    assert result.embeds[0]["title"] == "Helios bot status"
+
+
+async def test_bot_closes_everything_quickly(sandbox: Sandbox) -> None:
+    url = sandbox.running_bot.runtime.url
+    started = time.monotonic()
+    await sandbox.stop_bot()
+    assert time.monotonic() - started < 10
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await get_json(f"{url}/healthz")
+    assert not sandbox.discord.gateway.connected

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The outbox delivered by the running bot through the Discord simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, cast
+
+from sqlalchemy import select
+
+from bot.db.models import OutboxMessage
+from bot.outbox import Delivery, TargetKind, enqueue
+from bot.sandbox.community import Sandbox
+
+if TYPE_CHECKING:
+    from cogs.outbox import OutboxDelivery
+
+
+async def promise(sandbox: Sandbox, key: str, kind: TargetKind, target: int, text: str) -> None:
+    bot = sandbox.running_bot
+    async with bot.runtime.sessions.begin() as session:
+        await enqueue(
+            session,
+            guild_id=bot.guild_id,
+            key=key,
+            target_kind=kind,
+            target_id=target,
+            payload={"content": text, "embeds": [{"title": "Well done"}]},
+            now=sandbox.clock.now(),
+        )
+    bot.dispatch("outbox_promised")
+
+
+async def wait_for(
+    sandbox: Sandbox, key: str, condition: Callable[[OutboxMessage], bool]
+) -> OutboxMessage:
+    """The outbox row once the bot has recorded an outcome that meets ``condition``."""
+    for _ in range(250):
+        async with sandbox.running_bot.runtime.sessions() as session:
+            row = await session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        if row is not None and condition(row):
+            return row
+        await asyncio.sleep(0.02)  # the outcome is a database row: there is no event to await
+    raise AssertionError(f"outbox row {key} never met the condition: {row}")
+
+
+async def test_promised_messages_reach_a_channel_and_a_dm(sandbox: Sandbox) -> None:
+    assert sandbox.community is not None
+    general = sandbox.community.channels["general"]
+    ada = sandbox.community.members["ada"]
+    await promise(sandbox, "welcome:general", "channel", general.id, "Welcome, everyone!")
+    await promise(sandbox, "welcome:ada", "dm", ada.id, "Hi Ada!")
+
+    in_channel = await sandbox.driver.wait_for_message(lambda m: m.content == "Welcome, everyone!")
+    assert in_channel.channel_id == general.id
+    assert in_channel.embeds[0]["title"] == "Well done"
+    dm = await sandbox.driver.wait_for_message(lambda m: m.content == "Hi Ada!")
+    assert sandbox.discord.dm_messages(ada) == [dm]
+
+    row = await wait_for(sandbox, "welcome:general", lambda r: r.status == "sent")
+    assert row.discord_message_id == in_channel.id
+
+
+async def test_a_resend_after_a_crash_is_dropped_by_the_nonce(sandbox: Sandbox) -> None:
+    """A sender that crashed after Discord accepted the message sends it again on restart."""
+    assert sandbox.community is not None
+    general = sandbox.community.channels["general"]
+    delivery = Delivery(
+        1, sandbox.running_bot.guild_id, "crash", "channel", general.id, {"content": "once only"}
+    )
+    # discord.py loads extensions as fresh modules, so look the cog up by name, not class.
+    cog = cast("OutboxDelivery", sandbox.running_bot.get_cog("OutboxDelivery"))
+    first = await cog.send(delivery)
+    again = await cog.send(delivery)
+    assert again == first
+    assert [m.content for m in sandbox.discord.messages_in(general)] == ["once only"]
+
+
+async def test_missing_permission_is_permanent(sandbox: Sandbox) -> None:
+    assert sandbox.community is not None
+    dev = sandbox.community.channels["dev"]
+    sandbox.discord.fail_next("POST", f"/channels/{dev.id}/messages", 403)
+    await promise(sandbox, "forbidden", "channel", dev.id, "not allowed")
+    await sandbox.discord.wait_until(
+        lambda: bool(sandbox.discord.requests_to("POST", f"/channels/{dev.id}/messages")),
+        what="the attempt",
+    )
+    row = await wait_for(sandbox, "forbidden", lambda r: r.status == "failed")
+    assert "Missing Permissions" in (row.last_error or "")
+    assert sandbox.discord.messages_in(dev) == []
+
+
+async def test_discord_outage_is_retried_after_backoff(sandbox: Sandbox) -> None:
+    assert sandbox.community is not None
+    help_channel = sandbox.community.channels["help"]
+    # 503 reaches the outbox at once; discord.py itself retries 500/502/504 for ~25 s first.
+    sandbox.discord.fail_next("POST", f"/channels/{help_channel.id}/messages", 503)
+    await promise(sandbox, "outage", "channel", help_channel.id, "eventually")
+    row = await wait_for(sandbox, "outage", lambda r: r.attempts == 1)
+    assert row.status == "pending"
+    assert row.not_before == sandbox.clock.now() + timedelta(seconds=30)
+
+    sandbox.clock.advance(timedelta(seconds=31))
+    message = await sandbox.driver.wait_for_message(lambda m: m.content == "eventually")
+    assert message.channel_id == help_channel.id

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`helios-bot sandbox --script`: the real CLI plays scenarios against the simulators."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+
+async def sandbox(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        *args,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def scenario(tmp_path: Path, steps: str) -> str:
+    path = tmp_path / "scenario.toml"
+    path.write_text(f'name = "test"\nstart = 2026-02-02T10:00:00Z\n{steps}')
+    return str(path)
+
+
+async def test_first_week_example_plays_and_passes() -> None:
+    code, out, err = await sandbox("--script", "examples/first-week.toml")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "Mon 05 Jan 09:00 [ 2] message     (only ines sees): [Helios bot status]" in lines
+    assert (
+        "Mon 05 Jan 09:00 [ 4] message     (only ada sees): This command is for organisers."
+        in lines
+    )
+    assert lines[-1].startswith("Mon 12 Jan 05:00 [16] message")
+    assert "FAILED" not in err
+
+
+async def test_jsonl_output_is_one_object_per_line(tmp_path: Path) -> None:
+    path = scenario(tmp_path, '[[step]]\nas = "ines"\nrun = "helios status"\n')
+    code, out, _ = await sandbox("--script", path, "--format", "jsonl")
+    assert code == 0
+    entries = [json.loads(line) for line in out.splitlines()]
+    assert [e["kind"] for e in entries] == ["step", "message"]
+    assert entries[1]["where"] == "(only ines sees)"
+    assert entries[1]["time"] == "2026-02-02T10:00:00+00:00"
+
+
+async def test_unmet_expectation_fails_the_run(tmp_path: Path) -> None:
+    steps = '[[step]]\nas = "ada"\nrun = "helios status"\nexpect = "Helios bot status"\n'
+    code, out, err = await sandbox("--script", scenario(tmp_path, steps))
+    assert code == 1
+    assert "expected to see 'Helios bot status': not seen" in out
+    assert "FAILED step 1: 'Helios bot status' not seen" in err
+
+
+@pytest.mark.parametrize(
+    ("steps", "problem"),
+    [
+        ('[[step]]\nrun = "helios status"\n', "step 1: 'run' needs 'as'"),
+        ('[[step]]\nadvance = "soon"\n', "step 1: expected a duration like 90s"),
+        ('[[step]]\ngithub = "delete_everything"\n', "step 1: unknown GitHub action"),
+        (
+            '[[step]]\ngithub = "merge"\nargs = { full_name = "a/b" }\n',
+            "step 1: github merge: missing a required argument",
+        ),
+        ('[[step]]\njoin = "x"\nadvance = "1d"\n', "step 1: one action per step"),
+        ('[[step]]\nshout = "hi"\n', "step.0.shout: Extra inputs are not permitted"),
+    ],
+)
+async def test_malformed_scenario_is_refused_with_the_step_named(
+    tmp_path: Path, steps: str, problem: str
+) -> None:
+    code, out, err = await sandbox("--script", scenario(tmp_path, steps))
+    assert code == 2
+    assert out == ""
+    assert problem in err
