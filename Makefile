@@ -10,8 +10,8 @@ SOURCES := bot cogs migrations tests benchmarks
 export HELIOS_TEST_POSTGRES_URL ?= postgresql://helios:helios@127.0.0.1:5432/postgres
 MATRIX ?= 3.11 3.12 3.13
 
-.PHONY: dev-setup test test-quick test-matrix lint lint-fix typecheck security pr-ready run \
-	migrate postgres clean
+.PHONY: dev-setup test test-quick test-matrix lint lint-fix security pr-ready run \
+	sandbox migrate postgres clean
 
 dev-setup: $(VENV)/.installed
 
@@ -59,6 +59,9 @@ pr-ready: lint security test
 
 run: dev-setup
 	$(BIN)/helios-bot run
+
+sandbox: dev-setup
+	$(BIN)/helios-bot sandbox
 
 migrate: dev-setup
 	$(BIN)/helios-bot migrate

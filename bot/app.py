@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import pkgutil
+import time
 import uuid
+from collections.abc import Mapping
 
 import discord
 from discord import app_commands
@@ -70,6 +72,11 @@ class HeliosBot(commands.AutoShardedBot):
         self.disabled_features: set[str] = set()
         self._apply_migrations = apply_migrations
         self._refs_checked = False
+        self._started = time.monotonic()
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self._started
 
     @property
     def guild_id(self) -> int:
@@ -112,6 +119,14 @@ class HeliosBot(commands.AutoShardedBot):
             return "not connected to the Discord gateway"
         return None
 
+    async def on_ready(self) -> None:
+        log.info(
+            "connected to Discord as %s in %d guild(s), %.2f s after start",
+            self.user,
+            len(self.guilds),
+            self.uptime_seconds,
+        )
+
     async def on_guild_available(self, guild: discord.Guild) -> None:
         if guild.id == self.guild_id and not self._refs_checked:
             self._refs_checked = True
@@ -137,18 +152,27 @@ class HeliosBot(commands.AutoShardedBot):
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        """The one error path for application commands."""
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await self.report_interaction_error(interaction, cause)
+
+    async def report_interaction_error(
+        self, interaction: discord.Interaction, cause: Exception
+    ) -> None:
+        """The one error path for commands, buttons, menus and forms."""
         if isinstance(cause, DomainError):
             message = cause.user_message
         elif isinstance(cause, app_commands.CheckFailure):
             message = str(cause) or "You can't use this command here."
         else:
             error_id = uuid.uuid4().hex[:8]
-            command = interaction.command.qualified_name if interaction.command else "?"
+            if interaction.command is not None:
+                what = f"command /{interaction.command.qualified_name}"
+            else:
+                data: Mapping[str, object] = interaction.data or {}
+                what = f"component {data.get('custom_id', '?')}"
             log.error(
-                "command /%s failed for user %d in guild %s (error id %s)",
-                command,
+                "%s failed for user %d in guild %s (error id %s)",
+                what,
                 interaction.user.id,
                 interaction.guild_id,
                 error_id,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 import aiohttp
+import discord
 import pytest
 from sqlalchemy import text
 
@@ -115,3 +117,41 @@ async def test_bot_closes_everything_quickly(sandbox: Sandbox) -> None:
     with pytest.raises(aiohttp.ClientConnectionError):
         await get_json(f"{url}/healthz")
     assert not sandbox.discord.gateway.connected
+
+
+async def test_refresh_button_still_works_after_a_restart(sandbox: Sandbox) -> None:
+    assert sandbox.community is not None
+    ines, general = sandbox.community.members["ines"], sandbox.community.channels["general"]
+    shown = await sandbox.driver.run_command(ines, general, "helios status")
+    assert shown.message is not None
+    first_time = shown.embeds[0]["timestamp"]
+
+    await sandbox.restart_bot()
+    sandbox.clock.advance(timedelta(minutes=5))
+    refreshed = await sandbox.driver.click(shown.message, label="Refresh", member=ines)
+    assert refreshed.response_type == 7  # UPDATE_MESSAGE: the same message, new content
+    assert refreshed.embeds[0]["timestamp"] != first_time
+    assert refreshed.embeds[0]["title"] == "Helios bot status"
+
+
+async def test_refresh_after_losing_the_organiser_role_is_refused_kindly(
+    sandbox: Sandbox,
+) -> None:
+    community = sandbox.community
+    assert community is not None
+    ines = community.members["ines"]
+    shown = await sandbox.driver.run_command(ines, community.channels["general"], "helios status")
+    assert shown.message is not None
+
+    # Another organiser takes the role away (through Discord, so the bot hears of it).
+    bot = sandbox.running_bot
+    guild = bot.get_guild(community.guild.id)
+    assert guild is not None
+    member = guild.get_member(ines.id)
+    assert member is not None
+    await member.remove_roles(discord.Object(community.roles["Organiser"].id))
+    await sandbox.discord.sync_with_bot()
+
+    refused = await sandbox.driver.click(shown.message, label="Refresh", member=ines)
+    assert refused.ephemeral
+    assert refused.content == "This command is for organisers."

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import signal
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 ROOT = Path(__file__).parents[2]
@@ -41,7 +44,10 @@ async def test_first_week_example_plays_and_passes() -> None:
     code, out, err = await sandbox("--script", "examples/first-week.toml")
     assert code == 0, err
     lines = out.splitlines()
-    assert "Mon 05 Jan 09:00 [ 2] message     (only ines sees): [Helios bot status]" in lines
+    assert (
+        "Mon 05 Jan 09:00 [ 2] message     (only ines sees): [Helios bot status] buttons: Refresh"
+        in lines
+    )
     assert (
         "Mon 05 Jan 09:00 [ 4] message     (only ada sees): This command is for organisers."
         in lines
@@ -89,3 +95,30 @@ async def test_malformed_scenario_is_refused_with_the_step_named(
     assert code == 2
     assert out == ""
     assert problem in err
+
+
+async def test_without_a_script_it_plays_the_first_month_then_serves_until_ctrl_c() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    assert process.stdout is not None
+    url = None
+    while url is None:
+        line = (await asyncio.wait_for(process.stderr.readline(), timeout=60)).decode()
+        assert line, "the sandbox exited before serving"
+        if found := re.search(r"HTTP server is at (http://[0-9.:]+)", line):
+            url = found.group(1)
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/readyz") as response:
+        assert response.status == 200
+    process.send_signal(signal.SIGINT)
+    transcript = (await asyncio.wait_for(process.stdout.read(), timeout=15)).decode()
+    assert await asyncio.wait_for(process.wait(), timeout=15) == 0
+    assert "[Helios bot status]" in transcript
+    assert "time passes: 21d" in transcript
