@@ -78,6 +78,10 @@ class LoggingSettings(Section):
 class GitHubSettings(Section):
     api_url: str = "https://api.github.com"
     repositories: list[Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]] = []
+    # GitHub asks integrations to space requests, writes most of all, to avoid secondary
+    # rate limits; the waits happen in worker threads, never on the event loop.
+    seconds_between_requests: float = Field(default=0.25, ge=0)
+    seconds_between_writes: float = Field(default=1.0, ge=0)
 
 
 class AdminSettings(Section):

@@ -100,6 +100,8 @@ port = 0
 [github]
 api_url = "{github_api_url}"
 repositories = [{repositories}]
+seconds_between_requests = 0
+seconds_between_writes = 0
 
 [admin]
 organiser_role_id = {community.roles["Organiser"].id}

@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: Apache-2.0
+"""bot.github.client: real PyGithub against the GitHub simulator, always off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.clock import ManualClock
+from bot.config import Config, load_config
+from bot.github.client import GitHubClient, GitHubUnavailable
+from bot.sandbox.github import GitHubSimulator
+
+REPO = "acme/widgets"
+TOKEN = "ghp_client_test_token"
+
+
+@pytest.fixture
+async def sim(clock: ManualClock) -> AsyncIterator[GitHubSimulator]:
+    async with GitHubSimulator(clock, webhook_secret="s") as simulator:
+        simulator.add_token(TOKEN, "helios-bot")
+        simulator.state.create_repo(REPO)
+        simulator.state.open_issue(REPO, "maintainer", "Write docs", labels=["good first issue"])
+        yield simulator
+
+
+@pytest.fixture
+def configure(
+    sim: GitHubSimulator, write_config: Callable[..., Path]
+) -> Callable[[dict[str, str]], Config]:
+    def make(env: dict[str, str]) -> Config:
+        extra = (
+            f'[github]\napi_url = "{sim.api_url}"\nrepositories = ["{REPO}"]\n'
+            "seconds_between_requests = 0\nseconds_between_writes = 0\n"
+        )
+        return load_config(write_config(extra), env)
+
+    return make
+
+
+async def test_no_credentials_no_client(configure: Callable[[dict[str, str]], Config]) -> None:
+    assert await GitHubClient.connect(configure({})) is None
+
+
+async def test_token_client_reads_and_writes(
+    sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    client = await GitHubClient.connect(configure({"GITHUB_TOKEN": TOKEN}))
+    assert client is not None
+    try:
+        ada = sim.state.add_user("ada")
+        found = await client.user("ada")
+        assert found is not None
+        assert (found.id, found.login, found.is_bot) == (ada.id, "ada", False)
+        assert await client.user("nobody-has-this-login") is None
+
+        await client.assign(REPO, 1, "ada")
+        assert [u.login for u in sim.state.issue(REPO, 1).assignees] == ["ada"]
+        await client.comment(REPO, 1, "I'd like to work on this.")
+        await client.unassign(REPO, 1, "ada")
+        assert sim.state.issue(REPO, 1).assignees == []
+        writes = {r for r in sim.counter.by_route if not r.startswith("GET")}
+        assert "POST /repos/{owner}/{repo}/issues/{number}/comments" in writes
+    finally:
+        client.close()
+
+
+async def test_errors_become_one_domain_error(
+    sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    client = await GitHubClient.connect(configure({"GITHUB_TOKEN": "ghp_revoked"}))
+    assert client is not None
+    try:
+        with pytest.raises(GitHubUnavailable, match="GitHub answered 401: Bad credentials"):
+            await client.assign(REPO, 1, "ada")
+    finally:
+        client.close()
+
+
+def _private_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+async def test_app_client_acts_as_the_installation(
+    sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    sim.state.install_app("acme", [REPO], actor="maintainer")
+    key = await asyncio.to_thread(_private_key)
+    env = {"GITHUB_APP_ID": str(sim.state.app_id), "GITHUB_APP_PRIVATE_KEY": key}
+    client = await GitHubClient.connect(configure(env))
+    assert client is not None
+    try:
+        await client.comment(REPO, 1, "Thanks for the report!")
+        (comment,) = sim.state.issue(REPO, 1).comments
+        assert comment.user.login.endswith("[bot]")
+        assert "POST /app/installations/{id}/access_tokens" in sim.counter.by_route
+    finally:
+        client.close()
+
+
+async def test_app_not_installed_is_reported(
+    sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    key = await asyncio.to_thread(_private_key)
+    env = {"GITHUB_APP_ID": str(sim.state.app_id), "GITHUB_APP_PRIVATE_KEY": key}
+    with pytest.raises(GitHubUnavailable, match=f"not installed on {REPO}"):
+        await GitHubClient.connect(configure(env))
