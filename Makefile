@@ -10,15 +10,21 @@ SOURCES := bot cogs migrations tests benchmarks
 export HELIOS_TEST_POSTGRES_URL ?= postgresql://helios:helios@127.0.0.1:5432/postgres
 MATRIX ?= 3.11 3.12 3.13
 
-.PHONY: dev-setup test test-quick test-matrix lint lint-fix security pr-ready run \
+.PHONY: dev-setup venv test test-quick test-matrix lint lint-fix security pr-ready run \
 	sandbox migrate postgres clean
 
-dev-setup: $(VENV)/.installed
+dev-setup: venv tests/schemas/node_modules/.installed
+
+venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# GitHub's published webhook schemas, which the simulator's payloads are checked against.
+tests/schemas/node_modules/.installed: tests/schemas/package-lock.json
 	npm ci --prefix tests/schemas --no-audit --no-fund --silent
 	touch $@
 
@@ -31,13 +37,16 @@ test: dev-setup postgres
 test-quick: dev-setup
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
-test-matrix:
-	@for version in $(MATRIX); do \
+# The main virtualenv serves its own Python version; the others get one each.
+test-matrix: dev-setup
+	@main=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	for version in $(MATRIX); do \
 		interpreter=$$(command -v python$$version || true); \
 		if [ -z "$$interpreter" ]; then echo "python$$version not found, skipped"; continue; fi; \
+		venv=.venv-$$version; [ "$$version" = "$$main" ] && venv=$(VENV); \
 		echo "== unit tests on $$($$interpreter --version)"; \
-		$(MAKE) --no-print-directory VENV=.venv-$$version PYTHON=$$interpreter dev-setup && \
-		.venv-$$version/bin/python -m pytest tests/unit -q -p no:cacheprovider || exit 1; \
+		$(MAKE) --no-print-directory VENV=$$venv PYTHON=$$interpreter venv && \
+		$$venv/bin/python -m pytest tests/unit -q -p no:cacheprovider || exit 1; \
 	done
 
 lint: dev-setup

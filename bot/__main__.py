@@ -6,14 +6,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot import __version__
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_settings, resolve_config_path
-from bot.db.engine import create_engine
+from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
+from bot.github.client import GitHubClient, GitHubUnavailable
+from bot.github.sync import followed, repositories, sync_repositories
 from bot.log import get_logger, setup_logging
 from bot.runtime import Runtime, wait_for_shutdown_signal
 
@@ -67,6 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
 
+    sync = commands.add_parser(
+        "sync",
+        parents=[common],
+        help="backfill GitHub history over the REST API, resuming from the last checkpoint",
+    )
+    sync.add_argument("--repo", metavar="OWNER/NAME", help="only this configured repository")
+    sync.add_argument(
+        "--since", metavar="DATE", help="re-read what changed since DATE (2026-01-31 or ISO 8601)"
+    )
+
     commands.add_parser(
         "check-config",
         parents=[common],
@@ -102,6 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_migrate(config, args.to))
     if args.command == "web":
         return asyncio.run(_serve_web(config, args.host, args.port, not args.no_migrate))
+    if args.command == "sync":
+        try:
+            since = _sync_arguments(config, args.repo, args.since)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_CONFIG
+        return asyncio.run(_sync(config, args.repo, since))
     if args.command == "run":
         from bot.app import run_bot  # discord.py is only imported by the mode that uses it
 
@@ -117,6 +139,70 @@ async def _migrate(config: Config, target: str) -> int:
         await engine.dispose()
     print(f"database schema: {before or 'empty'} -> {after or 'empty'}")
     return 0
+
+
+def _sync_arguments(config: Config, repo: str | None, since: str | None) -> datetime | None:
+    """Check ``--repo`` and ``--since``; returns the time ``--since`` means."""
+    problems = []
+    if repo is not None and not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        problems.append(f"--repo {repo}: expected OWNER/NAME")
+    elif repo is not None and not followed(config.settings.github, repo):
+        problems.append(
+            f"--repo {repo}: not followed by {config.path} "
+            "(github.repositories, or github.organization with include/exclude)"
+        )
+    moment = None
+    if since is not None:
+        try:
+            moment = datetime.fromisoformat(since)
+        except ValueError:
+            problems.append(f"--since {since}: expected a date like 2026-01-31 or ISO 8601")
+    if problems:
+        raise ConfigError(problems)
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+async def _sync(config: Config, repo: str | None, since: datetime | None) -> int:
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        client = await GitHubClient.connect(config)
+    except GitHubUnavailable as exc:
+        print(f"sync: {exc}", file=sys.stderr)
+        return 1
+    if client is None:
+        print(
+            "environment: GITHUB_TOKEN (or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY): "
+            "required by `helios-bot sync`",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    engine = create_engine(config.secrets.database_url.get_secret_value(), config.settings.database)
+    try:
+        await migrate(engine)
+        settings = config.settings.github
+        names = [repo] if repo else await repositories(client, settings)
+        _, busy = await sync_repositories(
+            client,
+            create_session_factory(engine),
+            SystemClock(),
+            settings,
+            names,
+            since=since,
+            progress=progress,
+        )
+    except GitHubUnavailable as exc:
+        print(f"sync stopped: {exc}; the next run resumes from the last page", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+        await engine.dispose()
+    for name in busy:
+        print(f"{name}: skipped, another process is syncing it", file=sys.stderr)
+    return 1 if busy else 0
 
 
 async def _serve_web(config: Config, host: str | None, port: int | None, apply: bool) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 DEFAULT_CONFIG_PATH = "config.toml"
 CONFIG_ENV = "HELIOS_BOT_CONFIG"
@@ -82,6 +82,60 @@ class GitHubSettings(Section):
     # rate limits; the waits happen in worker threads, never on the event loop.
     seconds_between_requests: float = Field(default=0.25, ge=0)
     seconds_between_writes: float = Field(default=1.0, ge=0)
+    # Every repository of this organisation whose name matches `include` and not `exclude`
+    # (shell globs) is followed too.
+    organization: Annotated[str, Field(pattern=r"^[\w.-]+$")] | None = None
+    include: list[str] = ["*"]
+    exclude: list[str] = []
+    maintainers: list[str] = []
+    maintainer_teams: list[Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]] = []
+    # The scheduled sync repairs webhooks that never arrived; 0 turns it off.
+    sync_interval_minutes: int = Field(default=60, ge=0)
+    # Reviews are fetched only for pull requests updated within this many days.
+    metrics_window_days: int = Field(default=180, ge=1)
+
+
+class Area(Section):
+    """An area of interest a newcomer can pick, and the GitHub labels that mean it."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+    description: str = ""
+    labels: list[str] = []
+
+
+class OnboardingSettings(Section):
+    code_of_conduct_url: str
+    contributing_url: str
+    dev_setup_command: str = "make dev-setup"
+    help_channel_id: ChannelId
+    newcomer_role_id: RoleId
+    # Given with a short congratulation when a newcomer's first pull request is merged.
+    contributor_role_id: RoleId | None = None
+    # Where first merges are celebrated; none means a direct message only for the first PR.
+    celebration_channel_id: ChannelId | None = None
+    areas: Annotated[list[Area], Field(min_length=1, max_length=25)]
+    # The OAuth App (or GitHub App) client id used for the device flow; not a secret.
+    github_oauth_client_id: str | None = None
+    github_web_url: str = "https://github.com"
+    # Let members type a login the bot cannot verify; such links are marked unverified.
+    allow_unverified_link: bool = False
+    # Issues carrying one of these labels are recommended to newcomers.
+    beginner_labels: list[str] = ["good first issue"]
+    # Issues with one of these labels are recommended first.
+    priority_labels: list[str] = []
+    # How many issues one newcomer may hold at a time.
+    max_active_claims: int = Field(default=1, ge=1)
+    # Repositories where newcomers cannot be assigned: a claim is a comment there instead.
+    claim_by_comment: list[str] = []
+
+    @model_validator(mode="after")
+    def _can_link(self) -> OnboardingSettings:
+        if self.github_oauth_client_id is None and not self.allow_unverified_link:
+            raise ValueError(
+                "set github_oauth_client_id (device flow) or allow_unverified_link = true: "
+                "newcomers need a way to link their GitHub account"
+            )
+        return self
 
 
 class AdminSettings(Section):
@@ -97,6 +151,7 @@ class Settings(Section):
     github: GitHubSettings = GitHubSettings()
     # Feature sections: absent means the feature is off.
     admin: AdminSettings | None = None
+    onboarding: OnboardingSettings | None = None
 
 
 class Secrets(BaseModel):
@@ -183,6 +238,8 @@ def _describe(exc: ValidationError) -> list[str]:
             lines.append(f"{key}: unknown key")
         elif kind == "missing":
             lines.append(f"{key}: required value is missing")
+        elif kind == "value_error":
+            lines.append(f"{key}: {error['ctx']['error']}")
         else:
             lines.append(f"{key}: {error['msg'].lower()} (got {error['input']!r})")
     return lines
@@ -299,4 +356,6 @@ def _toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -30,7 +30,9 @@ from bot.log import get_logger
 
 log = get_logger(__name__)
 
-TargetKind = Literal["channel", "dm"]
+# channel: a message in a channel or thread (target_id); dm: a direct message to a user;
+# role: give a member (target_id) the role in payload["role_id"].
+TargetKind = Literal["channel", "dm", "role"]
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 
@@ -56,9 +58,9 @@ class Delivery:
         return hashlib.sha256(self.key.encode()).hexdigest()[:25]
 
 
-# Posts a delivery and returns the Discord message id; raises PermanentDeliveryError or any
-# other exception (treated as transient).
-Sender = Callable[[Delivery], Awaitable[int]]
+# Carries out a delivery and returns the Discord message id (None for a role); raises
+# PermanentDeliveryError or any other exception (treated as transient).
+Sender = Callable[[Delivery], Awaitable[int | None]]
 
 
 async def enqueue(

@@ -22,10 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import __version__
 from bot.clock import Clock
 from bot.config import Config
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.engine import WriteTurns, create_engine, create_session_factory
 from bot.db.migrate import current_revision, head_revision, migrate
+from bot.github.client import GitHubClient
 from bot.github.inbox import Inbox
+from bot.github.ingest import NORMALISER, Delivery, Handler, IngestWorker
+from bot.github.sync import SyncScheduler
 from bot.log import get_logger
+from bot.services.celebrations import CelebrationSettings, celebrate_pull_request
 from bot.web.app import ReadinessCheck, create_web_app
 from bot.web.webhook import MAX_BODY, add_webhook_route
 
@@ -49,8 +53,12 @@ class Runtime:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._http: aiohttp.ClientSession | None = None
+        # None when no GitHub credentials are configured: features that write to GitHub say so.
+        self.github: GitHubClient | None = None
         self._runner: web.AppRunner | None = None
         self._inbox: Inbox | None = None
+        self._ingest: IngestWorker | None = None
+        self._sync: SyncScheduler | None = None
         self._head_revision = head_revision()
         self.url: str | None = None
 
@@ -85,8 +93,23 @@ class Runtime:
             if before != after:
                 log.info("database migrated from %s to %s", before, after)
         self._http = aiohttp.ClientSession()
+        self.github = await GitHubClient.connect(self.config)
         self._register_metrics()
+        # Ingestion runs even without a webhook secret: other processes may commit deliveries.
+        self._turns = WriteTurns.for_engine(self._engine)
+        self._ingest = IngestWorker(
+            self.sessions,
+            self.clock,
+            handlers=ingest_handlers(self.config, self.clock),
+            turns=self._turns,
+        )
         await self._start_web(host, port)
+        self._ingest.start()
+        if self.github is not None and self.config.settings.github.sync_interval_minutes:
+            self._sync = SyncScheduler(
+                self.github, self.sessions, self.clock, self.config.settings.github
+            )
+            self._sync.start()
         log.info(
             "helios-bot %s (%s mode) serving on %s, started in %.2f s",
             __version__,
@@ -100,7 +123,8 @@ class Runtime:
         app = create_web_app(self.readiness, self.registry, client_max_size=MAX_BODY)
         secrets = [s.get_secret_value() for s in self.config.secrets.github_webhook_secrets]
         if secrets:
-            self._inbox = Inbox(self.sessions, self.clock)
+            wake = self._ingest.wake if self._ingest is not None else None
+            self._inbox = Inbox(self.sessions, self.clock, on_commit=wake, turns=self._turns)
             self._inbox.start()
             add_webhook_route(app, self._inbox, secrets)
         else:
@@ -131,6 +155,15 @@ class Runtime:
         if self._inbox is not None:  # after the server: requests in flight await the inbox
             await self._inbox.close()
             self._inbox = None
+        if self._ingest is not None:  # after the inbox, before the database closes
+            await self._ingest.close()
+            self._ingest = None
+        if self._sync is not None:  # before its GitHub client and the database close
+            await self._sync.close()
+            self._sync = None
+        if self.github is not None:
+            self.github.close()
+            self.github = None
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -149,6 +182,34 @@ class Runtime:
         if current == self._head_revision:
             return None
         return f"database at {current}, code expects {self._head_revision}"
+
+
+def ingest_handlers(config: Config, clock: Clock) -> tuple[Handler, ...]:
+    """What every committed webhook delivery goes through: normalisation, then features."""
+    handlers = [NORMALISER]
+    onboarding = config.settings.onboarding
+    if onboarding is not None:
+        settings = CelebrationSettings(
+            guild_id=config.settings.discord.guild_id,
+            channel_id=onboarding.celebration_channel_id,
+            contributor_role_id=onboarding.contributor_role_id,
+        )
+
+        async def celebrate(session: AsyncSession, delivery: Delivery) -> None:
+            await celebrate_pull_request(
+                session,
+                settings,
+                repository_id=int(delivery.payload["repository"]["id"]),
+                number=int(delivery.payload["pull_request"]["number"]),
+                now=clock.now(),
+            )
+
+        handlers.append(Handler("celebrations", _concerns_celebrations, celebrate))
+    return tuple(handlers)
+
+
+def _concerns_celebrations(event: str, action: str | None) -> bool:
+    return event == "pull_request" and action in ("opened", "reopened", "closed")
 
 
 async def wait_for_shutdown_signal() -> None:

@@ -75,8 +75,11 @@ class OutboxDelivery(commands.Cog):
             for waiter in waiters:
                 waiter.cancel()
 
-    async def send(self, delivery: Delivery) -> int:
+    async def send(self, delivery: Delivery) -> int | None:
         try:
+            if delivery.target_kind == "role":
+                await self._give_role(delivery)
+                return None
             channel = await self._resolve(delivery)
             payload = delivery.payload
             message = await channel.send(
@@ -89,6 +92,16 @@ class OutboxDelivery(commands.Cog):
                 f"{delivery.target_kind} {delivery.target_id}: {exc.text or exc}"
             ) from exc
         return message.id
+
+    async def _give_role(self, delivery: Delivery) -> None:
+        guild = self.bot.get_guild(delivery.guild_id)
+        if guild is None:
+            raise PermanentDeliveryError(f"guild {delivery.guild_id} is not available")
+        member = guild.get_member(delivery.target_id) or await guild.fetch_member(
+            delivery.target_id
+        )
+        role = discord.Object(int(delivery.payload["role_id"]))
+        await member.add_roles(role, reason=str(delivery.payload.get("reason", "")) or None)
 
     async def _resolve(self, delivery: Delivery) -> discord.abc.Messageable:
         if delivery.target_kind == "dm":

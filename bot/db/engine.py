@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +77,46 @@ def insert_for(session: AsyncSession) -> Callable[..., Any]:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class WriteTurns:
+    """Turns at writing, for the writers inside one process, urgent ones first.
+
+    SQLite lets one transaction write at a time, and a writer that finds the file locked
+    waits in SQLite's busy handler, which sleeps in growing steps: under load a webhook
+    acknowledgement could wait behind background work for hundreds of milliseconds. Writers
+    here queue on an asyncio lock instead (SQLite only: PostgreSQL writes concurrently), and
+    background work also waits while urgent work is in progress, so acknowledgements go first.
+    """
+
+    def __init__(self, *, serialise: bool) -> None:
+        self._lock = asyncio.Lock() if serialise else None
+        self._urgent = 0
+        self._calm = asyncio.Event()
+        self._calm.set()
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> WriteTurns:
+        return cls(serialise=engine.dialect.name == "sqlite")
+
+    @asynccontextmanager
+    async def urgent(self) -> AsyncIterator[None]:
+        self._urgent += 1
+        self._calm.clear()
+        try:
+            async with self._lock or contextlib.nullcontext():
+                yield
+        finally:
+            self._urgent -= 1
+            if not self._urgent:
+                self._calm.set()
+
+    @asynccontextmanager
+    async def background(self) -> AsyncIterator[None]:
+        while True:
+            await self._calm.wait()
+            async with self._lock or contextlib.nullcontext():
+                if self._calm.is_set():
+                    yield
+                    return
+            # Urgent work arrived while we queued for the lock: let it go first.

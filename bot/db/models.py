@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -79,5 +89,234 @@ class WebhookDelivery(Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set by bot.github.ingest: who is processing it until when, and when to retry a failure.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_webhook_deliveries_pending", "status", "received_at"),)
+
+
+# --- The normalised GitHub history (bot/github/normalise.py writes it; docs/ingestion.md) ---
+# Keys are GitHub's own ids, so a webhook and a backfill of the same fact land on the same row.
+# These tables hold no Discord data and so no guild_id.
+
+
+class GitHubRepository(Base):
+    __tablename__ = "github_repositories"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # Followed across renames and transfers: the repository object with the newest updated_at.
+    full_name: Mapped[str] = mapped_column(String(200), index=True)
+    archived: Mapped[bool] = mapped_column(default=False)
+    installation_id: Mapped[int | None]
+    updated_at: Mapped[datetime | None]
+    deleted: Mapped[bool] = mapped_column(default=False)
+
+
+class GitHubUser(Base):
+    """A contributor (or bot) by GitHub user id; the login follows renames."""
+
+    __tablename__ = "github_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    login: Mapped[str] = mapped_column(String(100), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    is_bot: Mapped[bool]
+    # Payload time of the object the login was read from; an older one never overwrites it.
+    seen_at: Mapped[datetime]
+
+
+class GitHubIssue(Base):
+    """An issue or pull request, as of its newest ``updated_at`` seen. No bodies are kept."""
+
+    __tablename__ = "github_issues"
+
+    repository_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    is_pull_request: Mapped[bool]
+    title: Mapped[str] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16))
+    state_reason: Mapped[str | None] = mapped_column(String(32))
+    draft: Mapped[bool] = mapped_column(default=False)
+    merged: Mapped[bool] = mapped_column(default=False)
+    merged_at: Mapped[datetime | None]
+    merged_by_id: Mapped[int | None]
+    labels: Mapped[list[str]] = mapped_column(JSON)
+    assignee_ids: Mapped[list[int]] = mapped_column(JSON)
+    requested_reviewer_ids: Mapped[list[int]] = mapped_column(JSON)
+    author_id: Mapped[int | None] = mapped_column(index=True)
+    author_association: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    html_url: Mapped[str] = mapped_column(String(500))
+    # "deleted" or "transferred": once set it stays, so a late delivery cannot revive the issue.
+    removed: Mapped[str | None] = mapped_column(String(16))
+
+
+class GitHubReview(Base):
+    __tablename__ = "github_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    repository_id: Mapped[int]
+    number: Mapped[int]
+    reviewer_id: Mapped[int | None] = mapped_column(index=True)
+    # APPROVED, CHANGES_REQUESTED, COMMENTED or DISMISSED (which stays once set).
+    state: Mapped[str] = mapped_column(String(32))
+    submitted_at: Mapped[datetime]
+    author_association: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_github_reviews_issue", "repository_id", "number"),)
+
+
+class GitHubComment(Base):
+    """That someone commented, and when; never what they wrote."""
+
+    __tablename__ = "github_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    repository_id: Mapped[int]
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))  # "issue" or "review"
+    author_id: Mapped[int | None] = mapped_column(index=True)
+    author_association: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    deleted: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (Index("ix_github_comments_issue", "repository_id", "number"),)
+
+
+class GitHubIssueEvent(Base):
+    """A transition of an issue or pull request: labeled, assigned, closed, merged, ...
+
+    ``subject`` is the label name, the assignee's or requested reviewer's user id, or "" for
+    transitions without one. The natural key makes a webhook and a backfill store it once.
+    """
+
+    __tablename__ = "github_issue_events"
+
+    id: Mapped[BigIntPK]
+    repository_id: Mapped[int]
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    occurred_at: Mapped[datetime]
+    actor_id: Mapped[int | None]
+
+    __table_args__ = (
+        UniqueConstraint("repository_id", "number", "kind", "subject", "occurred_at"),
+    )
+
+
+class GitHubLabel(Base):
+    __tablename__ = "github_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    repository_id: Mapped[int] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    deleted: Mapped[bool] = mapped_column(default=False)
+
+
+class GitHubCollaborator(Base):
+    """A repository collaborator added through a ``member`` event, with their permission."""
+
+    __tablename__ = "github_collaborators"
+
+    repository_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    permission: Mapped[str | None] = mapped_column(String(32))
+
+
+class Newcomer(Base):
+    """A member's way through `/start`: where they are, what they chose, who they are on GitHub.
+
+    A row exists from the member's first step; running `/start` again continues there.
+    ``finished_at`` is the discovery time that time-to-first-PR is measured from.
+    """
+
+    __tablename__ = "newcomers"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    started_at: Mapped[datetime]
+    coc_accepted_at: Mapped[datetime | None]
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    experience: Mapped[str | None] = mapped_column(String(32))
+    github_user_id: Mapped[int | None]
+    github_login: Mapped[str | None] = mapped_column(String(100))
+    # False when the member typed a login the bot could not verify (config allows it).
+    github_verified: Mapped[bool] = mapped_column(default=False)
+    linked_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    celebrate: Mapped[bool] = mapped_column(default=True)
+
+    # One Discord member per GitHub account in a community.
+    __table_args__ = (
+        UniqueConstraint("guild_id", "github_user_id", name="uq_newcomers_github_account"),
+    )
+
+
+class Claim(Base):
+    """A newcomer's claim on an issue: the bot assigned them (or commented) on GitHub."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[BigIntPK]
+    guild_id: Mapped[int]
+    user_id: Mapped[int]
+    repository_id: Mapped[int]
+    number: Mapped[int]
+    # "assigned" on GitHub, or "commented" where newcomers cannot be assigned.
+    method: Mapped[str] = mapped_column(String(16))
+    # active, released (by the bot after the grace period), withdrawn (/unclaim), done (a PR).
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    claimed_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_claims_member", "guild_id", "user_id", "status"),
+        # At most one active claim per issue, enforced by the database under concurrency.
+        Index(
+            "uq_claims_active_issue",
+            "guild_id",
+            "repository_id",
+            "number",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+
+# --- The REST backfill's own bookkeeping (bot/github/sync.py) -------------------------------
+
+
+class GitHubSyncCheckpoint(Base):
+    """How far the backfill of one listing of one repository got, so a killed run resumes.
+
+    ``synced_until``: everything updated (created, for events) before it has been written.
+    Newest-first listings (pulls, events) can only move it once a pass ends, so a pass in
+    progress keeps its own mark and the address of its next page.
+    """
+
+    __tablename__ = "github_sync_checkpoints"
+
+    # The repository as configured, lower case ("owner/name").
+    repository: Mapped[str] = mapped_column(String(200), primary_key=True)
+    listing: Mapped[str] = mapped_column(String(16), primary_key=True)
+    synced_until: Mapped[datetime | None]
+    pass_until: Mapped[datetime | None]
+    next_url: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class GitHubSyncLease(Base):
+    """Who is syncing a repository until when: one process at a time, on any database."""
+
+    __tablename__ = "github_sync_leases"
+
+    repository: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]

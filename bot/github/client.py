@@ -9,12 +9,15 @@ the event loop never waits on GitHub. Authentication is a personal token or a Gi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import github
 from github import Auth, Github, GithubIntegration
+from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.GithubRetry import GithubRetry
 
 from bot.config import Config
@@ -23,11 +26,38 @@ from bot.log import get_logger
 log = get_logger(__name__)
 
 T = TypeVar("T")
+JSON = dict[str, Any]
 PER_PAGE = 100
+MAX_THREAD_WAIT = 5.0  # seconds
+_LINK = re.compile(r'<([^>]+)>;\s*rel="(\w+)"')
 
 
 class GitHubUnavailable(Exception):
     """GitHub cannot be reached or refused the request; the message says why."""
+
+
+class RateLimited(GitHubUnavailable):
+    """A rate limit PyGithub's retry did not wait out (a 429, or longer than MAX_THREAD_WAIT).
+
+    ``retry_after`` (seconds, secondary limits) or ``reset_at`` (primary limits) says how
+    long to wait; the caller waits on its clock, off the worker thread.
+    """
+
+    def __init__(self, message: str, retry_after: float | None, reset_at: datetime | None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.reset_at = reset_at
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a REST listing as plain JSON, with what its headers say."""
+
+    items: list[JSON]
+    next_url: str | None
+    last_page: int | None  # from the Link header, when GitHub gives one
+    rate_remaining: int | None
+    rate_reset: datetime | None
 
 
 @dataclass(frozen=True)
@@ -45,8 +75,10 @@ def _options(config: Config) -> dict[str, Any]:
         # Objects are fetched when first read, not when named: assigning needs no GET first.
         "lazy": True,
         # Honours Retry-After on secondary limits and sleeps until the reset on primary
-        # limits (in the worker thread), so a rate limit slows a run down, never fails it.
-        "retry": GithubRetry(total=10, secondary_rate_wait=60),
+        # limits, in the worker thread. A thread cannot be interrupted, so a wait longer
+        # than MAX_THREAD_WAIT raises instead (RateLimited from `page`): the sync waits it
+        # out on its clock, and a shutdown is not held up by a sleeping thread.
+        "retry": GithubRetry(total=10, secondary_rate_wait=60, max_rate_limit_wait=MAX_THREAD_WAIT),
         "seconds_between_requests": settings.seconds_between_requests or None,
         "seconds_between_writes": settings.seconds_between_writes or None,
     }
@@ -131,7 +163,66 @@ class GitHubClient:
             lambda: self._api.get_repo(full_name).get_issue(number).create_comment(body)
         )
 
+    async def get(self, path: str) -> JSON:
+        """One REST object as JSON, e.g. ``/repos/{owner}/{name}``."""
+        return (await self.page(path)).items[0]
+
+    async def page(self, url: str, params: Mapping[str, str | int] | None = None) -> Page:
+        """One page of a listing: a path with ``params``, or a ``next_url`` of the last page.
+
+        The raw JSON is read in the worker thread: PyGithub objects fetch lazily on attribute
+        access, so none is handed to the event loop. ``per_page`` is always 100.
+        """
+        query = {"per_page": PER_PAGE, **params} if params is not None else None
+
+        def fetch() -> Page:
+            try:
+                headers, data = self._api.requester.requestJsonAndCheck("GET", url, query)
+            except github.GithubException as exc:
+                limited = _rate_limited(exc)
+                if limited is not None:
+                    raise limited from exc
+                raise
+            links = {rel: target for target, rel in _LINK.findall(headers.get("link", ""))}
+            last = re.search(r"[?&]page=(\d+)", links.get("last", ""))
+            return Page(
+                items=data if isinstance(data, list) else [data],
+                next_url=links.get("next"),
+                last_page=int(last.group(1)) if last else None,
+                rate_remaining=_int_header(headers, "x-ratelimit-remaining"),
+                rate_reset=_reset_header(headers),
+            )
+
+        return await self.call(fetch)
+
     def close(self) -> None:
         self._api.close()
         if self._integration is not None:
             self._integration.close()
+
+
+def _int_header(headers: Mapping[str, Any], name: str) -> int | None:
+    value = str(headers.get(name, ""))
+    return int(value) if value.isdigit() else None
+
+
+def _reset_header(headers: Mapping[str, Any]) -> datetime | None:
+    reset = _int_header(headers, "x-ratelimit-reset")
+    return None if reset is None else datetime.fromtimestamp(reset, UTC)
+
+
+def _rate_limited(exc: github.GithubException) -> RateLimited | None:
+    """A 403 or 429 that is a rate limit (GitHub uses both), else None."""
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    retry_after: float | None = _int_header(headers, "retry-after")
+    exhausted = _int_header(headers, "x-ratelimit-remaining") == 0
+    if retry_after is None and not exhausted and isinstance(exc, RateLimitExceededExceedsMaxWait):
+        retry_after = exc.wait  # a secondary limit without Retry-After
+    if exc.status not in (403, 429) or (retry_after is None and not exhausted):
+        return None
+    message = exc.data.get("message") if isinstance(exc.data, dict) else None
+    return RateLimited(
+        f"GitHub rate limit ({exc.status}): {message or exc}",
+        retry_after=retry_after,
+        reset_at=_reset_header(headers) if exhausted else None,
+    )

@@ -86,7 +86,7 @@ def seed_github(sim: GitHubSimulator) -> None:
     sim.add_token(GITHUB_TOKEN, "helios-bot")
 
 
-def config_text(community: DemoCommunity, github_api_url: str) -> str:
+def config_text(community: DemoCommunity, github_api_url: str, github_web_url: str) -> str:
     repositories = ", ".join(f'"{name}"' for name in REPOSITORIES)
     return f"""\
 # Written by the sandbox for its simulated community.
@@ -106,6 +106,21 @@ seconds_between_writes = 0
 [admin]
 organiser_role_id = {community.roles["Organiser"].id}
 log_channel_id = {community.channels["bot-log"].id}
+
+[onboarding]
+code_of_conduct_url = "https://github.com/helios-engine/helios/blob/main/CODE_OF_CONDUCT.md"
+contributing_url = "https://github.com/helios-engine/helios/blob/main/CONTRIBUTING.md"
+help_channel_id = {community.channels["help"].id}
+newcomer_role_id = {community.roles["Newcomer"].id}
+contributor_role_id = {community.roles["Contributor"].id}
+celebration_channel_id = {community.channels["general"].id}
+github_oauth_client_id = "Iv1.sandbox"
+github_web_url = "{github_web_url}"
+areas = [
+    {{ name = "docs", description = "Documentation", labels = ["docs"] }},
+    {{ name = "core", description = "The engine", labels = ["bug", "core"] }},
+    {{ name = "sdk-python", description = "The Python SDK", labels = ["sdk-python"] }},
+]
 """
 
 
@@ -136,9 +151,11 @@ class Sandbox:
         await self.github.start()
         self.community = seed_discord(self.discord)
         seed_github(self.github)
-        self.github.emitter.pending.clear()  # the seed is history, not news
         path = self.directory / "config.toml"
-        path.write_text(config_text(self.community, self.github.api_url) + self.extra_config)
+        path.write_text(
+            config_text(self.community, self.github.api_url, self.github.web_url)
+            + self.extra_config
+        )
         self.config = load_config(
             path,
             {
@@ -150,6 +167,9 @@ class Sandbox:
         )
         self._exit.enter_context(point_discord_py_at(self.discord.url))
         await self.start_bot()
+        # The seed's webhooks reach the bot as if it had been listening all along.
+        await self.github.emitter.flush()
+        await self.settle()
 
     async def start_bot(self) -> None:
         """Start the bot the way `helios-bot run` does and wait until it is ready."""

@@ -8,6 +8,7 @@ expectations is not met or when the bot logs an error.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import logging
@@ -47,6 +48,9 @@ GITHUB_ACTIONS = frozenset(
         "merge",
     }
 )
+POLLS_TO_WAIT = 20
+DEFERRED_UPDATE_MESSAGE = 6
+EDIT_GRACE = 0.5
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -74,6 +78,7 @@ class Step(BaseModel):
     select: str | None = None
     submit: dict[str, str] | None = None
     github: str | None = None
+    authorize: str | None = None
     advance: str | None = None
     actor: str | None = Field(default=None, alias="as")
     channel: str = Field(default="general", alias="in")
@@ -85,7 +90,16 @@ class Step(BaseModel):
     def action(self) -> str:
         actions = [
             name
-            for name in ("join", "run", "click", "select", "submit", "github", "advance")
+            for name in (
+                "join",
+                "run",
+                "click",
+                "select",
+                "submit",
+                "github",
+                "authorize",
+                "advance",
+            )
             if getattr(self, name) is not None
         ]
         if len(actions) > 1:
@@ -123,7 +137,7 @@ def load_scenario(path: Path) -> Scenario:
                 parse_duration(step.advance)
             if action == "github":
                 _check_github_step(step)
-            if action in ("run", "click", "select", "submit") and step.actor is None:
+            if action in ("run", "click", "select", "submit", "authorize") and not step.actor:
                 raise ValueError(f"'{action}' needs 'as': the member who does it")
         except ValueError as exc:
             problems.append(f"{path}: step {number}: {exc}")
@@ -188,7 +202,7 @@ class Runner:
         self.sandbox = sandbox
         self.clock = clock
         self.transcript = Transcript()
-        self._seen: dict[int, datetime | None] = {}
+        self._seen: dict[int, str] = {}
         self._requests_seen = 0
         self._github_writes: Counter[str] = Counter()
         self._last_result: dict[str, InteractionResult] = {}
@@ -219,31 +233,33 @@ class Runner:
             result = await self.sandbox.driver.run_command(
                 self._member(step.actor), self._channel(step.channel), step.run, step.options
             )
-            seen_by_actor = self._remember(number, step, result)
+            seen_by_actor = await self._remember(number, step, result)
         elif action == "click" and step.click is not None:
             message = self._message_with(step.actor, step.click)
             result = await self.sandbox.driver.click(
                 message, label=step.click, member=self._member(step.actor)
             )
-            seen_by_actor = self._remember(number, step, result)
+            seen_by_actor = await self._remember(number, step, result)
         elif action == "select" and step.select is not None:
             message = self._message_with(step.actor, step.select)
             result = await self.sandbox.driver.select(
                 message, step.select, step.values, member=self._member(step.actor)
             )
-            seen_by_actor = self._remember(number, step, result)
+            seen_by_actor = await self._remember(number, step, result)
         elif action == "submit" and step.submit is not None:
             opened = self._last_result.get(step.actor or "")
             if opened is None or opened.modal is None:
                 raise ScenarioError(f"step {number}: no form is open for {step.actor}")
             result = await self.sandbox.driver.submit_modal(opened, step.submit)
-            seen_by_actor = self._remember(number, step, result)
+            seen_by_actor = await self._remember(number, step, result)
         elif action == "github" and step.github is not None:
             try:
                 getattr(self.sandbox.github.state, step.github)(**step.args)
             except (NotFoundError, GitHubValidationError) as exc:
                 raise ScenarioError(f"step {number}: GitHub refused {step.github}: {exc}") from exc
             await self.sandbox.github.emitter.flush()
+        elif action == "authorize" and step.authorize is not None:
+            await self._authorize(number, step.authorize)
         elif action == "advance" and step.advance is not None:
             self.clock.advance(parse_duration(step.advance))
         await self.sandbox.settle()
@@ -256,9 +272,37 @@ class Runner:
                 self._log(number, "expectation", f"expected to see {step.expect!r}: not seen")
                 self.transcript.failures.append(f"step {number}: {step.expect!r} not seen")
 
-    def _remember(self, number: int, step: Step, result: InteractionResult) -> str:
+    async def _authorize(self, number: int, login: str) -> None:
+        """On GitHub, enter the code the bot showed and approve; GitHub's polling then runs."""
+        state, device = self.sandbox.github.state, self.sandbox.github.device
+        waiting = [g for g in device.grants.values() if not g.redeemed and not g.denied]
+        if not waiting:
+            raise ScenarioError(f"step {number}: no GitHub code is waiting to be entered")
+        state.user(login)  # GitHub accounts come into being when first named
+        grant = waiting[-1]
+        discord = self.sandbox.discord
+        edits_before = len(discord.requests_to("PATCH", "/webhooks/*"))
+        device.approve(grant.user_code, login)
+        for _ in range(POLLS_TO_WAIT):
+            if grant.redeemed:
+                # The bot now updates the member's message: wait for that, not for time.
+                await discord.wait_until(
+                    lambda: len(discord.requests_to("PATCH", "/webhooks/*")) > edits_before,
+                    what="the bot to update the member's message",
+                )
+                return
+            self.clock.advance(timedelta(seconds=grant.interval))
+            await self.sandbox.settle()
+        raise ScenarioError(f"step {number}: the bot never collected the approval")
+
+    async def _remember(self, number: int, step: Step, result: InteractionResult) -> str:
         """Keep what the bot answered ``step.actor``; returns it as text for ``expect``."""
         self._last_result[step.actor or ""] = result
+        if result.response_type == DEFERRED_UPDATE_MESSAGE:
+            # The bot acknowledged first; a change may follow (or not: a menu choice is kept
+            # as it is). Give it a moment rather than guess.
+            with contextlib.suppress(TimeoutError):
+                await result.wait_for_edits(within=EDIT_GRACE)
         if result.modal is not None:
             self._log(number, "form", f"{result.modal.title} (opened)", f"for {step.actor}")
             return result.modal.title
@@ -273,11 +317,13 @@ class Runner:
         for message in sorted(state.messages.values(), key=lambda m: m.id):
             if message.author.id != bot_id or message.deleted:
                 continue
+            # Compared by what a person sees: updates from buttons carry no edit time.
+            text = _message_text(message)
             if message.id not in self._seen:
-                self._log(number, "message", _message_text(message), self._where(message))
-            elif self._seen[message.id] != message.edited_at:
-                self._log(number, "edit", _message_text(message), self._where(message))
-            self._seen[message.id] = message.edited_at
+                self._log(number, "message", text, self._where(message))
+            elif self._seen[message.id] != text:
+                self._log(number, "edit", text, self._where(message))
+            self._seen[message.id] = text
         requests = self.sandbox.discord.requests
         for request in requests[self._requests_seen :]:
             role_change = re.match(r"^/guilds/\d+/members/(\d+)/roles/(\d+)$", request.path)
@@ -363,6 +409,7 @@ def _describe(step: Step, action: str) -> str:
         "select": f"{who} picks {step.values} in {step.select!r}",
         "submit": f"{who} submits the form",
         "github": f"GitHub: {step.github} {step.args}",
+        "authorize": f"{who} enters the code on GitHub and approves as {step.authorize}",
         "advance": f"time passes: {step.advance}",
     }[action]
 
@@ -371,10 +418,12 @@ def _message_text(message: Message) -> str:
     parts = [message.content] if message.content else []
     for embed in message.embeds:
         parts.append(f"[{embed.get('title', 'embed')}]")
+        if embed.get("description"):
+            parts.append(str(embed["description"]))
     labels = [c["label"] for c in message.iter_components() if c.get("label")]
     if labels:
         parts.append("buttons: " + ", ".join(labels))
-    return " ".join(parts) or "(empty)"
+    return " ".join(parts).replace("\n", " / ") or "(empty)"
 
 
 async def run_scenario(

@@ -76,6 +76,18 @@ def test_secret_in_file_is_refused(tmp_path: Path) -> None:
         ("[discord]\nguild_id = 0\n", "discord.guild_id: input should be greater than 0"),
         ("[discord]\nguild_id = 1\n[admin]\n", "admin.organiser_role_id: required value"),
         ('[discord]\nguild_id = 1\n[github]\nrepositories = ["nope"]\n', "github.repositories.0"),
+        (
+            "[discord]\nguild_id = 1\n[onboarding]\ncode_of_conduct_url = 'c'\n"
+            "contributing_url = 'c'\nhelp_channel_id = 2\nnewcomer_role_id = 3\n"
+            "areas = [{ name = 'docs' }]\n",
+            "onboarding: set github_oauth_client_id (device flow) or allow_unverified_link",
+        ),
+        (
+            "[discord]\nguild_id = 1\n[onboarding]\ncode_of_conduct_url = 'c'\n"
+            "contributing_url = 'c'\nhelp_channel_id = 2\nnewcomer_role_id = 3\n"
+            "allow_unverified_link = true\nareas = [{ name = 'Docs Area' }]\n",
+            "onboarding.areas.0.name: string should match pattern",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`/start` latency through the Discord simulator, next to a bare discord.py command.
+
+200 different members run `/start` (the real bot, sandbox community, SQLite), 20 at a time;
+each latency runs from the simulator dispatching INTERACTION_CREATE to the bot's first
+callback arriving. The same load then goes to a bare discord.py bot whose command answers at
+once, on its own simulator, in the same process and run. Prints the figures; asserts nothing.
+
+    python benchmarks/start_latency.py [--interactions 200] [--concurrency 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import discord
+from discord import app_commands
+
+from bot.clock import ManualClock
+from bot.sandbox.community import Sandbox
+from bot.sandbox.discord import (
+    Channel,
+    DiscordDriver,
+    DiscordSimulator,
+    InteractionResult,
+    Member,
+    point_discord_py_at,
+)
+
+GOAL_P99_MS = 100.0
+
+
+class BareBot(discord.Client):
+    def __init__(self, guild_id: int) -> None:
+        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        self.tree = app_commands.CommandTree(self)
+        self.guild = discord.Object(guild_id)
+
+        @self.tree.command(name="ping", description="answers at once", guild=self.guild)
+        async def ping(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("pong", ephemeral=True)
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync(guild=self.guild)
+
+
+async def measure(
+    run: Callable[[Member], Awaitable[InteractionResult]],
+    members: list[Member],
+    concurrency: int,
+    expected: Callable[[InteractionResult], bool],
+) -> list[float]:
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def one(member: Member) -> None:
+        async with gate:
+            started = time.perf_counter()
+            result = await run(member)
+            latencies.append((time.perf_counter() - started) * 1000)
+            # A fast apology is not an answer: count only the reply a person should get.
+            if not expected(result):
+                raise RuntimeError(f"unexpected answer: {result.content} {result.embeds}")
+
+    await asyncio.gather(*(one(member) for member in members))
+    return latencies
+
+
+def summary(name: str, latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
+    return f"  {name:<10} p50 {statistics.median(ordered):6.1f} ms   p99 {p99:6.1f} ms"
+
+
+async def bot_latencies(count: int, concurrency: int) -> list[float]:
+    with tempfile.TemporaryDirectory() as directory:
+        sandbox = Sandbox(Path(directory), ManualClock())
+        await sandbox.start()
+        try:
+            assert sandbox.community is not None
+            guild = sandbox.community.guild
+            general = sandbox.community.channels["general"]
+            members = [sandbox.discord.add_member(guild, f"newcomer{n}") for n in range(count)]
+            await sandbox.discord.sync_with_bot()
+            return await measure(
+                lambda m: sandbox.driver.run_command(m, general, "start"),
+                members,
+                concurrency,
+                lambda r: r.embeds[0]["title"] == "Welcome to Helios Engine!",
+            )
+        finally:
+            await sandbox.stop()
+
+
+async def bare_latencies(count: int, concurrency: int) -> list[float]:
+    async with DiscordSimulator() as sim:
+        guild = sim.add_guild("Bare")
+        channel: Channel = sim.add_channel(guild, "general")
+        members = [sim.add_member(guild, f"member{n}") for n in range(count)]
+        driver = DiscordDriver(sim)
+        with point_discord_py_at(sim.url):
+            client = BareBot(guild.id)
+            await client.login(sim.token)
+            task = asyncio.create_task(client.connect())
+            await client.wait_until_ready()
+            try:
+                return await measure(
+                    lambda m: driver.run_command(m, channel, "ping"),
+                    members,
+                    concurrency,
+                    lambda r: r.content == "pong",
+                )
+            finally:
+                await client.close()
+                await task
+
+
+async def main(count: int, concurrency: int) -> None:
+    bare = await bare_latencies(count, concurrency)
+    start = await bot_latencies(count, concurrency)
+    print(
+        f"{count} interactions, {concurrency} at a time, through the Discord simulator "
+        "(bot, simulator and driver share one process and 2 cores)"
+    )
+    print(summary("bare", bare))
+    print(summary("/start", start))
+    ratio = sorted(start)[int(len(start) * 0.99) - 1] / sorted(bare)[int(len(bare) * 0.99) - 1]
+    goal = f"goal: p99 <= {GOAL_P99_MS:.0f} ms and <= 2x"
+    print(f"  /start p99 is {ratio:.2f}x the bare command's ({goal}); every answer checked")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interactions", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+    asyncio.run(main(args.interactions, args.concurrency))

@@ -1,0 +1,347 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ingestion worker: committed webhook deliveries → every feature's handler.
+
+Runs inside every long-running process. Processes coordinate through the database only:
+
+- a worker leases a batch of pending deliveries (oldest first) with one conditional UPDATE, so
+  several processes on SQLite or PostgreSQL never work on the same delivery at once;
+- each handler that says an event concerns it runs in its own savepoint, so one feature's
+  failure neither rolls back nor stops the others; the delivery is then retried with backoff
+  (every handler runs again, so handlers must be idempotent, as webhooks demand anyway) and
+  after ``max_attempts`` it is "failed", its body kept for a replay;
+- a delivery every handler accepted is "processed" and its raw body is dropped;
+- processed and ignored deliveries older than the retention are deleted.
+
+The worker wakes when the local inbox commits (:meth:`IngestWorker.wake`) and polls for
+deliveries other processes committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.db.engine import WriteTurns
+from bot.db.models import WebhookDelivery
+from bot.github.normalise import NORMALISED_EVENTS, apply, lock_history, parse_delivery
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+RETENTION = timedelta(days=7)
+POLL_INTERVAL = 2.0
+# Small batches: a batch holds the database's write turn (SQLite) while it runs, and webhook
+# acknowledgements wait for it.
+BATCH_SIZE = 3
+# Bodies above this are parsed in a thread so that a large payload cannot stall the loop.
+PARSE_IN_THREAD = 256 * 1024
+# How long close() lets a batch in progress finish before cancelling it.
+STOP_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: str
+    event: str
+    action: str | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Handler:
+    """One feature's reaction to deliveries.
+
+    ``concerns`` is a cheap check without side effects; ``handle`` runs in the worker's
+    transaction (inside its own savepoint) and must be idempotent.
+    """
+
+    name: str
+    concerns: Callable[[str, str | None], bool]
+    handle: Callable[[AsyncSession, Delivery], Awaitable[None]]
+
+
+async def _normalise(session: AsyncSession, delivery: Delivery) -> None:
+    await apply(session, parse_delivery(delivery.event, delivery.payload))
+
+
+NORMALISER = Handler("normalise", lambda event, _action: event in NORMALISED_EVENTS, _normalise)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s after the first failure, doubling, at most an hour."""
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+class IngestWorker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        handlers: Sequence[Handler] = (NORMALISER,),
+        owner: str | None = None,
+        batch_size: int = BATCH_SIZE,
+        max_attempts: int = MAX_ATTEMPTS,
+        retention: timedelta = RETENTION,
+        poll_interval: float = POLL_INTERVAL,
+        turns: WriteTurns | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._turns = turns or WriteTurns(serialise=False)
+        self._clock = clock
+        self._handlers = tuple(handlers)
+        self._owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-64:]
+        self._batch_size = batch_size
+        self._max_attempts = max_attempts
+        self._retention = retention
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    # --- running in the background ----------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run_forever(), name="github-ingest")
+
+    def wake(self) -> None:
+        """New deliveries were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Let the batch in progress finish (briefly), then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._task, STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning("ingestion did not stop in %.0f s; its leases will expire", STOP_TIMEOUT)
+        self._task = None
+
+    async def _run_forever(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.drain()
+                await self.purge()
+            except Exception:
+                # The database is unreachable or busy: leases expire, so nothing is lost.
+                log.exception("ingestion pass failed; trying again at the next poll")
+            if not self._stopping:
+                await self._idle()
+
+    async def _idle(self) -> None:
+        waiters = [
+            asyncio.create_task(self._wake.wait()),
+            asyncio.create_task(self._clock.sleep(self._poll_interval)),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    # --- one pass ---------------------------------------------------------------------------
+
+    async def drain(self) -> int:
+        """Process batches until nothing is due; returns how many deliveries were handled."""
+        total = 0
+        while not self._stopping and (handled := await self.run_once()):
+            total += handled
+        return total
+
+    async def run_once(self) -> int:
+        """Lease one batch and process it; returns how many deliveries were handled."""
+        lease_until = await self._lease()
+        if lease_until is None:
+            return 0
+        return await self._process(lease_until)
+
+    def _free(self, now: datetime) -> Any:
+        return or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
+
+    async def _lease(self) -> datetime | None:
+        now = self._clock.now()
+        due = (
+            select(WebhookDelivery.delivery_id)
+            .where(
+                WebhookDelivery.status == "pending",
+                or_(WebhookDelivery.retry_at.is_(None), WebhookDelivery.retry_at <= now),
+                self._free(now),
+            )
+            .order_by(WebhookDelivery.received_at, WebhookDelivery.delivery_id)
+            .limit(self._batch_size)
+            # PostgreSQL: pass over rows another process is leasing right now rather than
+            # wait for them and come back empty-handed. SQLite has no such clause and needs
+            # none: its writers take turns.
+            .with_for_update(skip_locked=True)
+        )
+        lease_until = now + LEASE
+        async with self._turns.background(), self._sessions.begin() as session:
+            # Status and lease are checked again by the UPDATE itself: a row another process
+            # leased or finished since the sub-select no longer matches and is left alone.
+            result = await session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.delivery_id.in_(due.scalar_subquery()),
+                    WebhookDelivery.status == "pending",
+                    self._free(now),
+                )
+                .values(lease_owner=self._owner, lease_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
+        return lease_until if getattr(result, "rowcount", 0) else None
+
+    async def _process(self, lease_until: datetime) -> int:
+        mine = (
+            WebhookDelivery.lease_owner == self._owner,
+            WebhookDelivery.lease_until == lease_until,
+        )
+        async with self._turns.background(), self._sessions.begin() as session:
+            await lock_history(session)
+            now = self._clock.now()
+            # Renewing the lease also takes SQLite's write lock at once, and makes its driver
+            # open the transaction before the first SAVEPOINT (which would otherwise commit
+            # everything on release).
+            renewed = now + LEASE
+            await session.execute(
+                update(WebhookDelivery)
+                .where(*mine)
+                .values(lease_until=renewed)
+                .execution_options(synchronize_session=False)
+            )
+            rows = (
+                await session.execute(
+                    select(
+                        WebhookDelivery.delivery_id,
+                        WebhookDelivery.event,
+                        WebhookDelivery.action,
+                        WebhookDelivery.body,
+                        WebhookDelivery.attempts,
+                    )
+                    .where(
+                        WebhookDelivery.lease_owner == self._owner,
+                        WebhookDelivery.lease_until == renewed,
+                    )
+                    .order_by(WebhookDelivery.received_at, WebhookDelivery.delivery_id)
+                )
+            ).all()
+            done: list[str] = []
+            for delivery_id, event, action, body, attempts in rows:
+                errors = await self._handle(session, delivery_id, event, action, body)
+                if errors:
+                    await self._failed(session, delivery_id, attempts + 1, errors)
+                else:
+                    done.append(delivery_id)
+            if done:
+                await session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.delivery_id.in_(done))
+                    .values(
+                        status="processed",
+                        body=None,
+                        processed_at=now,
+                        attempts=WebhookDelivery.attempts + 1,
+                        last_error=None,
+                        retry_at=None,
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        return len(rows)
+
+    async def _handle(
+        self,
+        session: AsyncSession,
+        delivery_id: str,
+        event: str,
+        action: str | None,
+        body: bytes | None,
+    ) -> list[str]:
+        """Run every concerned handler in its own savepoint; returns the failures."""
+        try:
+            payload = await self._parse(body)
+        except ValueError as exc:
+            return [f"body: {exc!r}"]
+        delivery = Delivery(delivery_id, event, action, payload)
+        errors = []
+        for handler in self._handlers:
+            if not handler.concerns(event, action):
+                continue
+            try:
+                async with session.begin_nested():
+                    await handler.handle(session, delivery)
+            except Exception as exc:
+                log.warning(
+                    "%s failed on delivery %s (%s.%s): %r",
+                    handler.name,
+                    delivery_id,
+                    event,
+                    action,
+                    exc,
+                )
+                errors.append(f"{handler.name}: {exc!r}")
+        return errors
+
+    @staticmethod
+    async def _parse(body: bytes | None) -> dict[str, Any]:
+        if body is None:
+            raise ValueError("no body to process")
+        if len(body) > PARSE_IN_THREAD:
+            payload = await asyncio.to_thread(json.loads, body)
+        else:
+            payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("body is not a JSON object")
+        return payload
+
+    async def _failed(
+        self, session: AsyncSession, delivery_id: str, attempts: int, errors: list[str]
+    ) -> None:
+        gave_up = attempts >= self._max_attempts
+        if gave_up:
+            log.error("delivery %s failed %d times; kept for replay", delivery_id, attempts)
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.delivery_id == delivery_id)
+            .values(
+                status="failed" if gave_up else "pending",
+                attempts=attempts,
+                last_error="\n".join(errors)[:4000],
+                retry_at=None if gave_up else self._clock.now() + retry_delay(attempts),
+                lease_owner=None,
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def purge(self) -> int:
+        """Delete processed and ignored deliveries received before the retention window."""
+        cutoff = self._clock.now() - self._retention
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(WebhookDelivery)
+                .where(
+                    WebhookDelivery.status.in_(("processed", "ignored")),
+                    WebhookDelivery.received_at < cutoff,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(result, "rowcount", 0))

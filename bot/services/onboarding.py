@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The newcomer path behind `/start`: a small state machine stored per member.
+
+Code of conduct, then interests and experience, then a GitHub link, then the recommended
+issues; finishing records the discovery time. Every function takes a session and plain
+values and returns the member's :class:`Progress`, so `/start` can always resume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Newcomer
+from bot.errors import DomainError
+
+EXPERIENCE_LEVELS = {
+    "new": "New to open source",
+    "some": "I have contributed a few times",
+    "experienced": "Experienced contributor",
+}
+
+
+class Step(Enum):
+    CODE_OF_CONDUCT = "code_of_conduct"
+    INTERESTS = "interests"
+    GITHUB = "github"
+    ISSUES = "issues"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: Step
+    areas: tuple[str, ...]
+    experience: str | None
+    github_login: str | None
+    github_verified: bool
+    finished_at: datetime | None
+
+
+class AccountTaken(DomainError):
+    pass
+
+
+def _progress(row: Newcomer) -> Progress:
+    if row.coc_accepted_at is None:
+        step = Step.CODE_OF_CONDUCT
+    elif not row.areas or row.experience is None:
+        step = Step.INTERESTS
+    elif row.github_login is None:
+        step = Step.GITHUB
+    elif row.finished_at is None:
+        step = Step.ISSUES
+    else:
+        step = Step.DONE
+    return Progress(
+        step=step,
+        areas=tuple(row.areas),
+        experience=row.experience,
+        github_login=row.github_login,
+        github_verified=row.github_verified,
+        finished_at=row.finished_at,
+    )
+
+
+async def _row(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> Newcomer:
+    row = await session.get(Newcomer, (guild_id, user_id))
+    if row is None:
+        row = Newcomer(guild_id=guild_id, user_id=user_id, started_at=now, areas=[])
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def current(session: AsyncSession, guild_id: int, user_id: int) -> Progress:
+    """Where this member is on the path. Reads only: the row is written at their first step."""
+    row = await session.get(Newcomer, (guild_id, user_id))
+    return _progress(row or Newcomer(areas=[], github_verified=False))
+
+
+async def accept_code_of_conduct(
+    session: AsyncSession, guild_id: int, user_id: int, now: datetime
+) -> Progress:
+    row = await _row(session, guild_id, user_id, now)
+    if row.coc_accepted_at is None:
+        row.coc_accepted_at = now
+    return _progress(row)
+
+
+async def choose_areas(
+    session: AsyncSession,
+    guild_id: int,
+    user_id: int,
+    areas: list[str],
+    offered: list[str],
+    now: datetime,
+) -> Progress:
+    unknown = sorted(set(areas) - set(offered))
+    if unknown:
+        raise DomainError(f"Those areas aren't offered here: {', '.join(unknown)}.")
+    row = await _row(session, guild_id, user_id, now)
+    row.areas = [area for area in offered if area in areas]  # the configured order
+    return _progress(row)
+
+
+async def choose_experience(
+    session: AsyncSession, guild_id: int, user_id: int, level: str, now: datetime
+) -> Progress:
+    if level not in EXPERIENCE_LEVELS:
+        raise DomainError("Please pick one of the experience levels offered.")
+    row = await _row(session, guild_id, user_id, now)
+    row.experience = level
+    return _progress(row)
+
+
+async def link_github(
+    session: AsyncSession,
+    guild_id: int,
+    user_id: int,
+    *,
+    github_user_id: int,
+    login: str,
+    verified: bool,
+    now: datetime,
+) -> Progress:
+    """Link the member to a GitHub account, unless another member already holds it."""
+    holder = await session.scalar(
+        select(Newcomer.user_id).where(
+            Newcomer.guild_id == guild_id,
+            Newcomer.github_user_id == github_user_id,
+            Newcomer.user_id != user_id,
+        )
+    )
+    if holder is not None:
+        raise AccountTaken(
+            f"The GitHub account **{login}** is already linked to another member here. "
+            "If it is yours, please ask an organiser in the help channel to sort it out."
+        )
+    row = await _row(session, guild_id, user_id, now)
+    row.github_user_id = github_user_id
+    row.github_login = login
+    row.github_verified = verified
+    row.linked_at = now
+    return _progress(row)
+
+
+async def finish(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> bool:
+    """Record the discovery time; True the first time, False if already finished."""
+    row = await _row(session, guild_id, user_id, now)
+    if _progress(row).step is not Step.ISSUES:
+        return False
+    row.finished_at = now
+    return True

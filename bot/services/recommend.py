@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Good-first-issues matched to a newcomer's interests, from the normalised GitHub history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Claim, GitHubIssue, GitHubRepository
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    repository_id: int
+    repository: str
+    number: int
+    title: str
+    url: str
+    areas: tuple[str, ...]
+
+
+async def recommend(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    areas: Sequence[str],
+    area_labels: Mapping[str, Sequence[str]],
+    beginner_labels: Sequence[str],
+    priority_labels: Sequence[str],
+    limit: int = 5,
+) -> list[Recommendation]:
+    """Open, unassigned, unclaimed issues with a beginner label, best match first.
+
+    Ranked by how many of the member's areas the issue's labels match, then whether a
+    maintainer marked it as a priority, then freshness.
+    """
+    rows = await session.execute(
+        select(GitHubIssue, GitHubRepository.full_name)
+        .join(GitHubRepository, GitHubRepository.id == GitHubIssue.repository_id)
+        .where(
+            GitHubIssue.state == "open",
+            GitHubIssue.is_pull_request.is_(False),
+            GitHubIssue.removed.is_(None),
+            GitHubRepository.archived.is_(False),
+            GitHubRepository.deleted.is_(False),
+        )
+    )
+    active_claims = await session.execute(
+        select(Claim.repository_id, Claim.number).where(
+            Claim.guild_id == guild_id, Claim.status == "active"
+        )
+    )
+    claimed = {(repository_id, number) for repository_id, number in active_claims.all()}
+    beginner, priority = set(beginner_labels), set(priority_labels)
+    ranked = []
+    for issue, full_name in rows.all():
+        labels = set(issue.labels)
+        if not labels & beginner or issue.assignee_ids:
+            continue
+        if (issue.repository_id, issue.number) in claimed:
+            continue
+        matched = tuple(a for a in areas if labels & set(area_labels.get(a, ())))
+        key = (len(matched), bool(labels & priority), issue.created_at)
+        recommendation = Recommendation(
+            issue.repository_id, full_name, issue.number, issue.title, issue.html_url, matched
+        )
+        ranked.append((key, recommendation))
+    ranked.sort(key=lambda pair: pair[0], reverse=True)
+    return [recommendation for _, recommendation in ranked[:limit]]

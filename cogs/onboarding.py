@@ -1,0 +1,600 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`/start`: the newcomer path, one private message that moves step by step.
+
+Every button and menu has a stable custom id and belongs to a persistent view registered at
+start-up, so a message shown before a restart keeps working after it. The views hold no
+state: each click reads the member's progress from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import HeliosBot
+from bot.config import OnboardingSettings
+from bot.errors import DomainError
+from bot.github.client import GitHubUnavailable
+from bot.github.device_flow import DeviceCode, DeviceFlow, DeviceFlowError
+from bot.log import get_logger
+from bot.services import claims, onboarding
+from bot.services.onboarding import EXPERIENCE_LEVELS, Progress, Step
+from bot.services.recommend import Recommendation, recommend
+
+log = get_logger(__name__)
+
+FEATURE = "onboarding"
+ACCEPT_ID = "onboarding:coc:accept"
+AREAS_ID = "onboarding:areas"
+EXPERIENCE_ID = "onboarding:experience"
+INTERESTS_DONE_ID = "onboarding:interests:done"
+LINK_ID = "onboarding:link:device"
+LINK_MANUAL_ID = "onboarding:link:manual"
+FINISH_ID = "onboarding:finish"
+COLOUR = discord.Colour.blurple()
+
+
+class Onboarding(commands.Cog):
+    def __init__(self, bot: HeliosBot, settings: OnboardingSettings) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.device_flow = (
+            DeviceFlow(
+                bot.runtime.http,
+                bot.clock,
+                client_id=settings.github_oauth_client_id,
+                web_url=settings.github_web_url,
+                api_url=bot.config.settings.github.api_url,
+            )
+            if settings.github_oauth_client_id
+            else None
+        )
+        self._polls: set[asyncio.Task[None]] = set()
+
+    async def cog_unload(self) -> None:
+        for task in self._polls:
+            task.cancel()
+        for task in list(self._polls):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- the command ---------------------------------------------------------------------
+
+    @app_commands.command(name="start", description="Start contributing: a guided first hour")
+    @app_commands.guild_only()
+    async def start(self, interaction: discord.Interaction) -> None:
+        self.ensure_enabled()
+        progress = await self.current(interaction)
+        embed, view = await self.render(interaction, progress)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    def ensure_enabled(self) -> None:
+        if not self.bot.feature_enabled(FEATURE):
+            raise DomainError(
+                "The newcomer path is turned off right now: its configured role or channel "
+                "doesn't exist on this server. Please tell an organiser."
+            )
+
+    async def current(self, interaction: discord.Interaction) -> Progress:
+        assert interaction.guild_id is not None
+        async with self.bot.runtime.sessions() as session:
+            return await onboarding.current(session, interaction.guild_id, interaction.user.id)
+
+    async def change(
+        self,
+        interaction: discord.Interaction,
+        action: Callable[..., Awaitable[Progress]],
+        *args: object,
+    ) -> Progress:
+        """Apply one step of the path for the member behind ``interaction``, in a transaction."""
+        assert interaction.guild_id is not None
+        async with self.bot.runtime.sessions.begin() as session:
+            return await action(
+                session, interaction.guild_id, interaction.user.id, *args, self.bot.clock.now()
+            )
+
+    # --- rendering -----------------------------------------------------------------------
+
+    async def render(
+        self, interaction: discord.Interaction, progress: Progress
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        if progress.step is Step.CODE_OF_CONDUCT:
+            embed = discord.Embed(
+                title=f"Welcome to {interaction.guild.name if interaction.guild else 'us'}!",
+                description=(
+                    "We're glad you're here. In a few steps you'll have an issue to work on "
+                    "and people to help you.\n\nFirst, please read our Code of Conduct: it is "
+                    "how we look after each other."
+                ),
+                colour=COLOUR,
+            )
+            return embed, CodeOfConductView(self)
+        if progress.step is Step.INTERESTS:
+            embed = discord.Embed(
+                title="What would you like to work on?",
+                description="Pick the areas that interest you and tell us your experience. "
+                "There are no wrong answers: this only helps us suggest issues.",
+                colour=COLOUR,
+            )
+            return embed, InterestsView(self)
+        if progress.step is Step.GITHUB:
+            embed = discord.Embed(
+                title="Link your GitHub account",
+                description="Contributions happen on GitHub. Linking your account lets us "
+                "assign issues to you and celebrate your first pull request.",
+                colour=COLOUR,
+            )
+            return embed, GitHubView(self)
+        return await self.render_issues(interaction, progress)
+
+    async def render_issues(
+        self, interaction: discord.Interaction, progress: Progress
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        settings = self.settings
+        assert interaction.guild_id is not None
+        issues = await self.recommendations(interaction.guild_id, interaction.user.id)
+        linked = f"**{progress.github_login}**" + (
+            "" if progress.github_verified else " (unverified)"
+        )
+        lines = [f"Linked to GitHub as {linked}.", ""]
+        if issues:
+            lines.append("Issues picked for you:")
+            lines += [_issue_line(issue) for issue in issues]
+        else:
+            lines.append("No open good-first-issue matches right now; new ones appear often.")
+        lines += [
+            "",
+            "**Your first steps**",
+            f"1. Read the [contributing guide]({settings.contributing_url}).",
+            f"2. Set up your machine: `{settings.dev_setup_command}`.",
+            f"3. Questions are welcome in <#{settings.help_channel_id}>.",
+        ]
+        title = "You're all set!" if progress.step is Step.DONE else "Almost there"
+        embed = discord.Embed(title=title, description="\n".join(lines), colour=COLOUR)
+        view = FinishView(self, done=progress.step is Step.DONE)
+        for issue in issues:
+            view.add_item(claim_button(issue))
+        return embed, view
+
+    async def show(self, interaction: discord.Interaction, progress: Progress) -> None:
+        """Replace the message the member clicked on with the step they are now at."""
+        embed, view = await self.render(interaction, progress)
+        if interaction.response.is_done():
+            await interaction.edit_original_response(embed=embed, view=view)
+        else:
+            await interaction.response.edit_message(embed=embed, view=view)
+
+    # --- GitHub linking --------------------------------------------------------------------
+
+    async def start_device_flow(self, interaction: discord.Interaction) -> None:
+        assert self.device_flow is not None
+        await interaction.response.defer()  # GitHub may take a moment to give us a code
+        try:
+            code = await self.device_flow.start()
+        except DeviceFlowError as exc:
+            log.warning("device flow could not start: %s", exc)
+            raise DomainError("GitHub isn't answering right now. Please try again soon.") from exc
+        embed = discord.Embed(
+            title="Link your GitHub account",
+            description=(
+                f"1. Open **{code.verification_uri}**\n"
+                f"2. Enter the code **`{code.user_code}`**\n"
+                "3. Approve. This message updates by itself once GitHub tells us.\n\n"
+                f"The code works for {(code.expires_at - self.bot.clock.now()).seconds // 60} "
+                "minutes."
+            ),
+            colour=COLOUR,
+        )
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Open GitHub", url=code.verification_uri))
+        await interaction.edit_original_response(embed=embed, view=view)
+        task = asyncio.create_task(self._finish_device_flow(interaction, code))
+        self._polls.add(task)
+        task.add_done_callback(self._poll_ended)
+
+    def _poll_ended(self, task: asyncio.Task[None]) -> None:
+        self._polls.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Nobody awaits this task: its failure must still reach the logs.
+            log.error("linking a GitHub account failed", exc_info=error)
+
+    async def _finish_device_flow(self, interaction: discord.Interaction, code: DeviceCode) -> None:
+        assert self.device_flow is not None
+        try:
+            account = await self.device_flow.wait_for_account(code)
+            progress = await self.change(
+                interaction, _link(account.id, account.login, verified=True)
+            )
+        except DeviceFlowError as exc:
+            await self._link_failed(interaction, _DEVICE_FLOW_PROBLEMS[exc.reason])
+        except DomainError as exc:
+            await self._link_failed(interaction, exc.user_message)
+        else:
+            await self.show(interaction, progress)
+
+    async def _link_failed(self, interaction: discord.Interaction, message: str) -> None:
+        embed = discord.Embed(title="Link your GitHub account", description=message)
+        embed.colour = discord.Colour.orange()
+        await interaction.edit_original_response(embed=embed, view=GitHubView(self, retry=True))
+
+    async def link_by_login(self, interaction: discord.Interaction, login: str) -> None:
+        github = self.bot.runtime.github
+        if github is None:
+            raise DomainError("GitHub isn't connected here yet; please tell an organiser.")
+        await interaction.response.defer()
+        try:
+            account = await github.user(login.strip().lstrip("@"))
+        except GitHubUnavailable as exc:
+            log.warning("GitHub look-up failed: %s", exc)
+            raise DomainError("GitHub isn't answering right now. Please try again soon.") from exc
+        if account is None:
+            raise DomainError(f"There's no GitHub account called **{login}**. Typo?")
+        progress = await self.change(interaction, _link(account.id, account.login, verified=False))
+        await self.show(interaction, progress)
+
+    # --- claims ------------------------------------------------------------------------------
+
+    async def recommendations(self, guild_id: int, user_id: int) -> list[Recommendation]:
+        async with self.bot.runtime.sessions() as session:
+            progress = await onboarding.current(session, guild_id, user_id)
+            return await recommend(
+                session,
+                guild_id=guild_id,
+                areas=progress.areas,
+                area_labels={area.name: area.labels for area in self.settings.areas},
+                beginner_labels=self.settings.beginner_labels,
+                priority_labels=self.settings.priority_labels,
+            )
+
+    async def claim_issue(
+        self, interaction: discord.Interaction, repository_id: int, number: int
+    ) -> None:
+        self.ensure_enabled()
+        github = self.bot.runtime.github
+        if github is None:
+            raise DomainError("GitHub isn't connected here yet; please tell an organiser.")
+        assert interaction.guild_id is not None
+        # Assigning on GitHub can take a second or two: acknowledge at once.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        alternatives = await self.recommendations(interaction.guild_id, interaction.user.id)
+        try:
+            async with self.bot.runtime.sessions.begin() as session:
+                target = await claims.claim(
+                    session,
+                    guild_id=interaction.guild_id,
+                    user_id=interaction.user.id,
+                    repository_id=repository_id,
+                    number=number,
+                    max_active=self.settings.max_active_claims,
+                    now=self.bot.clock.now(),
+                    alternatives=[
+                        a
+                        for a in alternatives
+                        if (a.repository_id, a.number) != (repository_id, number)
+                    ],
+                )
+        except claims.ClaimRefused as refused:
+            lines = [refused.user_message, *(_issue_line(a) for a in refused.alternatives)]
+            await interaction.followup.send(
+                "\n".join(lines), view=ClaimButtons(refused.alternatives), ephemeral=True
+            )
+            return
+        by_comment = target.repository in self.settings.claim_by_comment
+        try:
+            if by_comment:
+                await github.comment(
+                    target.repository,
+                    target.number,
+                    f"@{target.github_login} is working on this (claimed in the community's "
+                    "Discord). Thank you!",
+                )
+            else:
+                await github.assign(target.repository, target.number, target.github_login)
+        except GitHubUnavailable as exc:
+            log.warning("claim of %s#%d failed on GitHub: %s", target.repository, number, exc)
+            async with self.bot.runtime.sessions.begin() as session:
+                await claims.withdraw(session, target.claim_id, self.bot.clock.now())
+            raise DomainError(
+                "GitHub didn't accept the claim just now, so the issue is still free. "
+                "Please try again in a little while."
+            ) from exc
+        if by_comment:
+            async with self.bot.runtime.sessions.begin() as session:
+                await claims.record_method(session, target.claim_id, "commented")
+        how = "commented on it for you" if by_comment else "assigned it to you"
+        await interaction.followup.send(
+            f"It's yours: [{target.repository}#{target.number}]({target.url}) "
+            f"{target.title}. I've {how} on GitHub.\n"
+            f"Open a pull request when you're ready; questions are welcome in "
+            f"<#{self.settings.help_channel_id}>.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="unclaim", description="Give an issue you claimed back")
+    @app_commands.describe(issue="The issue to give back (you only need this with several)")
+    @app_commands.guild_only()
+    async def unclaim(self, interaction: discord.Interaction, issue: str | None = None) -> None:
+        self.ensure_enabled()
+        assert interaction.guild_id is not None
+        async with self.bot.runtime.sessions() as session:
+            held = await claims.active_claims(session, interaction.guild_id, interaction.user.id)
+        if not held:
+            raise DomainError("You have no claimed issue right now. `/start` suggests some.")
+        if issue is None and len(held) > 1:
+            raise DomainError("You hold several issues: say which one with the `issue` option.")
+        chosen = next((c for c in held if issue in (None, f"{c.repository}#{c.number}")), None)
+        if chosen is None:
+            raise DomainError(f"You don't hold {issue}.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self.bot.runtime.sessions.begin() as session:
+            await claims.withdraw(session, chosen.claim_id, self.bot.clock.now())
+        github = self.bot.runtime.github
+        if github is not None and chosen.repository not in self.settings.claim_by_comment:
+            try:
+                await github.unassign(chosen.repository, chosen.number, chosen.github_login)
+            except GitHubUnavailable as exc:
+                log.warning("unassigning %s#%d failed: %s", chosen.repository, chosen.number, exc)
+        await interaction.followup.send(
+            f"Done: {chosen.repository}#{chosen.number} is free again. Thanks for saying so!",
+            ephemeral=True,
+        )
+
+    @unclaim.autocomplete("issue")
+    async def _held_issues(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        assert interaction.guild_id is not None
+        async with self.bot.runtime.sessions() as session:
+            held = await claims.active_claims(session, interaction.guild_id, interaction.user.id)
+        names = [f"{c.repository}#{c.number}" for c in held]
+        return [app_commands.Choice(name=n, value=n) for n in names if typed.lower() in n.lower()]
+
+    async def finish(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild is not None
+        async with self.bot.runtime.sessions.begin() as session:
+            first_time = await onboarding.finish(
+                session, interaction.guild.id, interaction.user.id, self.bot.clock.now()
+            )
+        if first_time and isinstance(interaction.user, discord.Member):
+            role = interaction.guild.get_role(self.settings.newcomer_role_id)
+            if role is not None:
+                await interaction.user.add_roles(role, reason="finished /start")
+        await self.show(interaction, await self.current(interaction))
+
+
+def _link(github_id: int, login: str, *, verified: bool) -> Callable[..., Awaitable[Progress]]:
+    async def link(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> Progress:
+        return await onboarding.link_github(
+            session,
+            guild_id,
+            user_id,
+            github_user_id=github_id,
+            login=login,
+            verified=verified,
+            now=now,
+        )
+
+    return link
+
+
+_DEVICE_FLOW_PROBLEMS = {
+    "expired": "That code expired before GitHub heard back. No problem: try again.",
+    "denied": "It looks like the request was cancelled on GitHub. You can try again.",
+    "unavailable": "GitHub isn't answering right now. Please try again in a moment.",
+}
+
+
+def _values(interaction: discord.Interaction) -> list[str]:
+    """What the member picked in a select menu, read from this interaction alone."""
+    data = cast(Mapping[str, Any], interaction.data or {})
+    return [str(value) for value in data.get("values", [])]
+
+
+def _issue_line(issue: Recommendation) -> str:
+    matched = f" ({', '.join(issue.areas)})" if issue.areas else ""
+    return f"- [{issue.repository}#{issue.number}]({issue.url}) {issue.title}{matched}"
+
+
+# --- views: stateless and persistent ----------------------------------------------------
+
+
+class PathView(discord.ui.View):
+    def __init__(self, cog: Onboarding) -> None:
+        super().__init__(timeout=None)
+        self.cog = cog
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        self.cog.ensure_enabled()
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[PathView]
+    ) -> None:
+        await self.cog.bot.report_interaction_error(interaction, error)
+
+
+class CodeOfConductView(PathView):
+    def __init__(self, cog: Onboarding) -> None:
+        super().__init__(cog)
+        self.add_item(
+            discord.ui.Button(
+                label="Read the Code of Conduct", url=cog.settings.code_of_conduct_url
+            )
+        )
+
+    @discord.ui.button(label="I accept", style=discord.ButtonStyle.success, custom_id=ACCEPT_ID)
+    async def accept(
+        self, interaction: discord.Interaction, _button: discord.ui.Button[CodeOfConductView]
+    ) -> None:
+        await self.cog.show(
+            interaction, await self.cog.change(interaction, onboarding.accept_code_of_conduct)
+        )
+
+
+class InterestsView(PathView):
+    def __init__(self, cog: Onboarding) -> None:
+        super().__init__(cog)
+        areas: discord.ui.Select[InterestsView] = discord.ui.Select(
+            custom_id=AREAS_ID,
+            placeholder="Areas of interest",
+            min_values=1,
+            max_values=len(cog.settings.areas),
+            options=[
+                discord.SelectOption(label=a.name, value=a.name, description=a.description or None)
+                for a in cog.settings.areas
+            ],
+            row=0,
+        )
+        areas.callback = self._areas  # type: ignore[method-assign]
+        experience: discord.ui.Select[InterestsView] = discord.ui.Select(
+            custom_id=EXPERIENCE_ID,
+            placeholder="Your experience",
+            options=[discord.SelectOption(label=t, value=v) for v, t in EXPERIENCE_LEVELS.items()],
+            row=1,
+        )
+        experience.callback = self._experience  # type: ignore[method-assign]
+        self.add_item(areas)
+        self.add_item(experience)
+
+    async def _areas(self, interaction: discord.Interaction) -> None:
+        offered = [area.name for area in self.cog.settings.areas]
+        await self.cog.change(interaction, onboarding.choose_areas, _values(interaction), offered)
+        await interaction.response.defer()  # the menu shows the choice; nothing else changes
+
+    async def _experience(self, interaction: discord.Interaction) -> None:
+        (level,) = _values(interaction) or [""]
+        await self.cog.change(interaction, onboarding.choose_experience, level)
+        await interaction.response.defer()
+
+    @discord.ui.button(
+        label="Continue", style=discord.ButtonStyle.primary, custom_id=INTERESTS_DONE_ID, row=2
+    )
+    async def done(
+        self, interaction: discord.Interaction, _button: discord.ui.Button[InterestsView]
+    ) -> None:
+        progress = await self.cog.current(interaction)
+        if progress.step is Step.INTERESTS:
+            raise DomainError("Pick at least one area and your experience first.")
+        await self.cog.show(interaction, progress)
+
+
+class GitHubView(PathView):
+    def __init__(self, cog: Onboarding, *, retry: bool = False) -> None:
+        super().__init__(cog)
+        if cog.device_flow is not None:
+            button: discord.ui.Button[GitHubView] = discord.ui.Button(
+                label="Try again" if retry else "Link with GitHub",
+                style=discord.ButtonStyle.primary,
+                custom_id=LINK_ID,
+            )
+            button.callback = cog.start_device_flow  # type: ignore[method-assign]
+            self.add_item(button)
+        if cog.settings.allow_unverified_link:
+            manual: discord.ui.Button[GitHubView] = discord.ui.Button(
+                label="Type my GitHub login instead", custom_id=LINK_MANUAL_ID
+            )
+            manual.callback = self._manual  # type: ignore[method-assign]
+            self.add_item(manual)
+
+    async def _manual(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(LoginModal(self.cog))
+
+
+class LoginModal(discord.ui.Modal, title="Your GitHub login"):
+    login: discord.ui.TextInput[LoginModal] = discord.ui.TextInput(
+        label="GitHub login", custom_id="login", placeholder="octocat", max_length=39
+    )
+
+    def __init__(self, cog: Onboarding) -> None:
+        super().__init__(custom_id="onboarding:link:login")
+        self.cog = cog
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.cog.link_by_login(interaction, self.login.value)
+
+    # discord.py's Modal narrows BaseView.on_error's signature; mypy sees it as an override.
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction, error: Exception
+    ) -> None:
+        await self.cog.bot.report_interaction_error(interaction, error)
+
+
+class FinishView(PathView):
+    def __init__(self, cog: Onboarding, *, done: bool = False) -> None:
+        super().__init__(cog)
+        if not done:
+            button: discord.ui.Button[FinishView] = discord.ui.Button(
+                label="Finish", style=discord.ButtonStyle.success, custom_id=FINISH_ID
+            )
+            button.callback = cog.finish  # type: ignore[method-assign]
+            self.add_item(button)
+
+
+class ClaimButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"claim:(?P<repository>[0-9]+):(?P<number>[0-9]+)",
+):
+    """ "Claim #N": its custom id carries the issue, so it works on any message, forever."""
+
+    def __init__(self, repository_id: int, number: int, label: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"claim:{repository_id}:{number}",
+            )
+        )
+        self.repository_id = repository_id
+        self.number = number
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ClaimButton:
+        label = getattr(item, "label", None) or f"Claim #{match['number']}"
+        return cls(int(match["repository"]), int(match["number"]), label)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = interaction.client
+        assert isinstance(bot, HeliosBot)
+        cog = bot.get_cog("Onboarding")
+        assert isinstance(cog, Onboarding)
+        try:
+            await cog.claim_issue(interaction, self.repository_id, self.number)
+        except Exception as exc:
+            await cog.bot.report_interaction_error(interaction, exc)
+
+
+class ClaimButtons(discord.ui.View):
+    def __init__(self, issues: Sequence[Recommendation]) -> None:
+        super().__init__(timeout=None)
+        for issue in issues:
+            self.add_item(claim_button(issue))
+
+
+def claim_button(issue: Recommendation) -> ClaimButton:
+    name = issue.repository.split("/")[-1]
+    return ClaimButton(issue.repository_id, issue.number, f"Claim {name}#{issue.number}")
+
+
+async def setup(bot: HeliosBot) -> None:
+    settings = bot.config.settings.onboarding
+    if settings is None:
+        return
+    cog = Onboarding(bot, settings)
+    for view in (CodeOfConductView(cog), InterestsView(cog), GitHubView(cog), FinishView(cog)):
+        bot.add_view(view)
+    bot.add_dynamic_items(ClaimButton)
+    await bot.add_cog(cog)

@@ -1,0 +1,248 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`/start` end to end: the real bot, the Discord simulator, the GitHub simulator."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.db.models import Claim, Newcomer
+from bot.sandbox.community import Sandbox
+from bot.sandbox.discord import InteractionResult, Member, Message
+
+
+def member(sandbox: Sandbox, name: str) -> Member:
+    assert sandbox.community is not None
+    return sandbox.community.members[name]
+
+
+async def start(sandbox: Sandbox, name: str) -> InteractionResult:
+    assert sandbox.community is not None
+    general = sandbox.community.channels["general"]
+    return await sandbox.driver.run_command(member(sandbox, name), general, "start")
+
+
+async def through_interests(sandbox: Sandbox, name: str) -> Message:
+    shown = await start(sandbox, name)
+    assert shown.message is not None
+    await sandbox.driver.click(shown.message, label="I accept")
+    await sandbox.driver.select(shown.message, "Areas of interest", ["docs", "core"])
+    await sandbox.driver.select(shown.message, "Your experience", ["new"])
+    await sandbox.driver.click(shown.message, label="Continue")
+    return shown.message
+
+
+async def user_code(sandbox: Sandbox, message: Message) -> str:
+    """Click "Link with GitHub" and read the code the bot shows."""
+    result = await sandbox.driver.click(message, label="Link with GitHub")
+    await result.wait_for_edits()
+    found = re.search(r"`([0-9A-F]{4}-[0-9A-F]{4})`", message.embeds[0]["description"])
+    assert found is not None, message.embeds[0]["description"]
+    return found.group(1)
+
+
+async def let_time_pass_until(sandbox: Sandbox, condition: Callable[[], bool], what: str) -> None:
+    """Move the clock on by GitHub's polling interval until ``condition`` holds."""
+    for _ in range(20):
+        sandbox.clock.advance(timedelta(seconds=5))  # type: ignore[attr-defined]
+        with contextlib.suppress(TimeoutError):
+            await sandbox.discord.wait_until(condition, within=0.25, what=what)
+            return
+    raise AssertionError(f"never saw {what}")
+
+
+async def link_with_device_flow(sandbox: Sandbox, message: Message, login: str) -> None:
+    sandbox.github.device.approve(await user_code(sandbox, message), login)
+
+
+async def newcomer(sandbox: Sandbox, name: str) -> Newcomer:
+    async with sandbox.running_bot.runtime.sessions() as session:
+        row = await session.scalar(
+            select(Newcomer).where(Newcomer.user_id == member(sandbox, name).id)
+        )
+    assert row is not None
+    return row
+
+
+async def test_the_whole_path_with_a_verified_link(sandbox: Sandbox) -> None:
+    sandbox.github.state.add_user("ada-codes")
+    shown = await start(sandbox, "ada")
+    assert shown.ephemeral
+    assert shown.embeds[0]["title"] == "Welcome to Helios Engine!"
+    assert shown.message is not None
+    assert "Read the Code of Conduct" in shown.message.button_labels
+
+    message = await through_interests(sandbox, "ada")
+    assert message.embeds[0]["title"] == "Link your GitHub account"
+
+    await link_with_device_flow(sandbox, message, "ada-codes")
+    await let_time_pass_until(
+        sandbox, lambda: message.embeds[0]["title"] == "Almost there", "the issues step"
+    )
+    description = message.embeds[0]["description"]
+    assert "Linked to GitHub as **ada-codes**." in description
+    assert "helios-engine/helios#1" in description  # a good first issue, matching docs
+    assert "make dev-setup" in description
+
+    await sandbox.driver.click(message, label="Finish")
+    assert message.embeds[0]["title"] == "You're all set!"
+    row = await newcomer(sandbox, "ada")
+    assert (row.areas, row.experience, row.github_login) == (["docs", "core"], "new", "ada-codes")
+    assert row.github_verified
+    assert row.finished_at == sandbox.clock.now()
+    assert sandbox.community is not None
+    newcomer_role = sandbox.community.roles["Newcomer"].id
+    assert newcomer_role in member(sandbox, "ada").role_ids
+
+
+async def test_start_again_resumes_where_the_member_stopped(sandbox: Sandbox) -> None:
+    shown = await start(sandbox, "bruno")
+    assert shown.message is not None
+    await sandbox.driver.click(shown.message, label="I accept")
+    again = await start(sandbox, "bruno")
+    assert again.embeds[0]["title"] == "What would you like to work on?"
+
+
+async def test_buttons_keep_working_after_a_restart(sandbox: Sandbox) -> None:
+    shown = await start(sandbox, "bruno")
+    assert shown.message is not None
+    await sandbox.restart_bot()
+    after = await sandbox.driver.click(shown.message, label="I accept")
+    assert after.embeds[0]["title"] == "What would you like to work on?"
+
+
+async def test_continue_without_choices_is_refused_kindly(sandbox: Sandbox) -> None:
+    shown = await start(sandbox, "bruno")
+    assert shown.message is not None
+    await sandbox.driver.click(shown.message, label="I accept")
+    refused = await sandbox.driver.click(shown.message, label="Continue")
+    assert refused.ephemeral
+    assert refused.content == "Pick at least one area and your experience first."
+
+
+async def test_denied_code_offers_a_retry(sandbox: Sandbox) -> None:
+    message = await through_interests(sandbox, "bruno")
+    sandbox.github.device.deny(await user_code(sandbox, message))
+    await let_time_pass_until(
+        sandbox, lambda: "cancelled on GitHub" in message.embeds[0]["description"], "a refusal"
+    )
+    assert "Try again" in message.button_labels
+
+
+async def test_account_linked_to_another_member_is_refused(sandbox: Sandbox) -> None:
+    sandbox.github.state.add_user("shared-login")
+    first = await through_interests(sandbox, "ada")
+    await link_with_device_flow(sandbox, first, "shared-login")
+    await let_time_pass_until(
+        sandbox, lambda: first.embeds[0]["title"] == "Almost there", "ada linked"
+    )
+    second = await through_interests(sandbox, "bruno")
+    await link_with_device_flow(sandbox, second, "shared-login")
+    await let_time_pass_until(
+        sandbox,
+        lambda: "already linked to another member" in second.embeds[0]["description"],
+        "the refusal",
+    )
+    assert (await newcomer(sandbox, "bruno")).github_login is None
+
+
+async def linked(sandbox: Sandbox, name: str, login: str) -> Message:
+    """Take ``name`` through /start up to the recommendations, linked as ``login``."""
+    sandbox.github.state.add_user(login)
+    message = await through_interests(sandbox, name)
+    await link_with_device_flow(sandbox, message, login)
+    await let_time_pass_until(
+        sandbox, lambda: message.embeds[0]["title"] == "Almost there", f"{name} linked"
+    )
+    return message
+
+
+async def test_claim_assigns_on_github_and_one_claim_at_a_time(sandbox: Sandbox) -> None:
+    message = await linked(sandbox, "ada", "ada-codes")
+    assert "Claim helios#1" in message.button_labels
+    claimed = await sandbox.driver.click(message, label="Claim helios#1")
+    assert claimed.ephemeral
+    assert claimed.content.startswith("It's yours: [helios-engine/helios#1]")
+    assignees = sandbox.github.state.issue("helios-engine/helios", 1).assignees
+    assert [user.login for user in assignees] == ["ada-codes"]
+
+    second = await sandbox.driver.click(
+        message, label="Claim helios#1", member=member(sandbox, "ada")
+    )
+    assert second.content == "You already have helios-engine/helios#1. Good luck with it!"
+
+
+async def test_an_issue_someone_holds_is_refused_with_alternatives(sandbox: Sandbox) -> None:
+    ada_message = await linked(sandbox, "ada", "ada-codes")
+    bruno_message = await linked(sandbox, "bruno", "bruno-dev")
+    await sandbox.driver.click(ada_message, label="Claim helios#1")
+
+    refused = await sandbox.driver.click(bruno_message, label="Claim helios#1")
+    text = refused.content
+    assert text.startswith("Someone else has just claimed helios-engine/helios#1")
+    assert "helios-engine/helios-sdk-python#1" in text  # an alternative, with its button
+    assert refused.message is not None
+    assert refused.message.button_labels == ["Claim helios-sdk-python#1"]
+    assert [u.login for u in sandbox.github.state.issue("helios-engine/helios", 1).assignees] == [
+        "ada-codes"
+    ]
+
+
+async def test_unclaim_gives_the_issue_back(sandbox: Sandbox) -> None:
+    message = await linked(sandbox, "ada", "ada-codes")
+    await sandbox.driver.click(message, label="Claim helios#1")
+    assert sandbox.community is not None
+    general = sandbox.community.channels["general"]
+    choices = await sandbox.driver.autocomplete(
+        member(sandbox, "ada"), general, "unclaim", {"issue": "hel"}, focused="issue"
+    )
+    assert [c["value"] for c in choices] == ["helios-engine/helios#1"]
+
+    result = await sandbox.driver.run_command(member(sandbox, "ada"), general, "unclaim")
+    assert result.content.startswith("Done: helios-engine/helios#1 is free again")
+    assert sandbox.github.state.issue("helios-engine/helios", 1).assignees == []
+
+    again = await sandbox.driver.run_command(member(sandbox, "ada"), general, "unclaim")
+    assert again.content == "You have no claimed issue right now. `/start` suggests some."
+
+
+async def test_claim_first_pr_and_merge_are_celebrated_once(sandbox: Sandbox) -> None:
+    message = await linked(sandbox, "ada", "ada-codes")
+    await sandbox.driver.click(message, label="Claim helios#1")
+    await sandbox.driver.click(message, label="Finish")
+    ada = member(sandbox, "ada")
+    repo = "helios-engine/helios"
+
+    pull = sandbox.github.state.open_pull(repo, "ada-codes", "docs: cache eviction flags")
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+    dm = await sandbox.driver.wait_for_message(lambda m: "first pull request" in m.content)
+    assert sandbox.discord.dm_messages(ada) == [dm]
+    assert f"{repo}#{pull.number}" in dm.content
+
+    sandbox.github.state.submit_review(repo, pull.number, "marta", "APPROVED")
+    sandbox.github.state.merge(repo, pull.number, actor="marta")
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+    cheer = await sandbox.driver.wait_for_message(lambda m: "first contribution" in m.content)
+    assert sandbox.community is not None
+    assert cheer.channel_id == sandbox.community.channels["general"].id
+    assert f"<@{ada.id}>" in cheer.content
+    contributor = sandbox.community.roles["Contributor"].id
+    await sandbox.discord.wait_until(lambda: contributor in ada.role_ids, what="the role")
+    async with sandbox.running_bot.runtime.sessions() as session:
+        assert await session.scalar(select(Claim.status)) == "done"
+
+    # A second pull request is no first: nothing more is said.
+    second = sandbox.github.state.open_pull(repo, "ada-codes", "docs: typo")
+    sandbox.github.state.merge(repo, second.number, actor="marta")
+    for delivery in list(sandbox.github.emitter.pending):  # GitHub redelivers, too
+        sandbox.github.emitter.pending.append(delivery)
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+    said = [m.content for m in sandbox.discord.state.messages.values() if "first" in m.content]
+    assert len(said) == 2
