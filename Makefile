@@ -31,8 +31,9 @@ tests/schemas/node_modules/.installed: tests/schemas/package-lock.json
 postgres:
 	@bash .ci/postgres.sh
 
+# One worker per core: every test has its own database, directory and ports.
 test: dev-setup postgres
-	$(PY) -m pytest --cov --cov-report=term -q
+	$(PY) -m pytest -n auto --cov --cov-report=term -q
 
 test-quick: dev-setup
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,6 +50,7 @@ class Inbox:
         self._turns = turns or WriteTurns(serialise=False)
         # Called after a commit that stored new deliveries (the ingestion worker's wake-up).
         self._on_commit = on_commit
+        self._last_arrival = datetime.min.replace(tzinfo=UTC)
         self._queue: asyncio.Queue[tuple[Incoming, asyncio.Future[bool]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -98,8 +100,18 @@ class Inbox:
                 for _ in batch:
                     self._queue.task_done()
 
+    def _arrival(self) -> datetime:
+        """The time a delivery arrived, strictly later than the one before it.
+
+        Deliveries are normalised in arrival order, and some facts (a repository's name, an
+        installation) carry no time of their own, so two deliveries committed together
+        must not tie.
+        """
+        self._last_arrival = max(self._clock.now(), self._last_arrival + timedelta(microseconds=1))
+        return self._last_arrival
+
     async def _insert(self, batch: list[Incoming]) -> set[str]:
-        now = self._clock.now()
+        arrivals = [self._arrival() for _ in batch]
         rows = {
             incoming.delivery_id: {
                 "delivery_id": incoming.delivery_id,
@@ -107,11 +119,12 @@ class Inbox:
                 "action": incoming.action,
                 "status": "pending" if incoming.body is not None else "ignored",
                 "body": incoming.body,
-                "received_at": now,
-                "processed_at": None if incoming.body is not None else now,
+                "received_at": arrived,
+                "processed_at": None if incoming.body is not None else arrived,
                 "attempts": 0,
             }
-            for incoming in reversed(batch)  # the first of two copies in a batch wins
+            # The first of two copies in a batch wins.
+            for incoming, arrived in reversed(list(zip(batch, arrivals, strict=True)))
         }
         # A Core INSERT on the table, not on the mapped class: the ORM's bulk-insert path sends
         # the same SQL but costs the event loop's thread ~30 % more CPU (a 16-row batch of
