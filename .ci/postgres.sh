@@ -11,3 +11,5 @@ for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 && break; sleep 0.2; done
 as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -c "$1"; else sudo -u postgres sh -c "$1"; fi; }
 as_postgres "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'helios'\"" | grep -q 1 ||
     as_postgres "psql -qc \"CREATE ROLE helios LOGIN CREATEDB PASSWORD 'helios'\""
+# Each test drops its database WITH (FORCE), which may end an autovacuum worker too.
+as_postgres "psql -qc 'GRANT pg_signal_backend TO helios'"

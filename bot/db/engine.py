@@ -44,6 +44,11 @@ def create_engine(url: str, settings: DatabaseSettings | None = None) -> AsyncEn
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # One connection per process. SQLite has one writer at a time; a second connection
+        # that finds the file locked waits in SQLite's busy handler, sleeping in growing
+        # steps, and under load can give up ("database is locked"). With one connection,
+        # transactions queue in order on the event loop instead and never collide.
+        options |= {"pool_size": 1, "max_overflow": 0}
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine

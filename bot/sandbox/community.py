@@ -102,6 +102,8 @@ api_url = "{github_api_url}"
 repositories = [{repositories}]
 seconds_between_requests = 0
 seconds_between_writes = 0
+# Every webhook reaches the bot here: the repair sync would only make runs less repeatable.
+sync_interval_minutes = 0
 
 [admin]
 organiser_role_id = {community.roles["Organiser"].id}

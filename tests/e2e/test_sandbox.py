@@ -42,7 +42,7 @@ def scenario(tmp_path: Path, steps: str) -> str:
 
 async def test_first_week_example_plays_and_passes() -> None:
     code, out, err = await sandbox("--script", "examples/first-week.toml")
-    assert code == 0, err
+    assert code == 0, err + out
     lines = out.splitlines()
     assert (
         "Mon 05 Jan 09:00 [ 2] message     (only ines sees): [Helios bot status] buttons: Refresh"
