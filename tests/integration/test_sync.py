@@ -101,10 +101,12 @@ def sync(
     return run
 
 
-def seed_issues(sim: GitHubSimulator, clock: ManualClock, count: int) -> None:
+async def seed_issues(sim: GitHubSimulator, clock: ManualClock, count: int) -> None:
     """``count`` issues a second apart; every other one labelled, so issue events exist."""
     sim.state.create_repo(REPO)
     for n in range(count):
+        if n % 50 == 0:
+            await asyncio.sleep(0)  # hundreds of issues at once would hold the loop too long
         clock.advance(timedelta(seconds=1))
         labels = ["bug"] if n % 2 == 0 else []
         sim.state.open_issue(REPO, f"user{n % 7}", f"Issue {n}", labels=labels)
@@ -234,7 +236,7 @@ async def test_sync_and_webhooks_write_the_same_rows(
 async def test_an_incremental_sync_fetches_only_what_changed(
     sim: GitHubSimulator, clock: ManualClock, sessions: async_sessionmaker[AsyncSession], sync: Any
 ) -> None:
-    seed_issues(sim, clock, 250)
+    await seed_issues(sim, clock, 250)
     await sync()
     assert sim.counter.by_route[ISSUES] == 3  # 250 issues, 100 a page
     before = await history(sessions)
@@ -269,7 +271,7 @@ async def test_a_crashed_sync_resumes_without_refetching_finished_pages(
     sync: Any,
     client: GitHubClient,
 ) -> None:
-    seed_issues(sim, clock, 250)
+    await seed_issues(sim, clock, 250)
     await sync()
     uninterrupted = await history(sessions)
     await forget(sessions)
@@ -304,7 +306,7 @@ async def test_a_crash_inside_the_issue_listing_resumes_from_its_checkpoint(
     sync: Any,
     client: GitHubClient,
 ) -> None:
-    seed_issues(sim, clock, 250)
+    await seed_issues(sim, clock, 250)
     real_page = client.page
     crash_on(client, sim, f"/repos/{REPO}/issues", page=3)
     with pytest.raises(GitHubUnavailable):
@@ -335,7 +337,7 @@ async def test_a_long_primary_rate_limit_is_waited_out_on_the_clock(
     sync: Any,
     client: GitHubClient,
 ) -> None:
-    seed_issues(sim, clock, 250)
+    await seed_issues(sim, clock, 250)
     await sync()
     uninterrupted = await history(sessions)
     await forget(sessions)
@@ -389,7 +391,7 @@ async def test_a_primary_rate_limit_on_real_time_is_absorbed_by_pygithub(
 async def test_a_secondary_rate_limit_honours_retry_after(
     sim: GitHubSimulator, clock: ManualClock, sessions: async_sessionmaker[AsyncSession], sync: Any
 ) -> None:
-    seed_issues(sim, clock, 3)
+    await seed_issues(sim, clock, 3)
     sim.inject_secondary_rate_limit(retry_after=1, path="/issues/events")
     started = time.monotonic()
     await sync()
@@ -425,7 +427,7 @@ async def test_an_organisation_is_filtered_by_include_and_exclude(
 async def test_two_syncs_of_one_repository_do_not_both_run(
     sim: GitHubSimulator, clock: ManualClock, sessions: async_sessionmaker[AsyncSession], sync: Any
 ) -> None:
-    seed_issues(sim, clock, 150)
+    await seed_issues(sim, clock, 150)
     outcomes = await asyncio.gather(sync(), sync(), return_exceptions=True)
     assert sorted(type(o).__name__ for o in outcomes) == ["SyncBusy", "SyncStats"]
     assert sim.counter.by_route[ISSUES] == 2  # only one of them listed the issues
@@ -440,7 +442,7 @@ async def test_the_runtime_repairs_missed_webhooks_every_interval(
     write_config: Callable[..., Path],
     client: GitHubClient,
 ) -> None:
-    seed_issues(sim, clock, 3)  # their webhooks never arrived
+    await seed_issues(sim, clock, 3)  # their webhooks never arrived
     path = write_config(github_toml(sim, "sync_interval_minutes = 30\n"))
     config = load_config(path, {"DATABASE_URL": database_url, "GITHUB_TOKEN": TOKEN})
     runtime = Runtime(config, clock, "web")
@@ -492,7 +494,7 @@ def test_bad_sync_settings_are_named(
 async def test_the_sync_command_prints_progress_and_exits_0(
     sim: GitHubSimulator, clock: ManualClock, dummy_env: dict[str, str], tmp_path: Path
 ) -> None:
-    seed_issues(sim, clock, 120)
+    await seed_issues(sim, clock, 120)
     path = tmp_path / "sync.toml"
     path.write_text(f"[discord]\nguild_id = 1\n{github_toml(sim)}", encoding="utf-8")
     env = {**dummy_env, "GITHUB_TOKEN": TOKEN}
