@@ -46,8 +46,9 @@ POLL_INTERVAL = 2.0
 # Small batches: a batch holds the database's write turn (SQLite) while it runs, and webhook
 # acknowledgements wait for it.
 BATCH_SIZE = 3
-# Bodies above this are parsed in a thread so that a large payload cannot stall the loop.
-PARSE_IN_THREAD = 256 * 1024
+# Bodies above this (a large pull_request delivery is ~20 KB) are parsed in a thread, so
+# that a big or deeply nested payload cannot stall the loop.
+PARSE_IN_THREAD = 32 * 1024
 # How long close() lets a batch in progress finish before cancelling it.
 STOP_TIMEOUT = 3.0
 
