@@ -59,7 +59,7 @@ class Runtime:
         self._inbox: Inbox | None = None
         self._ingest: IngestWorker | None = None
         self._sync: SyncScheduler | None = None
-        self._head_revision = head_revision()
+        self.head_revision = head_revision()
         self.url: str | None = None
 
     @property
@@ -179,9 +179,9 @@ class Runtime:
 
     async def _migrations_ready(self) -> str | None:
         current = await current_revision(self.engine)
-        if current == self._head_revision:
+        if current == self.head_revision:
             return None
-        return f"database at {current}, code expects {self._head_revision}"
+        return f"database at {current}, code expects {self.head_revision}"
 
 
 def ingest_handlers(config: Config, clock: Clock) -> tuple[Handler, ...]:

@@ -29,7 +29,8 @@ def organiser_problem(bot: HeliosBot, user: discord.abc.User) -> str | None:
 
 
 async def status_embed(bot: HeliosBot) -> discord.Embed:
-    report = await admin.status(bot.runtime.engine, bot.runtime.sessions)
+    # The code's schema revision was read once at start-up; no script parsing per click.
+    report = await admin.status(bot.runtime.engine, bot.runtime.sessions, bot.runtime.head_revision)
     uptime = int(bot.uptime_seconds)
     embed = discord.Embed(title="Helios bot status", colour=discord.Colour.green())
     embed.add_field(name="Version", value=__version__)

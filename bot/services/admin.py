@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db.migrate import current_revision, head_revision
+from bot.db.migrate import current_revision
 from bot.db.models import OutboxMessage
 
 
@@ -24,7 +24,9 @@ class Status:
         return self.schema_revision == self.expected_revision
 
 
-async def status(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> Status:
+async def status(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], expected_revision: str | None
+) -> Status:
     async with sessions() as session:
         rows = await session.execute(
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
@@ -33,6 +35,6 @@ async def status(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
     return Status(
         database=engine.dialect.name,
         schema_revision=await current_revision(engine),
-        expected_revision=head_revision(),
+        expected_revision=expected_revision,
         outbox=outbox,
     )
