@@ -42,8 +42,10 @@ test-quick: dev-setup
 test-matrix: dev-setup
 	@main=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	for version in $(MATRIX); do \
-		interpreter=$$(command -v python$$version || true); \
-		if [ -z "$$interpreter" ]; then echo "python$$version not found, skipped"; continue; fi; \
+		interpreter=$$(bash .ci/python-for.sh $$version); \
+		if [ -z "$$interpreter" ]; then \
+			echo "python$$version not found"; [ -n "$$CI" ] && exit 1; continue; \
+		fi; \
 		venv=.venv-$$version; [ "$$version" = "$$main" ] && venv=$(VENV); \
 		echo "== unit tests on $$($$interpreter --version)"; \
 		$(MAKE) --no-print-directory VENV=$$venv PYTHON=$$interpreter venv && \
