@@ -127,6 +127,10 @@ class OnboardingSettings(Section):
     max_active_claims: int = Field(default=1, ge=1)
     # Repositories where newcomers cannot be assigned: a claim is a comment there instead.
     claim_by_comment: list[str] = []
+    # A friendly reminder after this many days without a pull request; 0 turns it off.
+    claim_reminder_days: int = Field(default=7, ge=0)
+    # The issue is released for others after this many days without one; 0 turns it off.
+    claim_release_days: int = Field(default=14, ge=0)
 
     @model_validator(mode="after")
     def _can_link(self) -> OnboardingSettings:
@@ -134,6 +138,15 @@ class OnboardingSettings(Section):
             raise ValueError(
                 "set github_oauth_client_id (device flow) or allow_unverified_link = true: "
                 "newcomers need a way to link their GitHub account"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _remind_before_release(self) -> OnboardingSettings:
+        if 0 < self.claim_release_days <= self.claim_reminder_days:
+            raise ValueError(
+                "claim_reminder_days must be less than claim_release_days, so the reminder "
+                "comes before the release"
             )
         return self
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, event, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db.engine import insert_for
@@ -31,9 +32,11 @@ from bot.log import get_logger
 log = get_logger(__name__)
 
 # channel: a message in a channel or thread (target_id); dm: a direct message to a user;
-# role: give a member (target_id) the role in payload["role_id"].
+# role: give a member (target_id) the role in payload["role_id"]. A message's payload holds
+# "content", "embeds" (Discord's JSON) and "buttons" ({"label", "custom_id", "style"} each).
 TargetKind = Literal["channel", "dm", "role"]
 MAX_ATTEMPTS = 8
+_PROMISED = "outbox_promised"  # in Session.info: this transaction promised a message
 LEASE = timedelta(minutes=2)
 
 
@@ -92,7 +95,25 @@ async def enqueue(
         .on_conflict_do_nothing(index_elements=["key"])
     )
     result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    promised = bool(getattr(result, "rowcount", 0))
+    if promised:
+        session.info[_PROMISED] = True
+    return promised
+
+
+def on_promise(sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None]) -> None:
+    """Call ``wake`` each time a transaction of ``sessions`` that promised a message commits,
+    so the sender in this process delivers it at once instead of at its next poll."""
+    session_class = sessions.kw["sync_session_class"]
+
+    @event.listens_for(session_class, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.info.pop(_PROMISED, False):
+            wake()
+
+    @event.listens_for(session_class, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop(_PROMISED, None)
 
 
 class Outbox:

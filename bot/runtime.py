@@ -9,8 +9,12 @@ close the outbound HTTP session and the database.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 import time
+import uuid
+from datetime import timedelta
 from typing import Literal
 
 import aiohttp
@@ -29,7 +33,10 @@ from bot.github.inbox import Inbox
 from bot.github.ingest import NORMALISER, Delivery, Handler, IngestWorker
 from bot.github.sync import SyncScheduler
 from bot.log import get_logger
+from bot.outbox import on_promise
+from bot.scheduler import Job, Scheduler
 from bot.services.celebrations import CelebrationSettings, celebrate_pull_request
+from bot.services.claims import ClaimPolicy, end_finished, follow_up_claims
 from bot.web.app import ReadinessCheck, create_web_app
 from bot.web.webhook import MAX_BODY, add_webhook_route
 
@@ -38,6 +45,8 @@ log = get_logger(__name__)
 Mode = Literal["run", "web"]
 # In-flight requests get this long to finish on shutdown; the whole shutdown stays under 10 s.
 HTTP_SHUTDOWN_TIMEOUT = 5.0
+# Claims are measured in days; a quarter of an hour is prompt enough and costs nothing.
+CLAIM_FOLLOW_UP_INTERVAL = timedelta(minutes=15)
 
 
 class Runtime:
@@ -58,7 +67,11 @@ class Runtime:
         self._runner: web.AppRunner | None = None
         self._inbox: Inbox | None = None
         self._ingest: IngestWorker | None = None
-        self._sync: SyncScheduler | None = None
+        self._scheduler: Scheduler | None = None
+        # Set when this process commits an outbox promise; the Discord sender waits on it.
+        self.outbox_promised = asyncio.Event()
+        # Names this process in leases it takes (outbox rows, scheduled jobs).
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.head_revision = head_revision()
         self.url: str | None = None
 
@@ -88,6 +101,7 @@ class Runtime:
             self.config.secrets.database_url.get_secret_value(), self.config.settings.database
         )
         self._sessions = create_session_factory(self._engine)
+        on_promise(self._sessions, self.outbox_promised.set)
         if apply_migrations:
             before, after = await migrate(self._engine)
             if before != after:
@@ -105,11 +119,8 @@ class Runtime:
         )
         await self._start_web(host, port)
         self._ingest.start()
-        if self.github is not None and self.config.settings.github.sync_interval_minutes:
-            self._sync = SyncScheduler(
-                self.github, self.sessions, self.clock, self.config.settings.github
-            )
-            self._sync.start()
+        self._scheduler = Scheduler(self.sessions, self.clock, self._jobs(), self.owner)
+        self._scheduler.start()
         log.info(
             "helios-bot %s (%s mode) serving on %s, started in %.2f s",
             __version__,
@@ -117,6 +128,31 @@ class Runtime:
             self.url,
             time.perf_counter() - started,
         )
+
+    def _jobs(self) -> list[Job]:
+        """The periodic jobs; every process offers them, one process runs each when due."""
+        jobs = []
+        github = self.config.settings.github
+        if self.github is not None and github.sync_interval_minutes:
+            repair = SyncScheduler(self.github, self.sessions, self.clock, github)
+            interval = timedelta(minutes=github.sync_interval_minutes)
+            # Webhooks are the fast path; the first repair comes one interval after start.
+            jobs.append(Job("github-sync", interval, repair.repair, first_run_after=interval))
+        onboarding = self.config.settings.onboarding
+        if onboarding is not None:
+            policy = ClaimPolicy.days(onboarding.claim_reminder_days, onboarding.claim_release_days)
+
+            async def follow_up() -> None:
+                await follow_up_claims(
+                    self.sessions,
+                    self.github,
+                    self.clock,
+                    guild_id=self.config.settings.discord.guild_id,
+                    policy=policy,
+                )
+
+            jobs.append(Job("claim-follow-up", CLAIM_FOLLOW_UP_INTERVAL, follow_up))
+        return jobs
 
     async def _start_web(self, host: str | None, port: int | None) -> None:
         settings = self.config.settings.web
@@ -158,9 +194,9 @@ class Runtime:
         if self._ingest is not None:  # after the inbox, before the database closes
             await self._ingest.close()
             self._ingest = None
-        if self._sync is not None:  # before its GitHub client and the database close
-            await self._sync.close()
-            self._sync = None
+        if self._scheduler is not None:  # before the GitHub client and the database close
+            await self._scheduler.close()
+            self._scheduler = None
         if self.github is not None:
             self.github.close()
             self.github = None
@@ -205,11 +241,21 @@ def ingest_handlers(config: Config, clock: Clock) -> tuple[Handler, ...]:
             )
 
         handlers.append(Handler("celebrations", _concerns_celebrations, celebrate))
+
+        async def end_claims(session: AsyncSession, delivery: Delivery) -> None:
+            await end_finished(session, settings.guild_id, clock.now())
+
+        handlers.append(Handler("claims", _ends_claims, end_claims))
     return tuple(handlers)
 
 
 def _concerns_celebrations(event: str, action: str | None) -> bool:
     return event == "pull_request" and action in ("opened", "reopened", "closed")
+
+
+def _ends_claims(event: str, action: str | None) -> bool:
+    """A closed or removed issue, or a merged pull request, may end a claim at once."""
+    return event in ("issues", "pull_request") and action in ("closed", "deleted", "transferred")
 
 
 async def wait_for_shutdown_signal() -> None:

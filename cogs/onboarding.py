@@ -334,6 +334,9 @@ class Onboarding(commands.Cog):
         chosen = next((c for c in held if issue in (None, f"{c.repository}#{c.number}")), None)
         if chosen is None:
             raise DomainError(f"You don't hold {issue}.")
+        await self.give_back(interaction, chosen)
+
+    async def give_back(self, interaction: discord.Interaction, chosen: claims.ClaimTarget) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.runtime.sessions.begin() as session:
             await claims.withdraw(session, chosen.claim_id, self.bot.clock.now())
@@ -345,6 +348,31 @@ class Onboarding(commands.Cog):
                 log.warning("unassigning %s#%d failed: %s", chosen.repository, chosen.number, exc)
         await interaction.followup.send(
             f"Done: {chosen.repository}#{chosen.number} is free again. Thanks for saying so!",
+            ephemeral=True,
+        )
+
+    async def keep_or_drop(
+        self, interaction: discord.Interaction, claim_id: int, keep: bool
+    ) -> None:
+        """The buttons on a claim reminder, which arrives by direct message (no guild)."""
+        guild_id = self.bot.config.settings.discord.guild_id
+        target: claims.ClaimTarget | None
+        async with self.bot.runtime.sessions.begin() as session:
+            if keep:
+                target = await claims.renew(
+                    session, guild_id, interaction.user.id, claim_id, self.bot.clock.now()
+                )
+            else:
+                held = await claims.active_claims(session, guild_id, interaction.user.id)
+                target = next((c for c in held if c.claim_id == claim_id), None)
+        if target is None:
+            raise DomainError("That claim has ended already. `/issues` shows what is open now.")
+        if not keep:
+            await self.give_back(interaction, target)
+            return
+        await interaction.response.send_message(
+            f"Great, {target.link} stays yours. Take your time, and shout in the help "
+            "channel if anything is unclear.",
             ephemeral=True,
         )
 
@@ -567,14 +595,50 @@ class ClaimButton(
         return cls(int(match["repository"]), int(match["number"]), label)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot = interaction.client
-        assert isinstance(bot, HeliosBot)
-        cog = bot.get_cog("Onboarding")
-        assert isinstance(cog, Onboarding)
+        cog = _cog(interaction)
         try:
             await cog.claim_issue(interaction, self.repository_id, self.number)
         except Exception as exc:
             await cog.bot.report_interaction_error(interaction, exc)
+
+
+class ClaimReminderButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"claim:(?P<choice>keep|drop):(?P<claim>[0-9]+)",
+):
+    """ "I'm still on it" / "Give it back" on a claim reminder (sent through the outbox)."""
+
+    def __init__(
+        self, item: discord.ui.Button[discord.ui.View], choice: str, claim_id: int
+    ) -> None:
+        super().__init__(item)
+        self.keep = choice == "keep"
+        self.claim_id = claim_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ClaimReminderButton:
+        assert isinstance(item, discord.ui.Button)
+        return cls(item, match["choice"], int(match["claim"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = _cog(interaction)
+        try:
+            await cog.keep_or_drop(interaction, self.claim_id, self.keep)
+        except Exception as exc:
+            await cog.bot.report_interaction_error(interaction, exc)
+
+
+def _cog(interaction: discord.Interaction) -> Onboarding:
+    bot = interaction.client
+    assert isinstance(bot, HeliosBot)
+    cog = bot.get_cog("Onboarding")
+    assert isinstance(cog, Onboarding)
+    return cog
 
 
 class ClaimButtons(discord.ui.View):
@@ -596,5 +660,5 @@ async def setup(bot: HeliosBot) -> None:
     cog = Onboarding(bot, settings)
     for view in (CodeOfConductView(cog), InterestsView(cog), GitHubView(cog), FinishView(cog)):
         bot.add_view(view)
-    bot.add_dynamic_items(ClaimButton)
+    bot.add_dynamic_items(ClaimButton, ClaimReminderButton)
     await bot.add_cog(cog)

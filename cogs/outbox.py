@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-import uuid
 from datetime import datetime
 
 import discord
@@ -20,7 +17,7 @@ from bot.outbox import Delivery, Outbox, PermanentDeliveryError
 log = get_logger(__name__)
 
 # Rows may be promised by other processes (webhook receivers), which cannot wake us, so we
-# also look every few seconds; a promise made in this process wakes the loop at once.
+# also look every few seconds; a promise committed in this process wakes the loop at once.
 POLL_SECONDS = 2.0
 ERROR_PAUSE_SECONDS = 10.0
 
@@ -28,9 +25,7 @@ ERROR_PAUSE_SECONDS = 10.0
 class OutboxDelivery(commands.Cog):
     def __init__(self, bot: HeliosBot) -> None:
         self.bot = bot
-        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.outbox = Outbox(bot.runtime.sessions, bot.clock, owner)
-        self._wake = asyncio.Event()
+        self.outbox = Outbox(bot.runtime.sessions, bot.clock, bot.runtime.owner)
         self._task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
@@ -42,14 +37,11 @@ class OutboxDelivery(commands.Cog):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    @commands.Cog.listener()
-    async def on_outbox_promised(self) -> None:
-        """Dispatched (``bot.dispatch("outbox_promised")``) after a promise is committed."""
-        self._wake.set()
-
     async def _deliver_forever(self) -> None:
         await self.bot.wait_until_ready()
         while True:
+            # Cleared before looking, so a promise committed while we deliver is not missed.
+            self.bot.runtime.outbox_promised.clear()
             try:
                 while await self.outbox.deliver_due(self.send):
                     pass
@@ -62,9 +54,8 @@ class OutboxDelivery(commands.Cog):
             await self._sleep(next_due)
 
     async def _sleep(self, next_due: datetime | None) -> None:
-        self._wake.clear()
         waiters = [
-            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self.bot.runtime.outbox_promised.wait()),
             asyncio.ensure_future(asyncio.sleep(POLL_SECONDS)),
         ]
         if next_due is not None:
@@ -85,6 +76,7 @@ class OutboxDelivery(commands.Cog):
             message = await channel.send(
                 content=payload.get("content"),
                 embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
+                view=_buttons(payload.get("buttons", [])),
                 nonce=delivery.nonce,
             )
         except (discord.NotFound, discord.Forbidden) as exc:
@@ -115,6 +107,20 @@ class OutboxDelivery(commands.Cog):
         if not isinstance(channel, discord.abc.Messageable):
             raise PermanentDeliveryError(f"channel {delivery.target_id} cannot hold messages")
         return channel
+
+
+def _buttons(buttons: list[dict[str, str]]) -> discord.ui.View:
+    """Buttons promised with a message; their custom ids are handled by persistent items."""
+    view = discord.ui.View(timeout=None)
+    for button in buttons:
+        view.add_item(
+            discord.ui.Button(
+                label=button["label"],
+                custom_id=button["custom_id"],
+                style=discord.ButtonStyle[button.get("style", "secondary")],
+            )
+        )
+    return view
 
 
 async def setup(bot: HeliosBot) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.config import DatabaseSettings
@@ -81,7 +82,10 @@ def insert_for(session: AsyncSession) -> Callable[..., Any]:
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    # A session class of its own, so that commit hooks (bot.outbox.on_promise) can listen to
+    # this factory's sessions alone.
+    session_class = type("HeliosSession", (Session,), {})
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
 
 
 class WriteTurns:

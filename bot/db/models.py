@@ -151,6 +151,9 @@ class GitHubIssue(Base):
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     html_url: Mapped[str] = mapped_column(String(500))
+    # A pull request's closing references ("Fixes #12", "Closes owner/repo#3"), read from its
+    # body: "#12" in its own repository, "owner/repo#3" (lower case) elsewhere.
+    closes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # "deleted" or "transferred": once set it stays, so a late delivery cannot revive the issue.
     removed: Mapped[str | None] = mapped_column(String(16))
 
@@ -272,6 +275,8 @@ class Claim(Base):
     # active, released (by the bot after the grace period), withdrawn (/unclaim), done (a PR).
     status: Mapped[str] = mapped_column(String(16), default="active")
     claimed_at: Mapped[datetime]
+    # "I'm still on it" after a reminder: the grace periods count from here instead.
+    renewed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
 
@@ -320,3 +325,14 @@ class GitHubSyncLease(Base):
     repository: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
+
+
+class ScheduledJob(Base):
+    """When a periodic job (bot/scheduler.py) is next due, shared by every process."""
+
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    started_by: Mapped[str | None] = mapped_column(String(64))

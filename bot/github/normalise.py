@@ -10,11 +10,13 @@ Two halves, so that webhooks and the REST backfill produce the same rows:
 Every write is idempotent and independent of arrival order: times come from the payload, a
 snapshot only replaces the stored one when its ``updated_at`` is newer or equal, transitions
 are unique by (repository, number, kind, subject, time) and removals are sticky. Bodies of
-issues and comments are never read into a record, so they cannot be stored.
+issues and comments are never read into a record, so they cannot be stored; only a pull
+request's closing references ("Fixes #12") are read out of its body.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,6 +47,14 @@ JSON = dict[str, Any]
 UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+# GitHub's closing keywords, then "#12", "owner/repo#12" or an issue's address.
+_CLOSING_REFERENCE = re.compile(
+    r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+"
+    r"(?:https://[^/\s]+/(?P<url_repo>[\w.-]+/[\w.-]+)/issues/(?P<url_number>\d+)"
+    r"|(?P<repo>[\w.-]+/[\w.-]+)?#(?P<number>\d+))",
+    re.IGNORECASE,
+)
 
 # Issue-event names as the REST API spells them -> our kinds (webhook actions use the same
 # words except "converted_to_draft").
@@ -119,6 +129,8 @@ class IssueRecord:
     updated_at: datetime
     closed_at: datetime | None
     html_url: str
+    # Closing references of a pull request (see closing_references); None: no body in this shape.
+    closes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +265,22 @@ def parse_issue(obj: JSON, repository_id: int) -> IssueRecord:
         updated_at=updated_at,
         closed_at=parse_time(obj.get("closed_at")),
         html_url=str(obj.get("html_url") or ""),
+        closes=closing_references(obj.get("body")) if is_pull and "body" in obj else None,
     )
+
+
+def closing_references(body: str | None) -> tuple[str, ...]:
+    """The issues a pull request's description says it closes, in GitHub's keyword syntax.
+
+    "#12" for an issue in the pull request's own repository, "owner/repo#12" (lower case)
+    for one elsewhere; each once, in order of mention.
+    """
+    found: dict[str, None] = {}
+    for match in _CLOSING_REFERENCE.finditer(body or ""):
+        repository = match["url_repo"] or match["repo"]
+        number = int(match["url_number"] or match["number"])
+        found[f"{repository.lower()}#{number}" if repository else f"#{number}"] = None
+    return tuple(found)
 
 
 def _users(objs: Iterable[JSON], seen_at: datetime) -> tuple[UserRecord, ...]:
@@ -686,12 +713,15 @@ async def upsert_issue(session: AsyncSession, issue: IssueRecord) -> None:
         values["draft"] = issue.draft
     if issue.requested_reviewers is not None:
         values["requested_reviewer_ids"] = sorted(u.id for u in issue.requested_reviewers)
+    if issue.closes is not None:
+        values["closes"] = list(issue.closes)
     if merged_by_id is not None or issue.merged_at is None:
         values["merged_by_id"] = merged_by_id
     statement = insert_for(session)(GitHubIssue).values(
         repository_id=issue.repository_id,
         number=issue.number,
-        **{"draft": False, "requested_reviewer_ids": [], "merged_by_id": None} | values,
+        **{"draft": False, "requested_reviewer_ids": [], "merged_by_id": None, "closes": []}
+        | values,
     )
     await session.execute(
         statement.on_conflict_do_update(

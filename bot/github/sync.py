@@ -25,7 +25,6 @@ One process syncs a repository at a time: it holds a lease row, renewed with eve
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
@@ -456,10 +455,11 @@ async def sync_repositories(
 
 
 class SyncScheduler:
-    """Repairs missed webhooks: an incremental sync of every repository every interval.
+    """Repairs missed webhooks: an incremental sync of every repository, run as a scheduled
+    job (bot/scheduler.py) every ``sync_interval_minutes``.
 
-    Every process may run one; the lease and the checkpoints' times, both in the database,
-    keep them from syncing a repository twice in an interval.
+    The checkpoints' times, in the database, keep processes from syncing a repository twice
+    in an interval, and the per-repository lease from syncing it at the same time.
     """
 
     def __init__(
@@ -474,25 +474,12 @@ class SyncScheduler:
         self.clock = clock
         self.settings = settings
         self.interval = timedelta(minutes=settings.sync_interval_minutes)
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="github-sync")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _loop(self) -> None:
-        # Webhooks are the fast path; the first repair comes one interval after start.
-        while True:
-            await self.clock.sleep(self.interval.total_seconds())
-            try:
-                await self.run_once()
-            except GitHubUnavailable as exc:
-                log.warning("scheduled GitHub sync failed: %s", exc)
+    async def repair(self) -> None:
+        try:
+            await self.run_once()
+        except GitHubUnavailable as exc:
+            log.warning("scheduled GitHub sync failed: %s", exc)
 
     async def run_once(self) -> None:
         """Sync every repository not synced (by any process) within the last interval."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Claim, GitHubIssue, GitHubRepository, Newcomer
+from bot.db.models import GitHubIssue, GitHubRepository, Newcomer
 from bot.outbox import enqueue
 
 
@@ -111,14 +111,3 @@ async def _first_merge(
             payload={"role_id": settings.contributor_role_id, "reason": "first merged PR"},
             now=now,
         )
-    # Their claims in that repository have done their job.
-    await session.execute(
-        update(Claim)
-        .where(
-            Claim.guild_id == settings.guild_id,
-            Claim.user_id == newcomer.user_id,
-            Claim.repository_id == repository_id,
-            Claim.status == "active",
-        )
-        .values(status="done", ended_at=now)
-    )

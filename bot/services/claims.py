@@ -5,21 +5,31 @@ The database decides who holds an issue (a unique index allows one active claim 
 so two people clicking Claim at once cannot both get it. The GitHub side (assigning, or a
 comment where newcomers cannot be assigned) happens after the claim is committed; if GitHub
 refuses, the claim is withdrawn again.
+
+A claim ends when its issue closes, when its holder gives it back, or when it goes too long
+without a pull request: a scheduled follow-up reminds the holder first, then releases it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.db.models import Claim, GitHubIssue, GitHubRepository, Newcomer
 from bot.errors import DomainError
-from bot.services.recommend import Recommendation
+from bot.github.client import GitHubClient, GitHubUnavailable
+from bot.log import get_logger
+from bot.outbox import enqueue
+from bot.services.recommend import Recommendation, issues_with_open_pull_requests
+
+log = get_logger(__name__)
 
 
 class ClaimRefused(DomainError):
@@ -40,6 +50,27 @@ class ClaimTarget:
     title: str
     url: str
     github_login: str
+    user_id: int = 0
+    method: str = "assigned"
+
+    @property
+    def link(self) -> str:
+        return f"[{self.repository}#{self.number}]({self.url})"
+
+
+@dataclass(frozen=True)
+class ClaimPolicy:
+    """How long a claim may go without a pull request; None: never."""
+
+    remind_after: timedelta | None
+    release_after: timedelta | None
+
+    @classmethod
+    def days(cls, remind: int, release: int) -> ClaimPolicy:
+        return cls(
+            timedelta(days=remind) if remind else None,
+            timedelta(days=release) if release else None,
+        )
 
 
 async def claim(
@@ -71,6 +102,7 @@ async def claim(
         raise ClaimRefused(f"{label} is already closed.", alternatives)
     if issue.assignee_ids and newcomer.github_user_id not in issue.assignee_ids:
         raise ClaimRefused(f"{label} is already assigned to someone on GitHub.", alternatives)
+    await end_finished(session, guild_id, now, user_id=user_id)
     active = await session.scalars(
         select(Claim).where(
             Claim.guild_id == guild_id, Claim.user_id == user_id, Claim.status == "active"
@@ -119,6 +151,12 @@ async def withdraw(session: AsyncSession, claim_id: int, now: datetime) -> None:
 
 
 async def active_claims(session: AsyncSession, guild_id: int, user_id: int) -> list[ClaimTarget]:
+    return [target for target, _ in await _active(session, guild_id, Claim.user_id == user_id)]
+
+
+async def _active(
+    session: AsyncSession, guild_id: int, *where: ColumnElement[bool]
+) -> list[tuple[ClaimTarget, Claim]]:
     rows = await session.execute(
         select(Claim, GitHubIssue.title, GitHubIssue.html_url, GitHubRepository.full_name)
         .join(
@@ -129,10 +167,199 @@ async def active_claims(session: AsyncSession, guild_id: int, user_id: int) -> l
         .join(GitHubRepository, GitHubRepository.id == Claim.repository_id)
         .join(Newcomer, (Newcomer.guild_id == Claim.guild_id) & (Newcomer.user_id == Claim.user_id))
         .add_columns(Newcomer.github_login)
-        .where(Claim.guild_id == guild_id, Claim.user_id == user_id, Claim.status == "active")
+        .where(Claim.guild_id == guild_id, Claim.status == "active", *where)
         .order_by(Claim.claimed_at)
     )
     return [
-        ClaimTarget(row.id, full_name, row.number, title, url, login or "")
+        (
+            ClaimTarget(
+                row.id, full_name, row.number, title, url, login or "", row.user_id, row.method
+            ),
+            row,
+        )
         for row, title, url, full_name, login in rows.all()
     ]
+
+
+async def end_finished(
+    session: AsyncSession, guild_id: int, now: datetime, *, user_id: int | None = None
+) -> None:
+    """End active claims whose issue has closed or gone, or whose holder has had a pull
+    request merged in its repository since claiming: the claim did its job."""
+    closed = select(GitHubIssue.number).where(
+        GitHubIssue.repository_id == Claim.repository_id,
+        GitHubIssue.number == Claim.number,
+        (GitHubIssue.state != "open") | GitHubIssue.removed.is_not(None),
+    )
+    merged = select(GitHubIssue.number).where(
+        GitHubIssue.repository_id == Claim.repository_id,
+        GitHubIssue.merged.is_(True),
+        GitHubIssue.created_at >= Claim.claimed_at,
+        GitHubIssue.author_id == _holder(Claim).scalar_subquery(),
+    )
+    statement = update(Claim).where(
+        Claim.guild_id == guild_id, Claim.status == "active", closed.exists() | merged.exists()
+    )
+    if user_id is not None:
+        statement = statement.where(Claim.user_id == user_id)
+    await session.execute(statement.values(status="done", ended_at=now))
+
+
+async def renew(
+    session: AsyncSession, guild_id: int, user_id: int, claim_id: int, now: datetime
+) -> ClaimTarget:
+    """ "I'm still on it": the reminder and release periods start again from now."""
+    held = await _active(session, guild_id, Claim.user_id == user_id, Claim.id == claim_id)
+    if not held:
+        raise DomainError("That claim has ended already. `/issues` shows what is open now.")
+    target, row = held[0]
+    row.renewed_at, row.reminded_at = now, None
+    return target
+
+
+async def follow_up(
+    session: AsyncSession, guild_id: int, policy: ClaimPolicy, now: datetime
+) -> list[ClaimTarget]:
+    """Remind the holders of quiet claims, and return the claims now due for release.
+
+    Quiet: no pull request yet, meaning none by the holder in the issue's repository since
+    the claim, and none by anyone that says it closes the issue. Reminders are promised in
+    this transaction; releases need GitHub first (:func:`release`).
+    """
+    await end_finished(session, guild_id, now)
+    if policy.remind_after is None and policy.release_after is None:
+        return []
+    with_pull = await issues_with_open_pull_requests(session)
+    due = []
+    for target, row in await _active(session, guild_id):
+        if (row.repository_id, row.number) in with_pull or await _has_own_pull(session, row):
+            continue
+        quiet = now - (row.renewed_at or row.claimed_at)
+        if policy.release_after is not None and quiet >= policy.release_after:
+            due.append(target)
+        elif row.reminded_at is None and policy.remind_after and quiet >= policy.remind_after:
+            row.reminded_at = now
+            await _remind(session, guild_id, target, row, policy, now)
+    return due
+
+
+def _holder(claim: Any) -> Select[int | None]:
+    """The GitHub account id of a claim's holder (``claim``: a row or the Claim table)."""
+    return select(Newcomer.github_user_id).where(
+        Newcomer.guild_id == claim.guild_id, Newcomer.user_id == claim.user_id
+    )
+
+
+async def _has_own_pull(session: AsyncSession, claim: Claim) -> bool:
+    found = await session.scalar(
+        select(GitHubIssue.number)
+        .where(
+            GitHubIssue.repository_id == claim.repository_id,
+            GitHubIssue.is_pull_request.is_(True),
+            GitHubIssue.author_id == _holder(claim).scalar_subquery(),
+            GitHubIssue.created_at >= claim.claimed_at,
+            GitHubIssue.state == "open",
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _remind(
+    session: AsyncSession,
+    guild_id: int,
+    target: ClaimTarget,
+    row: Claim,
+    policy: ClaimPolicy,
+    now: datetime,
+) -> None:
+    since = row.renewed_at or row.claimed_at
+    release = ""
+    if policy.release_after is not None:
+        release = (
+            f" If I don't hear from you, I'll free it for others on "
+            f"{(since + policy.release_after):%A %d %B}; you can always claim it again."
+        )
+    await enqueue(
+        session,
+        guild_id=guild_id,
+        key=f"claim-reminder:{row.id}:{since.isoformat()}",
+        target_kind="dm",
+        target_id=target.user_id,
+        payload={
+            "content": (
+                f"Hi! You claimed {target.link} {target.title} {(now - since).days} days ago. "
+                "How is it going? Being stuck is normal: ask in the help channel and someone "
+                f"will gladly help.{release}"
+            ),
+            "buttons": [
+                {
+                    "label": "I'm still on it",
+                    "custom_id": f"claim:keep:{row.id}",
+                    "style": "success",
+                },
+                {
+                    "label": "Give it back",
+                    "custom_id": f"claim:drop:{row.id}",
+                    "style": "secondary",
+                },
+            ],
+        },
+        now=now,
+    )
+
+
+async def release(
+    session: AsyncSession, guild_id: int, target: ClaimTarget, policy: ClaimPolicy, now: datetime
+) -> bool:
+    """Release a quiet claim (after GitHub was told) and tell its holder; False if it ended."""
+    released = await session.execute(
+        update(Claim)
+        .where(Claim.id == target.claim_id, Claim.status == "active")
+        .values(status="released", ended_at=now)
+    )
+    if not getattr(released, "rowcount", 0):
+        return False
+    days = policy.release_after.days if policy.release_after else 0
+    await enqueue(
+        session,
+        guild_id=guild_id,
+        key=f"claim-released:{target.claim_id}",
+        target_kind="dm",
+        target_id=target.user_id,
+        payload={
+            "content": (
+                f"I've freed {target.link} {target.title} for others: {days} days went by "
+                "without a pull request. No worries at all! If you are still working on it, "
+                "claim it again with `/issues`, or pick something new there."
+            )
+        },
+        now=now,
+    )
+    return True
+
+
+async def follow_up_claims(
+    sessions: async_sessionmaker[AsyncSession],
+    github: GitHubClient | None,
+    clock: Clock,
+    *,
+    guild_id: int,
+    policy: ClaimPolicy,
+) -> None:
+    """The scheduled job: remind, then release (unassigning on GitHub first).
+
+    A release whose unassignment fails stays active and is tried again at the next run;
+    unassigning twice is harmless on GitHub, so a crash in between loses nothing.
+    """
+    async with sessions.begin() as session:
+        due = await follow_up(session, guild_id, policy, clock.now())
+    for target in due:
+        if github is not None and target.method == "assigned":
+            try:
+                await github.unassign(target.repository, target.number, target.github_login)
+            except GitHubUnavailable as exc:
+                log.warning("releasing %s#%d: %s", target.repository, target.number, exc)
+                continue
+        async with sessions.begin() as session:
+            await release(session, guild_id, target, policy, clock.now())

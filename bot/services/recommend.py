@@ -32,7 +32,8 @@ async def recommend(
     priority_labels: Sequence[str],
     limit: int = 5,
 ) -> list[Recommendation]:
-    """Open, unassigned, unclaimed issues with a beginner label, best match first.
+    """Open, unassigned, unclaimed issues with a beginner label and no open pull request
+    that closes them, best match first.
 
     Ranked by how many of the member's areas the issue's labels match, then whether a
     maintainer marked it as a priority, then freshness.
@@ -54,6 +55,7 @@ async def recommend(
         )
     )
     claimed = {(repository_id, number) for repository_id, number in active_claims.all()}
+    claimed |= await issues_with_open_pull_requests(session)
     beginner, priority = set(beginner_labels), set(priority_labels)
     ranked = []
     for issue, full_name in rows.all():
@@ -70,3 +72,24 @@ async def recommend(
         ranked.append((key, recommendation))
     ranked.sort(key=lambda pair: pair[0], reverse=True)
     return [recommendation for _, recommendation in ranked[:limit]]
+
+
+async def issues_with_open_pull_requests(session: AsyncSession) -> set[tuple[int, int]]:
+    """(repository id, number) of every issue an open pull request says it closes."""
+    names = await session.execute(select(GitHubRepository.full_name, GitHubRepository.id))
+    repository_ids = {name.lower(): repository_id for name, repository_id in names.all()}
+    pulls = await session.execute(
+        select(GitHubIssue.repository_id, GitHubIssue.closes).where(
+            GitHubIssue.is_pull_request.is_(True),
+            GitHubIssue.state == "open",
+            GitHubIssue.removed.is_(None),
+        )
+    )
+    linked = set()
+    for repository_id, closes in pulls.all():
+        for reference in closes:
+            name, _, number = reference.rpartition("#")
+            target = repository_ids.get(name) if name else repository_id
+            if target is not None:
+                linked.add((target, int(number)))
+    return linked

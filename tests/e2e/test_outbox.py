@@ -30,7 +30,6 @@ async def promise(sandbox: Sandbox, key: str, kind: TargetKind, target: int, tex
             payload={"content": text, "embeds": [{"title": "Well done"}]},
             now=sandbox.clock.now(),
         )
-    bot.dispatch("outbox_promised")
 
 
 async def wait_for(

@@ -33,7 +33,7 @@ from bot.db.models import WebhookDelivery
 from bot.github.signature import sign
 from bot.runtime import Runtime
 from bot.sandbox.github.state import GitHubState
-from tests.conftest import BLOCKING_LIMIT
+from tests.conftest import CpuTimedEventLoop
 
 ROOT = Path(__file__).parents[2]
 SECRET = "durability-secret"
@@ -181,8 +181,8 @@ async def test_every_acknowledged_delivery_survives_sigkill(
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A Runtime in web mode on its own event loop in a background thread: (host, port).
 
-    Its loop runs in debug mode with the suite's blocking limit, so the watchdog of each test
-    also sees a callback that blocks the server.
+    Its loop reports callbacks that use more CPU than the suite's blocking limit, so the
+    watchdog of each test also sees a callback that blocks the server.
     """
     directory = tmp_path_factory.mktemp("fuzz")
     config = directory / "config.toml"
@@ -192,9 +192,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
         "GITHUB_WEBHOOK_SECRET": SECRET,
     }
     runtime = Runtime(load_config(config, env), SystemClock(), "web")
-    loop = asyncio.new_event_loop()
-    loop.set_debug(True)
-    loop.slow_callback_duration = BLOCKING_LIMIT
+    loop = CpuTimedEventLoop()
     thread = threading.Thread(target=loop.run_forever, name="fuzz-server", daemon=True)
     thread.start()
     try:

@@ -88,6 +88,13 @@ def test_secret_in_file_is_refused(tmp_path: Path) -> None:
             "allow_unverified_link = true\nareas = [{ name = 'Docs Area' }]\n",
             "onboarding.areas.0.name: string should match pattern",
         ),
+        (
+            "[discord]\nguild_id = 1\n[onboarding]\ncode_of_conduct_url = 'c'\n"
+            "contributing_url = 'c'\nhelp_channel_id = 2\nnewcomer_role_id = 3\n"
+            "allow_unverified_link = true\nareas = [{ name = 'docs' }]\n"
+            "claim_reminder_days = 14\nclaim_release_days = 7\n",
+            "onboarding: claim_reminder_days must be less than claim_release_days",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:

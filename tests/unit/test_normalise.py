@@ -12,6 +12,7 @@ from bot.clock import ManualClock
 from bot.github.normalise import (
     UNDATED,
     EventRecord,
+    closing_references,
     is_maintainer,
     parse_comment,
     parse_delivery,
@@ -308,3 +309,33 @@ def test_rest_convert_to_draft_is_the_webhook_kind(world: World) -> None:
     assert (
         parse_issue_event({"event": "subscribed", "created_at": "2026-01-05T09:00:00Z"}, 7) is None
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Fixes #12", ("#12",)),
+        ("closes: #3, and RESOLVED #4", ("#3", "#4")),
+        ("Fix helios-engine/Docs#7", ("helios-engine/docs#7",)),
+        ("Resolves https://github.com/helios-engine/helios/issues/9", ("helios-engine/helios#9",)),
+        ("fixes #5 ... fixed #5 again", ("#5",)),
+        ("See #12; prefix#4; suffixes #6; fixes#8", ()),  # no keyword, or no space after it
+        (None, ()),
+    ],
+)
+def test_closing_references_follow_github_keywords(
+    body: str | None, expected: tuple[str, ...]
+) -> None:
+    assert closing_references(body) == expected
+
+
+def test_only_pull_requests_carry_closing_references(world: World) -> None:
+    world.state.open_issue(REPO, "dave", "Crash on start")
+    issue = parse_delivery(*world.last()).issues[0]
+    world.state.open_pull(REPO, "dave", "Fix the crash", "Fixes #1, see #7")
+    pull = parse_delivery(*world.last()).issues[0]
+    assert (issue.closes, pull.closes) == (None, ("#1",))
+    # A shape without a body says nothing about references: the stored ones are kept.
+    shape = world.state.render.pull(world.repo, world.state.issue(REPO, 2))
+    del shape["body"]
+    assert parse_issue(shape, world.repo.id).closes is None

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A claim's life after the click: reminders, "still on it", release, and linked PRs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.db.models import Claim
+from bot.sandbox.community import Sandbox
+from bot.sandbox.discord import Message
+from tests.e2e.test_onboarding import linked, member, start
+
+REPO = "helios-engine/helios"
+DAY = timedelta(days=1)
+
+
+def clock(sandbox: Sandbox) -> ManualClock:
+    assert isinstance(sandbox.clock, ManualClock)
+    return sandbox.clock
+
+
+async def claimed(sandbox: Sandbox, name: str, login: str) -> Message:
+    message = await linked(sandbox, name, login)
+    await sandbox.driver.click(message, label="Claim helios#1")
+    return message
+
+
+async def days_pass(sandbox: Sandbox, days: int) -> None:
+    """Move the clock on, letting the scheduled follow-up run, then wait for its messages."""
+    clock(sandbox).advance(days * DAY)
+    await sandbox.settle()
+
+
+async def claim_status(sandbox: Sandbox) -> str | None:
+    async with sandbox.running_bot.runtime.sessions() as session:
+        return await session.scalar(select(Claim.status).order_by(Claim.id.desc()).limit(1))
+
+
+def assignees(sandbox: Sandbox, number: int = 1) -> list[str]:
+    return [user.login for user in sandbox.github.state.issue(REPO, number).assignees]
+
+
+async def test_a_quiet_claim_is_reminded_then_released(sandbox: Sandbox) -> None:
+    await claimed(sandbox, "ada", "ada-codes")
+    ada = member(sandbox, "ada")
+
+    await days_pass(sandbox, 6)
+    assert sandbox.discord.dm_messages(ada) == []
+    await days_pass(sandbox, 1)
+    reminder = await sandbox.driver.wait_for_message(lambda m: "How is it going?" in m.content)
+    assert sandbox.discord.dm_messages(ada) == [reminder]
+    assert f"{REPO}#1" in reminder.content
+    assert reminder.button_labels == ["I'm still on it", "Give it back"]
+    await days_pass(sandbox, 1)  # one reminder, not one a day
+    assert len(sandbox.discord.dm_messages(ada)) == 1
+
+    await days_pass(sandbox, 6)
+    freed = await sandbox.driver.wait_for_message(lambda m: "I've freed" in m.content)
+    assert sandbox.discord.dm_messages(ada) == [reminder, freed]
+    assert assignees(sandbox) == []
+    assert await claim_status(sandbox) == "released"
+    # The issue is offered again, to anyone.
+    offered = await start(sandbox, "ada")
+    assert offered.message is not None
+    assert "Claim helios#1" in offered.message.button_labels
+
+
+async def test_still_on_it_restarts_the_grace_period(sandbox: Sandbox) -> None:
+    await claimed(sandbox, "ada", "ada-codes")
+    ada = member(sandbox, "ada")
+    await days_pass(sandbox, 7)
+    reminder = await sandbox.driver.wait_for_message(lambda m: "How is it going?" in m.content)
+
+    kept = await sandbox.driver.click(reminder, label="I'm still on it", member=ada)
+    assert kept.ephemeral
+    assert kept.content.startswith(f"Great, [{REPO}#1]")
+
+    await days_pass(sandbox, 7)  # 14 days after the claim, 7 after "still on it"
+    assert await claim_status(sandbox) == "active"
+    assert assignees(sandbox) == ["ada-codes"]
+    second = await sandbox.driver.wait_for_message(
+        lambda m: "How is it going?" in m.content and m.id != reminder.id
+    )
+    reminders = [m for m in sandbox.discord.dm_messages(ada) if "How is it going?" in m.content]
+    assert reminders == [reminder, second]
+
+
+async def test_give_it_back_from_the_reminder(sandbox: Sandbox) -> None:
+    await claimed(sandbox, "ada", "ada-codes")
+    await days_pass(sandbox, 7)
+    reminder = await sandbox.driver.wait_for_message(lambda m: "How is it going?" in m.content)
+
+    dropped = await sandbox.driver.click(
+        reminder, label="Give it back", member=member(sandbox, "ada")
+    )
+    assert dropped.content.startswith(f"Done: {REPO}#1 is free again")
+    assert assignees(sandbox) == []
+    # Too late for the other button: the claim has ended, and the bot says so kindly.
+    late = await sandbox.driver.click(
+        reminder, label="I'm still on it", member=member(sandbox, "ada")
+    )
+    assert late.ephemeral
+    assert late.content.startswith("That claim has ended already.")
+
+
+async def test_a_claim_with_a_pull_request_is_left_alone_and_ends_when_merged(
+    sandbox: Sandbox,
+) -> None:
+    await claimed(sandbox, "ada", "ada-codes")
+    pull = sandbox.github.state.open_pull(REPO, "ada-codes", "docs: eviction flags", "Fixes #1")
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+
+    await days_pass(sandbox, 15)
+    assert await claim_status(sandbox) == "active"
+    assert not [
+        m for m in sandbox.discord.dm_messages(member(sandbox, "ada")) if "claimed" in m.content
+    ]
+
+    sandbox.github.state.merge(REPO, pull.number, actor="marta")
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+    assert await claim_status(sandbox) == "done"
+
+
+async def test_an_issue_with_an_open_linked_pull_request_is_not_recommended(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.github.state.add_user("someone")
+    sandbox.github.state.open_pull(REPO, "someone", "Eviction docs", "This closes #1.")
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+
+    message = await linked(sandbox, "ada", "ada-codes")
+    assert "Claim helios#1" not in message.button_labels
+    assert "Claim helios-sdk-python#1" in message.button_labels
