@@ -151,6 +151,16 @@ class OnboardingSettings(Section):
         return self
 
 
+class AnnouncementSettings(Section):
+    """New issues announced in channels, as their webhooks arrive."""
+
+    # Every new good-first-issue (a label in onboarding.beginner_labels, or "good first issue"
+    # without [onboarding]) that nobody is assigned to, with a Claim button.
+    good_first_issues_channel_id: ChannelId | None = None
+    # Label -> channel: a new issue with the label is announced there ("performance" = id).
+    label_channels: dict[str, ChannelId] = {}
+
+
 class AdminSettings(Section):
     organiser_role_id: RoleId
     log_channel_id: ChannelId | None = None
@@ -165,6 +175,7 @@ class Settings(Section):
     # Feature sections: absent means the feature is off.
     admin: AdminSettings | None = None
     onboarding: OnboardingSettings | None = None
+    announcements: AnnouncementSettings | None = None
 
 
 class Secrets(BaseModel):
@@ -311,8 +322,14 @@ def discord_refs(settings: Settings) -> Iterator[tuple[str, str, str, int]]:
         if not isinstance(section, Section):
             continue
         for key, info in type(section).model_fields.items():
-            ref = _discord_ref(info.metadata, info.annotation)
             value = getattr(section, key)
+            if get_origin(info.annotation) is dict:  # a map of names to ids
+                ref = _discord_ref([], get_args(info.annotation)[1])
+                if ref is not None:
+                    for name, item in value.items():
+                        yield feature, f"{feature}.{key}.{name}", ref.kind, item
+                continue
+            ref = _discord_ref(info.metadata, info.annotation)
             if ref is not None and value is not None:
                 yield feature, f"{feature}.{key}", ref.kind, value
 
@@ -322,7 +339,7 @@ def _discord_ref(metadata: list[Any], annotation: Any) -> DiscordRef | None:
     for item in metadata:
         if isinstance(item, DiscordRef):
             return item
-    for member in get_args(annotation):
+    for member in [annotation, *get_args(annotation)]:
         if get_origin(member) is Annotated:
             found = _discord_ref(list(get_args(member)[1:]), None)
             if found is not None:

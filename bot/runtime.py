@@ -35,6 +35,7 @@ from bot.github.sync import SyncScheduler
 from bot.log import get_logger
 from bot.outbox import on_promise
 from bot.scheduler import Job, Scheduler
+from bot.services.announcements import AnnouncementRoutes, announce_issue
 from bot.services.celebrations import CelebrationSettings, celebrate_pull_request
 from bot.services.claims import ClaimPolicy, end_finished, follow_up_claims
 from bot.web.app import ReadinessCheck, create_web_app
@@ -246,11 +247,34 @@ def ingest_handlers(config: Config, clock: Clock) -> tuple[Handler, ...]:
             await end_finished(session, settings.guild_id, clock.now())
 
         handlers.append(Handler("claims", _ends_claims, end_claims))
+    announcements = config.settings.announcements
+    if announcements is not None:
+        routes = AnnouncementRoutes(
+            guild_id=config.settings.discord.guild_id,
+            good_first_issues_channel_id=announcements.good_first_issues_channel_id,
+            beginner_labels=onboarding.beginner_labels if onboarding else ["good first issue"],
+            label_channels=announcements.label_channels,
+        )
+
+        async def announce(session: AsyncSession, delivery: Delivery) -> None:
+            await announce_issue(
+                session,
+                routes,
+                repository_id=int(delivery.payload["repository"]["id"]),
+                number=int(delivery.payload["issue"]["number"]),
+                now=clock.now(),
+            )
+
+        handlers.append(Handler("announcements", _announces, announce))
     return tuple(handlers)
 
 
 def _concerns_celebrations(event: str, action: str | None) -> bool:
     return event == "pull_request" and action in ("opened", "reopened", "closed")
+
+
+def _announces(event: str, action: str | None) -> bool:
+    return event == "issues" and action in ("opened", "labeled", "reopened")
 
 
 def _ends_claims(event: str, action: str | None) -> bool:

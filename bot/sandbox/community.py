@@ -123,6 +123,10 @@ areas = [
     {{ name = "core", description = "The engine", labels = ["bug", "core"] }},
     {{ name = "sdk-python", description = "The Python SDK", labels = ["sdk-python"] }},
 ]
+
+[announcements]
+good_first_issues_channel_id = {community.channels["dev"].id}
+label_channels = {{ performance = {community.channels["performance"].id} }}
 """
 
 

@@ -2,8 +2,9 @@
 """First-contribution celebrations: a newcomer's first pull request, and their first merge.
 
 Short, once each (idempotency keys in the outbox), and only for members who have not turned
-celebrations off. Runs inside webhook ingestion, after normalisation, from the normalised
-history: a redelivered or late webhook finds the same facts and promises nothing new.
+celebrations off (`/celebrations off`). Runs inside webhook ingestion, after normalisation,
+from the normalised history: a redelivered or late webhook finds the same facts and promises
+nothing new.
 """
 
 from __future__ import annotations
@@ -50,10 +51,10 @@ async def celebrate_pull_request(
             Newcomer.guild_id == settings.guild_id, Newcomer.github_user_id == pull.author_id
         )
     )
-    if newcomer is None or not newcomer.celebrate:
+    if newcomer is None:
         return
     link = f"[{repository}#{number}]({pull.html_url})"
-    if await _is_first(session, pull, merged=False):
+    if newcomer.celebrate and await _is_first(session, pull, merged=False):
         await enqueue(
             session,
             guild_id=settings.guild_id,
@@ -67,7 +68,7 @@ async def celebrate_pull_request(
             now=now,
         )
     if pull.merged and await _is_first(session, pull, merged=True):
-        await _first_merge(session, settings, newcomer, repository_id, link, now)
+        await _first_merge(session, settings, newcomer, link, now)
 
 
 async def _is_first(session: AsyncSession, pull: GitHubIssue, *, merged: bool) -> bool:
@@ -86,12 +87,11 @@ async def _first_merge(
     session: AsyncSession,
     settings: CelebrationSettings,
     newcomer: Newcomer,
-    repository_id: int,
     link: str,
     now: datetime,
 ) -> None:
     member = f"<@{newcomer.user_id}>"
-    if settings.channel_id is not None:
+    if newcomer.celebrate and settings.channel_id is not None:
         await enqueue(
             session,
             guild_id=settings.guild_id,
@@ -101,6 +101,7 @@ async def _first_merge(
             payload={"content": f"🎉 {member}'s first contribution was just merged: {link}!"},
             now=now,
         )
+    # The role is standing in the community, not a celebration: opting out keeps it.
     if settings.contributor_role_id is not None:
         await enqueue(
             session,

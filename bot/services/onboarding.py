@@ -156,3 +156,11 @@ async def finish(session: AsyncSession, guild_id: int, user_id: int, now: dateti
         return False
     row.finished_at = now
     return True
+
+
+async def set_celebrations(
+    session: AsyncSession, guild_id: int, user_id: int, enabled: bool, now: datetime
+) -> None:
+    """Whether the bot may celebrate this member's contributions (in public and by message)."""
+    row = await _row(session, guild_id, user_id, now)
+    row.celebrate = enabled

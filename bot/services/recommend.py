@@ -30,14 +30,17 @@ async def recommend(
     area_labels: Mapping[str, Sequence[str]],
     beginner_labels: Sequence[str],
     priority_labels: Sequence[str],
-    limit: int = 5,
+    limit: int | None = 5,
+    only_area: str | None = None,
+    repository_id: int | None = None,
 ) -> list[Recommendation]:
     """Open, unassigned, unclaimed issues with a beginner label and no open pull request
-    that closes them, best match first.
+    that closes them, best match first; ``only_area`` and ``repository_id`` narrow them.
 
     Ranked by how many of the member's areas the issue's labels match, then whether a
     maintainer marked it as a priority, then freshness.
     """
+    conditions = [] if repository_id is None else [GitHubIssue.repository_id == repository_id]
     rows = await session.execute(
         select(GitHubIssue, GitHubRepository.full_name)
         .join(GitHubRepository, GitHubRepository.id == GitHubIssue.repository_id)
@@ -47,6 +50,7 @@ async def recommend(
             GitHubIssue.removed.is_(None),
             GitHubRepository.archived.is_(False),
             GitHubRepository.deleted.is_(False),
+            *conditions,
         )
     )
     active_claims = await session.execute(
@@ -57,10 +61,13 @@ async def recommend(
     claimed = {(repository_id, number) for repository_id, number in active_claims.all()}
     claimed |= await issues_with_open_pull_requests(session)
     beginner, priority = set(beginner_labels), set(priority_labels)
+    required = set(area_labels.get(only_area, ())) if only_area is not None else None
     ranked = []
     for issue, full_name in rows.all():
         labels = set(issue.labels)
         if not labels & beginner or issue.assignee_ids:
+            continue
+        if required is not None and not labels & required:
             continue
         if (issue.repository_id, issue.number) in claimed:
             continue
@@ -72,6 +79,20 @@ async def recommend(
         ranked.append((key, recommendation))
     ranked.sort(key=lambda pair: pair[0], reverse=True)
     return [recommendation for _, recommendation in ranked[:limit]]
+
+
+async def repositories_named(session: AsyncSession, typed: str) -> list[tuple[int, str]]:
+    """Followed repositories whose name contains ``typed``: (id, full name), by name."""
+    rows = await session.execute(
+        select(GitHubRepository.id, GitHubRepository.full_name)
+        .where(
+            GitHubRepository.deleted.is_(False),
+            GitHubRepository.full_name.icontains(typed, autoescape=True),
+        )
+        .order_by(GitHubRepository.full_name)
+        .limit(25)
+    )
+    return [(repository_id, name) for repository_id, name in rows.all()]
 
 
 async def issues_with_open_pull_requests(session: AsyncSession) -> set[tuple[int, int]]:

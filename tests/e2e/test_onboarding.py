@@ -244,5 +244,34 @@ async def test_claim_first_pr_and_merge_are_celebrated_once(sandbox: Sandbox) ->
         sandbox.github.emitter.pending.append(delivery)
     await sandbox.github.emitter.flush()
     await sandbox.settle()
-    said = [m.content for m in sandbox.discord.state.messages.values() if "first" in m.content]
+    said = [
+        m.content
+        for m in sandbox.discord.state.messages.values()
+        if "first pull request" in m.content or "first contribution" in m.content
+    ]
     assert len(said) == 2
+
+
+async def test_celebrations_off_means_no_cheers_but_the_role(sandbox: Sandbox) -> None:
+    await linked(sandbox, "ada", "ada-codes")
+    ada = member(sandbox, "ada")
+    assert sandbox.community is not None
+    general = sandbox.community.channels["general"]
+    off = await sandbox.driver.run_command(ada, general, "celebrations", {"setting": "off"})
+    assert off.ephemeral
+    assert off.content.startswith("Done: no messages or shout-outs")
+    assert (await newcomer(sandbox, "ada")).celebrate is False
+
+    repo = "helios-engine/helios"
+    pull = sandbox.github.state.open_pull(repo, "ada-codes", "docs: cache eviction flags")
+    sandbox.github.state.merge(repo, pull.number, actor="marta")
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+    contributor = sandbox.community.roles["Contributor"].id
+    await sandbox.discord.wait_until(lambda: contributor in ada.role_ids, what="the role")
+    assert sandbox.discord.dm_messages(ada) == []
+    assert not [m for m in sandbox.discord.messages_in(general) if f"<@{ada.id}>" in m.content]
+
+    on = await sandbox.driver.run_command(ada, general, "celebrations", {"setting": "on"})
+    assert on.content.startswith("Celebrations are on")
+    assert (await newcomer(sandbox, "ada")).celebrate is True

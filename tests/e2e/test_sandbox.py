@@ -64,9 +64,12 @@ async def test_jsonl_output_is_one_object_per_line(tmp_path: Path) -> None:
     code, out, _ = await sandbox("--script", path, "--format", "jsonl")
     assert code == 0
     entries = [json.loads(line) for line in out.splitlines()]
-    assert [e["kind"] for e in entries] == ["step", "message"]
-    assert entries[1]["where"] == "(only ines sees)"
-    assert entries[1]["time"] == "2026-02-02T10:00:00+00:00"
+    # Step 0 is the start-up: the seeded good first issues are announced in #dev.
+    assert [(e["kind"], e["where"]) for e in entries if e["step"] == 0] == [("message", "#dev")] * 2
+    steps = [e for e in entries if e["step"] == 1]
+    assert [e["kind"] for e in steps] == ["step", "message"]
+    assert steps[1]["where"] == "(only ines sees)"
+    assert steps[1]["time"] == "2026-02-02T10:00:00+00:00"
 
 
 async def test_unmet_expectation_fails_the_run(tmp_path: Path) -> None:

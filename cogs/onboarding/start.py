@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import discord
 from discord import app_commands
@@ -26,13 +25,13 @@ from bot.errors import DomainError
 from bot.github.client import GitHubUnavailable
 from bot.github.device_flow import DeviceCode, DeviceFlow, DeviceFlowError
 from bot.log import get_logger
-from bot.services import claims, onboarding
+from bot.services import onboarding
 from bot.services.onboarding import EXPERIENCE_LEVELS, Progress, Step
-from bot.services.recommend import Recommendation, recommend
+from cogs.onboarding.claims import claim_button
+from cogs.onboarding.common import COLOUR, ensure_enabled, issue_line, recommendations
 
 log = get_logger(__name__)
 
-FEATURE = "onboarding"
 ACCEPT_ID = "onboarding:coc:accept"
 AREAS_ID = "onboarding:areas"
 EXPERIENCE_ID = "onboarding:experience"
@@ -40,7 +39,6 @@ INTERESTS_DONE_ID = "onboarding:interests:done"
 LINK_ID = "onboarding:link:device"
 LINK_MANUAL_ID = "onboarding:link:manual"
 FINISH_ID = "onboarding:finish"
-COLOUR = discord.Colour.blurple()
 
 
 class Onboarding(commands.Cog):
@@ -72,17 +70,10 @@ class Onboarding(commands.Cog):
     @app_commands.command(name="start", description="Start contributing: a guided first hour")
     @app_commands.guild_only()
     async def start(self, interaction: discord.Interaction) -> None:
-        self.ensure_enabled()
+        ensure_enabled(self.bot)
         progress = await self.current(interaction)
         embed, view = await self.render(interaction, progress)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
-
-    def ensure_enabled(self) -> None:
-        if not self.bot.feature_enabled(FEATURE):
-            raise DomainError(
-                "The newcomer path is turned off right now: its configured role or channel "
-                "doesn't exist on this server. Please tell an organiser."
-            )
 
     async def current(self, interaction: discord.Interaction) -> Progress:
         assert interaction.guild_id is not None
@@ -141,14 +132,14 @@ class Onboarding(commands.Cog):
     ) -> tuple[discord.Embed, discord.ui.View]:
         settings = self.settings
         assert interaction.guild_id is not None
-        issues = await self.recommendations(interaction.guild_id, interaction.user.id)
+        issues = await recommendations(self.bot, self.settings, interaction.user.id)
         linked = f"**{progress.github_login}**" + (
             "" if progress.github_verified else " (unverified)"
         )
         lines = [f"Linked to GitHub as {linked}.", ""]
         if issues:
             lines.append("Issues picked for you:")
-            lines += [_issue_line(issue) for issue in issues]
+            lines += [issue_line(issue) for issue in issues]
         else:
             lines.append("No open good-first-issue matches right now; new ones appear often.")
         lines += [
@@ -241,150 +232,32 @@ class Onboarding(commands.Cog):
         progress = await self.change(interaction, _link(account.id, account.login, verified=False))
         await self.show(interaction, progress)
 
-    # --- claims ------------------------------------------------------------------------------
-
-    async def recommendations(self, guild_id: int, user_id: int) -> list[Recommendation]:
-        async with self.bot.runtime.sessions() as session:
-            progress = await onboarding.current(session, guild_id, user_id)
-            return await recommend(
-                session,
-                guild_id=guild_id,
-                areas=progress.areas,
-                area_labels={area.name: area.labels for area in self.settings.areas},
-                beginner_labels=self.settings.beginner_labels,
-                priority_labels=self.settings.priority_labels,
-            )
-
-    async def claim_issue(
-        self, interaction: discord.Interaction, repository_id: int, number: int
-    ) -> None:
-        self.ensure_enabled()
-        github = self.bot.runtime.github
-        if github is None:
-            raise DomainError("GitHub isn't connected here yet; please tell an organiser.")
-        assert interaction.guild_id is not None
-        # Assigning on GitHub can take a second or two: acknowledge at once.
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        alternatives = await self.recommendations(interaction.guild_id, interaction.user.id)
-        try:
-            async with self.bot.runtime.sessions.begin() as session:
-                target = await claims.claim(
-                    session,
-                    guild_id=interaction.guild_id,
-                    user_id=interaction.user.id,
-                    repository_id=repository_id,
-                    number=number,
-                    max_active=self.settings.max_active_claims,
-                    now=self.bot.clock.now(),
-                    alternatives=[
-                        a
-                        for a in alternatives
-                        if (a.repository_id, a.number) != (repository_id, number)
-                    ],
-                )
-        except claims.ClaimRefused as refused:
-            lines = [refused.user_message, *(_issue_line(a) for a in refused.alternatives)]
-            await interaction.followup.send(
-                "\n".join(lines), view=ClaimButtons(refused.alternatives), ephemeral=True
-            )
-            return
-        by_comment = target.repository in self.settings.claim_by_comment
-        try:
-            if by_comment:
-                await github.comment(
-                    target.repository,
-                    target.number,
-                    f"@{target.github_login} is working on this (claimed in the community's "
-                    "Discord). Thank you!",
-                )
-            else:
-                await github.assign(target.repository, target.number, target.github_login)
-        except GitHubUnavailable as exc:
-            log.warning("claim of %s#%d failed on GitHub: %s", target.repository, number, exc)
-            async with self.bot.runtime.sessions.begin() as session:
-                await claims.withdraw(session, target.claim_id, self.bot.clock.now())
-            raise DomainError(
-                "GitHub didn't accept the claim just now, so the issue is still free. "
-                "Please try again in a little while."
-            ) from exc
-        if by_comment:
-            async with self.bot.runtime.sessions.begin() as session:
-                await claims.record_method(session, target.claim_id, "commented")
-        how = "commented on it for you" if by_comment else "assigned it to you"
-        await interaction.followup.send(
-            f"It's yours: [{target.repository}#{target.number}]({target.url}) "
-            f"{target.title}. I've {how} on GitHub.\n"
-            f"Open a pull request when you're ready; questions are welcome in "
-            f"<#{self.settings.help_channel_id}>.",
-            ephemeral=True,
-        )
-
-    @app_commands.command(name="unclaim", description="Give an issue you claimed back")
-    @app_commands.describe(issue="The issue to give back (you only need this with several)")
+    @app_commands.command(
+        name="celebrations",
+        description="Turn the bot's celebrations of your contributions on or off",
+    )
+    @app_commands.describe(setting="off: no messages or shout-outs about your pull requests")
     @app_commands.guild_only()
-    async def unclaim(self, interaction: discord.Interaction, issue: str | None = None) -> None:
-        self.ensure_enabled()
-        assert interaction.guild_id is not None
-        async with self.bot.runtime.sessions() as session:
-            held = await claims.active_claims(session, interaction.guild_id, interaction.user.id)
-        if not held:
-            raise DomainError("You have no claimed issue right now. `/start` suggests some.")
-        if issue is None and len(held) > 1:
-            raise DomainError("You hold several issues: say which one with the `issue` option.")
-        chosen = next((c for c in held if issue in (None, f"{c.repository}#{c.number}")), None)
-        if chosen is None:
-            raise DomainError(f"You don't hold {issue}.")
-        await self.give_back(interaction, chosen)
-
-    async def give_back(self, interaction: discord.Interaction, chosen: claims.ClaimTarget) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self.bot.runtime.sessions.begin() as session:
-            await claims.withdraw(session, chosen.claim_id, self.bot.clock.now())
-        github = self.bot.runtime.github
-        if github is not None and chosen.repository not in self.settings.claim_by_comment:
-            try:
-                await github.unassign(chosen.repository, chosen.number, chosen.github_login)
-            except GitHubUnavailable as exc:
-                log.warning("unassigning %s#%d failed: %s", chosen.repository, chosen.number, exc)
-        await interaction.followup.send(
-            f"Done: {chosen.repository}#{chosen.number} is free again. Thanks for saying so!",
-            ephemeral=True,
-        )
-
-    async def keep_or_drop(
-        self, interaction: discord.Interaction, claim_id: int, keep: bool
+    async def celebrations(
+        self, interaction: discord.Interaction, setting: Literal["on", "off"]
     ) -> None:
-        """The buttons on a claim reminder, which arrives by direct message (no guild)."""
-        guild_id = self.bot.config.settings.discord.guild_id
-        target: claims.ClaimTarget | None
+        assert interaction.guild_id is not None
         async with self.bot.runtime.sessions.begin() as session:
-            if keep:
-                target = await claims.renew(
-                    session, guild_id, interaction.user.id, claim_id, self.bot.clock.now()
-                )
-            else:
-                held = await claims.active_claims(session, guild_id, interaction.user.id)
-                target = next((c for c in held if c.claim_id == claim_id), None)
-        if target is None:
-            raise DomainError("That claim has ended already. `/issues` shows what is open now.")
-        if not keep:
-            await self.give_back(interaction, target)
-            return
+            await onboarding.set_celebrations(
+                session,
+                interaction.guild_id,
+                interaction.user.id,
+                setting == "on",
+                self.bot.clock.now(),
+            )
         await interaction.response.send_message(
-            f"Great, {target.link} stays yours. Take your time, and shout in the help "
-            "channel if anything is unclear.",
+            "Celebrations are on: your first pull request and first merge get a cheer."
+            if setting == "on"
+            else "Done: no messages or shout-outs about your contributions. You still get the "
+            "Contributor role when your first pull request is merged. `/celebrations on` "
+            "brings them back.",
             ephemeral=True,
         )
-
-    @unclaim.autocomplete("issue")
-    async def _held_issues(
-        self, interaction: discord.Interaction, typed: str
-    ) -> list[app_commands.Choice[str]]:
-        assert interaction.guild_id is not None
-        async with self.bot.runtime.sessions() as session:
-            held = await claims.active_claims(session, interaction.guild_id, interaction.user.id)
-        names = [f"{c.repository}#{c.number}" for c in held]
-        return [app_commands.Choice(name=n, value=n) for n in names if typed.lower() in n.lower()]
 
     async def finish(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None
@@ -427,11 +300,6 @@ def _values(interaction: discord.Interaction) -> list[str]:
     return [str(value) for value in data.get("values", [])]
 
 
-def _issue_line(issue: Recommendation) -> str:
-    matched = f" ({', '.join(issue.areas)})" if issue.areas else ""
-    return f"- [{issue.repository}#{issue.number}]({issue.url}) {issue.title}{matched}"
-
-
 # --- views: stateless and persistent ----------------------------------------------------
 
 
@@ -441,7 +309,7 @@ class PathView(discord.ui.View):
         self.cog = cog
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        self.cog.ensure_enabled()
+        ensure_enabled(self.cog.bot)
         return True
 
     async def on_error(
@@ -565,100 +433,3 @@ class FinishView(PathView):
             )
             button.callback = cog.finish  # type: ignore[method-assign]
             self.add_item(button)
-
-
-class ClaimButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"claim:(?P<repository>[0-9]+):(?P<number>[0-9]+)",
-):
-    """ "Claim #N": its custom id carries the issue, so it works on any message, forever."""
-
-    def __init__(self, repository_id: int, number: int, label: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"claim:{repository_id}:{number}",
-            )
-        )
-        self.repository_id = repository_id
-        self.number = number
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> ClaimButton:
-        label = getattr(item, "label", None) or f"Claim #{match['number']}"
-        return cls(int(match["repository"]), int(match["number"]), label)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _cog(interaction)
-        try:
-            await cog.claim_issue(interaction, self.repository_id, self.number)
-        except Exception as exc:
-            await cog.bot.report_interaction_error(interaction, exc)
-
-
-class ClaimReminderButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"claim:(?P<choice>keep|drop):(?P<claim>[0-9]+)",
-):
-    """ "I'm still on it" / "Give it back" on a claim reminder (sent through the outbox)."""
-
-    def __init__(
-        self, item: discord.ui.Button[discord.ui.View], choice: str, claim_id: int
-    ) -> None:
-        super().__init__(item)
-        self.keep = choice == "keep"
-        self.claim_id = claim_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> ClaimReminderButton:
-        assert isinstance(item, discord.ui.Button)
-        return cls(item, match["choice"], int(match["claim"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _cog(interaction)
-        try:
-            await cog.keep_or_drop(interaction, self.claim_id, self.keep)
-        except Exception as exc:
-            await cog.bot.report_interaction_error(interaction, exc)
-
-
-def _cog(interaction: discord.Interaction) -> Onboarding:
-    bot = interaction.client
-    assert isinstance(bot, HeliosBot)
-    cog = bot.get_cog("Onboarding")
-    assert isinstance(cog, Onboarding)
-    return cog
-
-
-class ClaimButtons(discord.ui.View):
-    def __init__(self, issues: Sequence[Recommendation]) -> None:
-        super().__init__(timeout=None)
-        for issue in issues:
-            self.add_item(claim_button(issue))
-
-
-def claim_button(issue: Recommendation) -> ClaimButton:
-    name = issue.repository.split("/")[-1]
-    return ClaimButton(issue.repository_id, issue.number, f"Claim {name}#{issue.number}")
-
-
-async def setup(bot: HeliosBot) -> None:
-    settings = bot.config.settings.onboarding
-    if settings is None:
-        return
-    cog = Onboarding(bot, settings)
-    for view in (CodeOfConductView(cog), InterestsView(cog), GitHubView(cog), FinishView(cog)):
-        bot.add_view(view)
-    bot.add_dynamic_items(ClaimButton, ClaimReminderButton)
-    await bot.add_cog(cog)

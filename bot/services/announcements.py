@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: Apache-2.0
+"""New issues announced where people will see them: good-first-issues for newcomers, and
+other labels routed to their channels (performance -> #performance).
+
+Runs inside webhook ingestion, after normalisation, when an issue is opened or labelled. Each
+issue is announced at most once per channel (the outbox key), whichever delivery, redelivery
+or later label brings it there; the backfill never announces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import GitHubIssue, GitHubRepository
+from bot.outbox import enqueue
+
+# Discord's limit for an embed title is 256 characters.
+TITLE_LIMIT = 240
+
+
+@dataclass(frozen=True)
+class AnnouncementRoutes:
+    guild_id: int
+    good_first_issues_channel_id: int | None
+    beginner_labels: Sequence[str]
+    label_channels: Mapping[str, int]
+
+
+async def announce_issue(
+    session: AsyncSession,
+    routes: AnnouncementRoutes,
+    *,
+    repository_id: int,
+    number: int,
+    now: datetime,
+) -> None:
+    found = (
+        await session.execute(
+            select(GitHubIssue, GitHubRepository.full_name)
+            .join(GitHubRepository, GitHubRepository.id == GitHubIssue.repository_id)
+            .where(GitHubIssue.repository_id == repository_id, GitHubIssue.number == number)
+        )
+    ).first()
+    if found is None:
+        return
+    issue, repository = found
+    if issue.is_pull_request or issue.state != "open" or issue.removed is not None:
+        return
+    labels = set(issue.labels)
+    channels: dict[int, bool] = {}  # channel -> with a Claim button
+    for label in sorted(labels):
+        if label in routes.label_channels:
+            channels.setdefault(routes.label_channels[label], False)
+    beginner = labels & set(routes.beginner_labels) and not issue.assignee_ids
+    if beginner and routes.good_first_issues_channel_id is not None:
+        channels[routes.good_first_issues_channel_id] = True
+    for channel_id, claimable in channels.items():
+        payload: dict[str, object] = {
+            "content": "New good first issue! Claim it here if you'd like to take it on."
+            if claimable
+            else "New issue:",
+            "embeds": [
+                {
+                    "title": f"{repository}#{number}: {issue.title}"[:TITLE_LIMIT],
+                    "url": issue.html_url,
+                    "description": " · ".join(f"`{label}`" for label in sorted(labels)),
+                }
+            ],
+        }
+        if claimable:
+            payload["buttons"] = [
+                {"label": "Claim", "custom_id": f"claim:{repository_id}:{number}"}
+            ]
+        await enqueue(
+            session,
+            guild_id=routes.guild_id,
+            key=f"issue-announced:{repository_id}:{number}:{channel_id}",
+            target_kind="channel",
+            target_id=channel_id,
+            payload=payload,
+            now=now,
+        )
