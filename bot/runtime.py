@@ -28,6 +28,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.db.engine import WriteTurns, create_engine, create_session_factory
 from bot.db.migrate import current_revision, head_revision, migrate
+from bot.db.reader import Reader
 from bot.github.client import GitHubClient
 from bot.github.inbox import Inbox
 from bot.github.ingest import NORMALISER, Delivery, Handler, IngestWorker
@@ -62,6 +63,7 @@ class Runtime:
         }
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._read: Reader | None = None
         self._http: aiohttp.ClientSession | None = None
         # None when no GitHub credentials are configured: features that write to GitHub say so.
         self.github: GitHubClient | None = None
@@ -89,6 +91,13 @@ class Runtime:
         return self._sessions
 
     @property
+    def read(self) -> Reader:
+        """Read-only queries for the interactive paths, off the event loop (bot/db/reader.py)."""
+        if self._read is None:
+            raise RuntimeError("Runtime.start() has not run")
+        return self._read
+
+    @property
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
             raise RuntimeError("Runtime.start() has not run")
@@ -102,6 +111,7 @@ class Runtime:
             self.config.secrets.database_url.get_secret_value(), self.config.settings.database
         )
         self._sessions = create_session_factory(self._engine)
+        self._read = Reader(self._engine, self._sessions, self.config.settings.database)
         on_promise(self._sessions, self.outbox_promised.set)
         if apply_migrations:
             before, after = await migrate(self._engine)
@@ -204,6 +214,9 @@ class Runtime:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        if self._read is not None:
+            self._read.close()
+            self._read = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

@@ -49,7 +49,9 @@ def create_engine(url: str, settings: DatabaseSettings | None = None) -> AsyncEn
         # that finds the file locked waits in SQLite's busy handler, sleeping in growing
         # steps, and under load can give up ("database is locked"). With one connection,
         # transactions queue in order on the event loop instead and never collide.
-        options |= {"pool_size": 1, "max_overflow": 0}
+        # Sessions end their transactions themselves (commit, or rollback on close), so the
+        # pool's own rollback on return would only repeat it: one thread hop per session.
+        options |= {"pool_size": 1, "max_overflow": 0, "pool_reset_on_return": None}
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine

@@ -229,7 +229,7 @@ async def follow_up(
     await end_finished(session, guild_id, now)
     if policy.remind_after is None and policy.release_after is None:
         return []
-    with_pull = await issues_with_open_pull_requests(session)
+    with_pull = await session.run_sync(issues_with_open_pull_requests)
     due = []
     for target, row in await _active(session, guild_id):
         if (row.repository_id, row.number) in with_pull or await _has_own_pull(session, row):

@@ -14,6 +14,7 @@ from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.db.models import Newcomer
 from bot.errors import DomainError
@@ -77,10 +78,20 @@ async def _row(session: AsyncSession, guild_id: int, user_id: int, now: datetime
     return row
 
 
-async def current(session: AsyncSession, guild_id: int, user_id: int) -> Progress:
-    """Where this member is on the path. Reads only: the row is written at their first step."""
-    row = await session.get(Newcomer, (guild_id, user_id))
-    return _progress(row or Newcomer(areas=[], github_verified=False))
+def fresh() -> Progress:
+    """Where a member who has never taken a step is: at the code of conduct."""
+    return _progress(Newcomer(areas=[], github_verified=False))
+
+
+def current(session: Session, guild_id: int, user_id: int) -> Progress:
+    """Where this member is on the path (a read: the row is written at their first step)."""
+    row = session.get(Newcomer, (guild_id, user_id))
+    return _progress(row) if row is not None else fresh()
+
+
+def started(session: Session, guild_id: int) -> set[int]:
+    """The members who have taken at least one step (who have a row)."""
+    return set(session.scalars(select(Newcomer.user_id).where(Newcomer.guild_id == guild_id)))
 
 
 async def accept_code_of_conduct(

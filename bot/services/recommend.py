@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Good-first-issues matched to a newcomer's interests, from the normalised GitHub history."""
+"""Good-first-issues matched to a newcomer's interests, from the normalised GitHub history.
+
+Plain (synchronous) reads: the interactive paths run them off the event loop through
+bot/db/reader.py, since ranking every open issue is real work.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.db.models import Claim, GitHubIssue, GitHubRepository
 
@@ -22,8 +26,8 @@ class Recommendation:
     areas: tuple[str, ...]
 
 
-async def recommend(
-    session: AsyncSession,
+def recommend(
+    session: Session,
     *,
     guild_id: int,
     areas: Sequence[str],
@@ -41,7 +45,7 @@ async def recommend(
     maintainer marked it as a priority, then freshness.
     """
     conditions = [] if repository_id is None else [GitHubIssue.repository_id == repository_id]
-    rows = await session.execute(
+    rows = session.execute(
         select(GitHubIssue, GitHubRepository.full_name)
         .join(GitHubRepository, GitHubRepository.id == GitHubIssue.repository_id)
         .where(
@@ -53,13 +57,13 @@ async def recommend(
             *conditions,
         )
     )
-    active_claims = await session.execute(
+    active_claims = session.execute(
         select(Claim.repository_id, Claim.number).where(
             Claim.guild_id == guild_id, Claim.status == "active"
         )
     )
     claimed = {(repository_id, number) for repository_id, number in active_claims.all()}
-    claimed |= await issues_with_open_pull_requests(session)
+    claimed |= issues_with_open_pull_requests(session)
     beginner, priority = set(beginner_labels), set(priority_labels)
     required = set(area_labels.get(only_area, ())) if only_area is not None else None
     ranked = []
@@ -81,9 +85,9 @@ async def recommend(
     return [recommendation for _, recommendation in ranked[:limit]]
 
 
-async def repositories_named(session: AsyncSession, typed: str) -> list[tuple[int, str]]:
+def repositories_named(session: Session, typed: str) -> list[tuple[int, str]]:
     """Followed repositories whose name contains ``typed``: (id, full name), by name."""
-    rows = await session.execute(
+    rows = session.execute(
         select(GitHubRepository.id, GitHubRepository.full_name)
         .where(
             GitHubRepository.deleted.is_(False),
@@ -95,11 +99,11 @@ async def repositories_named(session: AsyncSession, typed: str) -> list[tuple[in
     return [(repository_id, name) for repository_id, name in rows.all()]
 
 
-async def issues_with_open_pull_requests(session: AsyncSession) -> set[tuple[int, int]]:
+def issues_with_open_pull_requests(session: Session) -> set[tuple[int, int]]:
     """(repository id, number) of every issue an open pull request says it closes."""
-    names = await session.execute(select(GitHubRepository.full_name, GitHubRepository.id))
+    names = session.execute(select(GitHubRepository.full_name, GitHubRepository.id))
     repository_ids = {name.lower(): repository_id for name, repository_id in names.all()}
-    pulls = await session.execute(
+    pulls = session.execute(
         select(GitHubIssue.repository_id, GitHubIssue.closes).where(
             GitHubIssue.is_pull_request.is_(True),
             GitHubIssue.state == "open",

@@ -18,10 +18,15 @@ from discord.ext import commands
 from bot.app import HeliosBot
 from bot.config import OnboardingSettings
 from bot.errors import DomainError
-from bot.services import onboarding
-from bot.services.recommend import recommend, repositories_named
+from bot.services.recommend import repositories_named
 from cogs.onboarding.claims import claim_button
-from cogs.onboarding.common import COLOUR, area_labels, ensure_enabled, issue_line
+from cogs.onboarding.common import (
+    COLOUR,
+    area_labels,
+    ensure_enabled,
+    issue_line,
+    recommendations,
+)
 
 PAGE_SIZE = 5
 
@@ -51,20 +56,14 @@ class Issues(commands.Cog):
         repository_id: int | None,
     ) -> tuple[discord.Embed, discord.ui.View]:
         ensure_enabled(self.bot)
-        guild_id = self.bot.config.settings.discord.guild_id
-        async with self.bot.runtime.sessions() as session:
-            progress = await onboarding.current(session, guild_id, interaction.user.id)
-            found = await recommend(
-                session,
-                guild_id=guild_id,
-                areas=progress.areas,
-                area_labels=area_labels(self.settings),
-                beginner_labels=self.settings.beginner_labels,
-                priority_labels=self.settings.priority_labels,
-                limit=None,
-                only_area=area,
-                repository_id=repository_id,
-            )
+        found = await recommendations(
+            self.bot,
+            self.settings,
+            interaction.user.id,
+            limit=None,
+            only_area=area,
+            repository_id=repository_id,
+        )
         pages = max(1, math.ceil(len(found) / PAGE_SIZE))
         number = min(number, pages - 1)  # issues may have gone since the button was drawn
         shown = found[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
@@ -91,8 +90,7 @@ class Issues(commands.Cog):
         return embed, view
 
     async def _repository_id(self, typed: str) -> int:
-        async with self.bot.runtime.sessions() as session:
-            named = await repositories_named(session, typed.strip())
+        named = await self.bot.runtime.read(lambda s: repositories_named(s, typed.strip()))
         exact = [rid for rid, name in named if name.lower() == typed.strip().lower()]
         if exact or len(named) == 1:
             return exact[0] if exact else named[0][0]
@@ -114,8 +112,7 @@ class Issues(commands.Cog):
     async def _repo_choices(
         self, interaction: discord.Interaction, typed: str
     ) -> list[app_commands.Choice[str]]:
-        async with self.bot.runtime.sessions() as session:
-            named = await repositories_named(session, typed)
+        named = await self.bot.runtime.read(lambda s: repositories_named(s, typed))
         return [app_commands.Choice(name=name, value=name) for _, name in named]
 
 

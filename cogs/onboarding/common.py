@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import discord
+from sqlalchemy.orm import Session
 
 from bot.app import HeliosBot
 from bot.config import OnboardingSettings
@@ -24,20 +25,32 @@ def ensure_enabled(bot: HeliosBot) -> None:
 
 
 async def recommendations(
-    bot: HeliosBot, settings: OnboardingSettings, user_id: int
+    bot: HeliosBot,
+    settings: OnboardingSettings,
+    user_id: int,
+    *,
+    limit: int | None = 5,
+    only_area: str | None = None,
+    repository_id: int | None = None,
 ) -> list[Recommendation]:
-    """The five issues best matched to this member's areas."""
+    """Issues for this member, best matched to their areas first (a read, in a thread)."""
     guild_id = bot.config.settings.discord.guild_id
-    async with bot.runtime.sessions() as session:
-        progress = await onboarding.current(session, guild_id, user_id)
-        return await recommend(
+
+    def read(session: Session) -> list[Recommendation]:
+        progress = onboarding.current(session, guild_id, user_id)
+        return recommend(
             session,
             guild_id=guild_id,
             areas=progress.areas,
             area_labels=area_labels(settings),
             beginner_labels=settings.beginner_labels,
             priority_labels=settings.priority_labels,
+            limit=limit,
+            only_area=only_area,
+            repository_id=repository_id,
         )
+
+    return await bot.runtime.read(read)
 
 
 def area_labels(settings: OnboardingSettings) -> dict[str, list[str]]:

@@ -57,6 +57,15 @@ class Onboarding(commands.Cog):
             else None
         )
         self._polls: set[asyncio.Task[None]] = set()
+        # Who has a row, kept by this process, the only one that answers interactions: a
+        # member not in it is at the start without asking the database. A row written
+        # elsewhere only means their first screen is the welcome, whose button then catches
+        # up with the stored progress.
+        self._started: set[int] = set()
+
+    async def cog_load(self) -> None:
+        guild_id = self.bot.guild_id
+        self._started = await self.bot.runtime.read(lambda s: onboarding.started(s, guild_id))
 
     async def cog_unload(self) -> None:
         for task in self._polls:
@@ -77,8 +86,13 @@ class Onboarding(commands.Cog):
 
     async def current(self, interaction: discord.Interaction) -> Progress:
         assert interaction.guild_id is not None
-        async with self.bot.runtime.sessions() as session:
-            return await onboarding.current(session, interaction.guild_id, interaction.user.id)
+        if interaction.user.id not in self._started:
+            # Most /start calls come from people who have never begun: they need no query.
+            return onboarding.fresh()
+        guild_id, user_id = interaction.guild_id, interaction.user.id
+        return await self.bot.runtime.read(
+            lambda session: onboarding.current(session, guild_id, user_id)
+        )
 
     async def change(
         self,
@@ -89,9 +103,11 @@ class Onboarding(commands.Cog):
         """Apply one step of the path for the member behind ``interaction``, in a transaction."""
         assert interaction.guild_id is not None
         async with self.bot.runtime.sessions.begin() as session:
-            return await action(
+            progress = await action(
                 session, interaction.guild_id, interaction.user.id, *args, self.bot.clock.now()
             )
+        self._started.add(interaction.user.id)
+        return progress
 
     # --- rendering -----------------------------------------------------------------------
 
@@ -250,6 +266,7 @@ class Onboarding(commands.Cog):
                 setting == "on",
                 self.bot.clock.now(),
             )
+        self._started.add(interaction.user.id)
         await interaction.response.send_message(
             "Celebrations are on: your first pull request and first merge get a cheer."
             if setting == "on"
