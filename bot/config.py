@@ -113,6 +113,8 @@ class OnboardingSettings(Section):
     contributor_role_id: RoleId | None = None
     # Where first merges are celebrated; none means a direct message only for the first PR.
     celebration_channel_id: ChannelId | None = None
+    # Also thank a newcomer with a comment on their first merged pull request on GitHub.
+    github_welcome_comment: bool = False
     areas: Annotated[list[Area], Field(min_length=1, max_length=25)]
     # The OAuth App (or GitHub App) client id used for the device flow; not a secret.
     github_oauth_client_id: str | None = None

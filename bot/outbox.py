@@ -14,8 +14,9 @@ Discord gateway. A restart or a Discord outage neither loses a message nor sends
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -34,8 +35,17 @@ log = get_logger(__name__)
 # channel: a message in a channel or thread (target_id); dm: a direct message to a user;
 # role: give a member (target_id) the role in payload["role_id"]. A message's payload holds
 # "content", "embeds" (Discord's JSON) and "buttons" ({"label", "custom_id", "style"} each).
-TargetKind = Literal["channel", "dm", "role"]
+# github_comment: a comment on GitHub, payload {"repository", "number", "body"}; target_id
+# is the repository id. The gateway process delivers the Discord kinds; any process with
+# GitHub credentials delivers the GitHub ones.
+TargetKind = Literal["channel", "dm", "role", "github_comment"]
+DISCORD_KINDS: tuple[TargetKind, ...] = ("channel", "dm", "role")
+GITHUB_KINDS: tuple[TargetKind, ...] = ("github_comment",)
 MAX_ATTEMPTS = 8
+# Rows may be promised by other processes (webhook receivers), which cannot wake a sender, so
+# senders also look every few seconds; a promise committed in-process wakes them at once.
+POLL_SECONDS = 2.0
+ERROR_PAUSE_SECONDS = 10.0
 _PROMISED = "outbox_promised"  # in Session.info: this transaction promised a message
 LEASE = timedelta(minutes=2)
 
@@ -125,11 +135,13 @@ class Outbox:
         clock: Clock,
         owner: str,
         *,
+        kinds: Sequence[TargetKind] = DISCORD_KINDS,
         batch_size: int = 20,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._owner = owner
+        self._kinds = list(kinds)
         self._batch_size = batch_size
 
     async def lease_due(self) -> list[Delivery]:
@@ -137,7 +149,12 @@ class Outbox:
         free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
         due = (
             select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now, free)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.target_kind.in_(self._kinds),
+                OutboxMessage.not_before <= now,
+                free,
+            )
             .order_by(OutboxMessage.not_before, OutboxMessage.id)
             .limit(self._batch_size)
         )
@@ -240,6 +257,37 @@ class Outbox:
         )
         async with self._sessions() as session:
             due: datetime | None = await session.scalar(
-                select(func.min(due_at)).where(OutboxMessage.status == "pending")
+                select(func.min(due_at)).where(
+                    OutboxMessage.status == "pending", OutboxMessage.target_kind.in_(self._kinds)
+                )
             )
         return due
+
+
+async def deliver_forever(
+    outbox: Outbox, send: Sender, clock: Clock, promised: asyncio.Event
+) -> None:
+    """Deliver due rows as they come: woken by ``promised`` (a promise committed in this
+    process), by the next row falling due, or by a poll for other processes' promises."""
+    while True:
+        promised.clear()  # before looking, so a promise made while we deliver is not missed
+        try:
+            while await outbox.deliver_due(send):
+                pass
+            next_due = await outbox.next_due()
+        except Exception:
+            # The database may be briefly unreachable; nothing is lost, it is all in rows.
+            log.exception("outbox delivery failed; retrying in %.0f s", ERROR_PAUSE_SECONDS)
+            await asyncio.sleep(ERROR_PAUSE_SECONDS)
+            continue
+        waiters = [
+            asyncio.ensure_future(promised.wait()),
+            asyncio.ensure_future(asyncio.sleep(POLL_SECONDS)),
+        ]
+        if next_due is not None:
+            waiters.append(asyncio.ensure_future(clock.sleep_until(next_due)))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()

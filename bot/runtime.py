@@ -34,7 +34,8 @@ from bot.github.inbox import Inbox
 from bot.github.ingest import NORMALISER, Delivery, Handler, IngestWorker
 from bot.github.sync import SyncScheduler
 from bot.log import get_logger
-from bot.outbox import on_promise
+from bot.outbox import GITHUB_KINDS, Outbox, deliver_forever, on_promise
+from bot.outbox import Delivery as OutboxDelivery
 from bot.scheduler import Job, Scheduler
 from bot.services.announcements import AnnouncementRoutes, announce_issue
 from bot.services.celebrations import CelebrationSettings, celebrate_pull_request
@@ -71,8 +72,9 @@ class Runtime:
         self._inbox: Inbox | None = None
         self._ingest: IngestWorker | None = None
         self._scheduler: Scheduler | None = None
-        # Set when this process commits an outbox promise; the Discord sender waits on it.
-        self.outbox_promised = asyncio.Event()
+        # One per outbox sender in this process, set when this process commits a promise.
+        self._outbox_wakeups: list[asyncio.Event] = []
+        self._github_outbox: asyncio.Task[None] | None = None
         # Names this process in leases it takes (outbox rows, scheduled jobs).
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.head_revision = head_revision()
@@ -112,7 +114,7 @@ class Runtime:
         )
         self._sessions = create_session_factory(self._engine)
         self._read = Reader(self._engine, self._sessions, self.config.settings.database)
-        on_promise(self._sessions, self.outbox_promised.set)
+        on_promise(self._sessions, self._wake_outbox_senders)
         if apply_migrations:
             before, after = await migrate(self._engine)
             if before != after:
@@ -132,12 +134,38 @@ class Runtime:
         self._ingest.start()
         self._scheduler = Scheduler(self.sessions, self.clock, self._jobs(), self.owner)
         self._scheduler.start()
+        if self.github is not None:
+            self._start_github_outbox(self.github)
         log.info(
             "helios-bot %s (%s mode) serving on %s, started in %.2f s",
             __version__,
             self.mode,
             self.url,
             time.perf_counter() - started,
+        )
+
+    def outbox_wakeup(self) -> asyncio.Event:
+        """An event set whenever this process commits an outbox promise, for one sender."""
+        event = asyncio.Event()
+        self._outbox_wakeups.append(event)
+        return event
+
+    def _wake_outbox_senders(self) -> None:
+        for event in self._outbox_wakeups:
+            event.set()
+
+    def _start_github_outbox(self, github: GitHubClient) -> None:
+        """GitHub comments promised by features, delivered by any process with credentials."""
+        outbox = Outbox(self.sessions, self.clock, self.owner, kinds=GITHUB_KINDS)
+
+        async def send(delivery: OutboxDelivery) -> None:
+            payload = delivery.payload
+            await github.comment_once(
+                payload["repository"], payload["number"], payload["body"], marker=delivery.nonce
+            )
+
+        self._github_outbox = asyncio.create_task(
+            deliver_forever(outbox, send, self.clock, self.outbox_wakeup()), name="github-outbox"
         )
 
     def _jobs(self) -> list[Job]:
@@ -205,6 +233,10 @@ class Runtime:
         if self._ingest is not None:  # after the inbox, before the database closes
             await self._ingest.close()
             self._ingest = None
+        if self._github_outbox is not None:
+            self._github_outbox.cancel()
+            await asyncio.gather(self._github_outbox, return_exceptions=True)
+            self._github_outbox = None
         if self._scheduler is not None:  # before the GitHub client and the database close
             await self._scheduler.close()
             self._scheduler = None
@@ -243,6 +275,7 @@ def ingest_handlers(config: Config, clock: Clock) -> tuple[Handler, ...]:
             guild_id=config.settings.discord.guild_id,
             channel_id=onboarding.celebration_channel_id,
             contributor_role_id=onboarding.contributor_role_id,
+            github_welcome_comment=onboarding.github_welcome_comment,
         )
 
         async def celebrate(session: AsyncSession, delivery: Delivery) -> None:

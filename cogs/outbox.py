@@ -5,31 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
 
 import discord
 from discord.ext import commands
 
 from bot.app import HeliosBot
 from bot.log import get_logger
-from bot.outbox import Delivery, Outbox, PermanentDeliveryError
+from bot.outbox import Delivery, Outbox, PermanentDeliveryError, deliver_forever
 
 log = get_logger(__name__)
-
-# Rows may be promised by other processes (webhook receivers), which cannot wake us, so we
-# also look every few seconds; a promise committed in this process wakes the loop at once.
-POLL_SECONDS = 2.0
-ERROR_PAUSE_SECONDS = 10.0
 
 
 class OutboxDelivery(commands.Cog):
     def __init__(self, bot: HeliosBot) -> None:
         self.bot = bot
         self.outbox = Outbox(bot.runtime.sessions, bot.clock, bot.runtime.owner)
+        self._promised = bot.runtime.outbox_wakeup()
         self._task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
-        self._task = asyncio.create_task(self._deliver_forever(), name="outbox-delivery")
+        self._task = asyncio.create_task(self._deliver(), name="outbox-delivery")
 
     async def cog_unload(self) -> None:
         if self._task is not None:
@@ -37,34 +32,9 @@ class OutboxDelivery(commands.Cog):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _deliver_forever(self) -> None:
+    async def _deliver(self) -> None:
         await self.bot.wait_until_ready()
-        while True:
-            # Cleared before looking, so a promise committed while we deliver is not missed.
-            self.bot.runtime.outbox_promised.clear()
-            try:
-                while await self.outbox.deliver_due(self.send):
-                    pass
-                next_due = await self.outbox.next_due()
-            except Exception:
-                # The database may be briefly unreachable; nothing is lost, it is all in rows.
-                log.exception("outbox delivery failed; retrying in %.0f s", ERROR_PAUSE_SECONDS)
-                await asyncio.sleep(ERROR_PAUSE_SECONDS)
-                continue
-            await self._sleep(next_due)
-
-    async def _sleep(self, next_due: datetime | None) -> None:
-        waiters = [
-            asyncio.ensure_future(self.bot.runtime.outbox_promised.wait()),
-            asyncio.ensure_future(asyncio.sleep(POLL_SECONDS)),
-        ]
-        if next_due is not None:
-            waiters.append(asyncio.ensure_future(self.bot.clock.sleep_until(next_due)))
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await deliver_forever(self.outbox, self.send, self.bot.clock, self._promised)
 
     async def send(self, delivery: Delivery) -> int | None:
         try:

@@ -163,6 +163,21 @@ class GitHubClient:
             lambda: self._api.get_repo(full_name).get_issue(number).create_comment(body)
         )
 
+    async def comment_once(self, full_name: str, number: int, body: str, *, marker: str) -> None:
+        """Comment unless a comment carrying ``marker`` is already there.
+
+        GitHub has no idempotency key; the marker, an HTML comment GitHub does not show,
+        lets a retry after a crash between posting and recording find the first attempt.
+        """
+        tag = f"<!-- helios:{marker} -->"
+
+        def post() -> None:
+            issue = self._api.get_repo(full_name).get_issue(number)
+            if not any(tag in (comment.body or "") for comment in issue.get_comments()):
+                issue.create_comment(f"{body}\n\n{tag}")
+
+        await self.call(post)
+
     async def get(self, path: str) -> JSON:
         """One REST object as JSON, e.g. ``/repos/{owner}/{name}``."""
         return (await self.page(path)).items[0]

@@ -109,6 +109,10 @@ sync_interval_minutes = 0
 organiser_role_id = {community.roles["Organiser"].id}
 log_channel_id = {community.channels["bot-log"].id}
 
+[announcements]
+good_first_issues_channel_id = {community.channels["dev"].id}
+label_channels = {{ performance = {community.channels["performance"].id} }}
+
 [onboarding]
 code_of_conduct_url = "https://github.com/helios-engine/helios/blob/main/CODE_OF_CONDUCT.md"
 contributing_url = "https://github.com/helios-engine/helios/blob/main/CONTRIBUTING.md"
@@ -116,6 +120,7 @@ help_channel_id = {community.channels["help"].id}
 newcomer_role_id = {community.roles["Newcomer"].id}
 contributor_role_id = {community.roles["Contributor"].id}
 celebration_channel_id = {community.channels["general"].id}
+github_welcome_comment = true
 github_oauth_client_id = "Iv1.sandbox"
 github_web_url = "{github_web_url}"
 areas = [
@@ -123,20 +128,17 @@ areas = [
     {{ name = "core", description = "The engine", labels = ["bug", "core"] }},
     {{ name = "sdk-python", description = "The Python SDK", labels = ["sdk-python"] }},
 ]
-
-[announcements]
-good_first_issues_channel_id = {community.channels["dev"].id}
-label_channels = {{ performance = {community.channels["performance"].id} }}
 """
 
 
 class Sandbox:
     """Both simulators, a seeded community and the real bot, all on one clock."""
 
-    def __init__(self, directory: Path, clock: Clock, *, extra_config: str = "") -> None:
+    def __init__(self, directory: Path, clock: Clock, *, onboarding_extra: str = "") -> None:
         self.directory = directory
         self.clock = clock
-        self.extra_config = extra_config
+        # More keys for the [onboarding] section, the last one of the written config.
+        self.onboarding_extra = onboarding_extra
         self.discord = DiscordSimulator(clock)
         self.github = GitHubSimulator(clock, webhook_secret=WEBHOOK_SECRET)
         self.driver = DiscordDriver(self.discord)
@@ -160,7 +162,7 @@ class Sandbox:
         path = self.directory / "config.toml"
         path.write_text(
             config_text(self.community, self.github.api_url, self.github.web_url)
-            + self.extra_config
+            + self.onboarding_extra
         )
         self.config = load_config(
             path,

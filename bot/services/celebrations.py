@@ -24,6 +24,7 @@ class CelebrationSettings:
     guild_id: int
     channel_id: int | None
     contributor_role_id: int | None
+    github_welcome_comment: bool = False
 
 
 async def celebrate_pull_request(
@@ -69,6 +70,21 @@ async def celebrate_pull_request(
         )
     if pull.merged and await _is_first(session, pull, merged=True):
         await _first_merge(session, settings, newcomer, link, now)
+        if settings.github_welcome_comment and newcomer.celebrate:
+            await enqueue(
+                session,
+                guild_id=settings.guild_id,
+                key=f"first-merge-comment:{settings.guild_id}:{newcomer.user_id}",
+                target_kind="github_comment",
+                target_id=repository_id,
+                payload={
+                    "repository": repository,
+                    "number": number,
+                    "body": f"Congratulations on your first merged pull request here, "
+                    f"@{newcomer.github_login}! 🎉 Thank you for contributing.",
+                },
+                now=now,
+            )
 
 
 async def _is_first(session: AsyncSession, pull: GitHubIssue, *, merged: bool) -> bool:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.db.models import Claim, Newcomer
 from bot.sandbox.community import Sandbox
 from bot.sandbox.discord import InteractionResult, Member, Message
@@ -250,6 +253,16 @@ async def test_claim_first_pr_and_merge_are_celebrated_once(sandbox: Sandbox) ->
         if "first pull request" in m.content or "first contribution" in m.content
     ]
     assert len(said) == 2
+    # The sandbox turns on the welcome comment on GitHub: one, on the first merged PR only.
+    welcome = [
+        (number, c.user.login, c.body)
+        for number in (pull.number, second.number)
+        for c in sandbox.github.state.issue(repo, number).comments
+    ]
+    assert len(welcome) == 1
+    number, author, body = welcome[0]
+    assert (number, author) == (pull.number, "helios-bot")
+    assert body.startswith("Congratulations on your first merged pull request here, @ada-codes!")
 
 
 async def test_celebrations_off_means_no_cheers_but_the_role(sandbox: Sandbox) -> None:
@@ -275,3 +288,36 @@ async def test_celebrations_off_means_no_cheers_but_the_role(sandbox: Sandbox) -
     on = await sandbox.driver.run_command(ada, general, "celebrations", {"setting": "on"})
     assert on.content.startswith("Celebrations are on")
     assert (await newcomer(sandbox, "ada")).celebrate is True
+
+
+@pytest.fixture
+async def typed_logins(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
+    """A community that also lets members type their login (an unverified link)."""
+    sandbox = Sandbox(tmp_path, clock, onboarding_extra="allow_unverified_link = true\n")
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()
+
+
+async def test_a_typed_login_is_linked_unverified(typed_logins: Sandbox) -> None:
+    sandbox = typed_logins
+    sandbox.github.state.add_user("ada-codes")
+    message = await through_interests(sandbox, "ada")
+    assert message.button_labels == ["Link with GitHub", "Type my GitHub login instead"]
+
+    typo = await sandbox.driver.click(message, label="Type my GitHub login instead")
+    refused = await sandbox.driver.submit_modal(typo, {"login": "ada-c0des"})
+    (apology,) = await refused.wait_for_followups()
+    assert apology.content == "There's no GitHub account called **ada-c0des**. Typo?"
+    assert (await newcomer(sandbox, "ada")).github_login is None
+
+    opened = await sandbox.driver.click(message, label="Type my GitHub login instead")
+    await sandbox.driver.submit_modal(opened, {"login": "@ada-codes "})
+    await sandbox.discord.wait_until(
+        lambda: message.embeds[0]["title"] == "Almost there", what="the linked step"
+    )
+    assert "Linked to GitHub as **ada-codes** (unverified)." in message.embeds[0]["description"]
+    row = await newcomer(sandbox, "ada")
+    assert (row.github_login, row.github_verified) == ("ada-codes", False)

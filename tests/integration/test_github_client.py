@@ -70,6 +70,25 @@ async def test_token_client_reads_and_writes(
         client.close()
 
 
+async def test_comment_once_survives_a_retry(
+    sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    """A retry after a crash between posting and recording finds the first comment."""
+    client = await GitHubClient.connect(configure({"GITHUB_TOKEN": TOKEN}))
+    assert client is not None
+    try:
+        for _ in range(2):
+            await client.comment_once(REPO, 1, "Welcome!", marker="first-merge-7")
+        await client.comment_once(REPO, 1, "Another thing", marker="other")
+        bodies = [c.body for c in sim.state.issue(REPO, 1).comments]
+        assert bodies == [
+            "Welcome!\n\n<!-- helios:first-merge-7 -->",
+            "Another thing\n\n<!-- helios:other -->",
+        ]
+    finally:
+        client.close()
+
+
 async def test_errors_become_one_domain_error(
     sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
 ) -> None:
