@@ -175,6 +175,7 @@ class Outbox:
                         OutboxMessage.lease_owner == self._owner,
                         OutboxMessage.lease_until == lease_until,
                         OutboxMessage.status == "pending",
+                        OutboxMessage.target_kind.in_(self._kinds),
                     )
                 )
                 .order_by(OutboxMessage.not_before, OutboxMessage.id)

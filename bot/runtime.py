@@ -144,6 +144,10 @@ class Runtime:
             time.perf_counter() - started,
         )
 
+    async def jobs_settled(self) -> bool:
+        """Every due scheduled job has run (see Scheduler.settled)."""
+        return self._scheduler is None or await self._scheduler.settled()
+
     def outbox_wakeup(self) -> asyncio.Event:
         """An event set whenever this process commits an outbox promise, for one sender."""
         event = asyncio.Event()
@@ -156,7 +160,8 @@ class Runtime:
 
     def _start_github_outbox(self, github: GitHubClient) -> None:
         """GitHub comments promised by features, delivered by any process with credentials."""
-        outbox = Outbox(self.sessions, self.clock, self.owner, kinds=GITHUB_KINDS)
+        # Its own lease owner: the Discord sender in this process leases rows too.
+        outbox = Outbox(self.sessions, self.clock, f"{self.owner}:github", kinds=GITHUB_KINDS)
 
         async def send(delivery: OutboxDelivery) -> None:
             payload = delivery.payload

@@ -51,6 +51,7 @@ class Scheduler:
         self.jobs = {job.name: job for job in jobs}
         self.owner = owner
         self._task: asyncio.Task[None] | None = None
+        self._running = False
 
     def start(self) -> None:
         if self.jobs:
@@ -77,17 +78,25 @@ class Scheduler:
     async def run_due(self) -> list[str]:
         """Run every job that is due and that no other process took first; their names."""
         ran = []
-        for job in self.jobs.values():
-            if not await self._take(job):
-                continue
-            ran.append(job.name)
-            try:
-                await job.run()
-            except Exception:
-                log.exception(
-                    "scheduled job %s failed; it runs again in %s", job.name, job.interval
-                )
+        self._running = True
+        try:
+            for job in self.jobs.values():
+                if not await self._take(job):
+                    continue
+                ran.append(job.name)
+                try:
+                    await job.run()
+                except Exception:
+                    log.exception(
+                        "scheduled job %s failed; it runs again in %s", job.name, job.interval
+                    )
+        finally:
+            self._running = False
         return ran
+
+    async def settled(self) -> bool:
+        """No job is running here and none is due (for the sandbox and tests to wait on)."""
+        return not self._running and (not self.jobs or await self._next_due() > self.clock.now())
 
     async def _take(self, job: Job) -> bool:
         now = self.clock.now()

@@ -202,7 +202,8 @@ class Sandbox:
         self._gateway = None
 
     async def settle(self, within: float = 5.0) -> None:
-        """Wait until the bot has caught up: deliveries normalised and due messages sent."""
+        """Wait until the bot has caught up: deliveries normalised, due jobs run and due
+        messages sent."""
         bot = self.running_bot
         due = (
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
@@ -218,7 +219,7 @@ class Sandbox:
                 busy = (await session.scalar(now_due) or 0) + (
                     await session.scalar(undigested) or 0
                 )
-            if not busy:
+            if not busy and await bot.runtime.jobs_settled():
                 return
             await asyncio.sleep(SETTLE_POLL)  # work in progress is rows, not events
         log.warning("the bot has not caught up after %.0f s", within)

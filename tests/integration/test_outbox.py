@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.db.models import OutboxMessage
-from bot.outbox import LEASE, MAX_ATTEMPTS, Delivery, Outbox, PermanentDeliveryError, enqueue
+from bot.outbox import (
+    GITHUB_KINDS,
+    LEASE,
+    MAX_ATTEMPTS,
+    Delivery,
+    Outbox,
+    PermanentDeliveryError,
+    enqueue,
+)
 
 GUILD = 1234
 
@@ -24,11 +32,10 @@ async def promise(
             session,
             guild_id=GUILD,
             key=key,
-            target_kind="channel",
             target_id=555,
             payload={"content": f"hello {key}"},
             now=clock.now(),
-            **extra,  # type: ignore[arg-type]
+            **{"target_kind": "channel"} | extra,  # type: ignore[arg-type]
         )
 
 
@@ -150,3 +157,16 @@ async def test_concurrent_senders_never_deliver_the_same_message(
     assert len(keys) == 60
     assert len(set(keys)) == 60
     assert {row.status for row in await rows(sessions)} == {"sent"}
+
+
+async def test_each_sender_gets_only_its_kinds(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """The Discord and GitHub senders of one process may lease at the same instant."""
+    await promise(sessions, clock, "to-discord")
+    await promise(sessions, clock, "to-github", target_kind="github_comment")
+    discord_side = Outbox(sessions, clock, "proc-a")
+    github_side = Outbox(sessions, clock, "proc-a", kinds=GITHUB_KINDS)
+
+    assert [d.key for d in await discord_side.lease_due()] == ["to-discord"]
+    assert [d.key for d in await github_side.lease_due()] == ["to-github"]

@@ -105,7 +105,7 @@ async def seed_issues(sim: GitHubSimulator, clock: ManualClock, count: int) -> N
     """``count`` issues a second apart; every other one labelled, so issue events exist."""
     sim.state.create_repo(REPO)
     for n in range(count):
-        if n % 50 == 0:
+        if n % 10 == 0:
             await asyncio.sleep(0)  # hundreds of issues at once would hold the loop too long
         clock.advance(timedelta(seconds=1))
         labels = ["bug"] if n % 2 == 0 else []
