@@ -288,9 +288,9 @@ async def _remind(
         target_id=target.user_id,
         payload={
             "content": (
-                f"Hi! You claimed {target.link} {target.title} {(now - since).days} days ago. "
-                "How is it going? Being stuck is normal: ask in the help channel and someone "
-                f"will gladly help.{release}"
+                f"Hi! {_how_long(target, row, (now - since).days)} How is it going? Being "
+                "stuck is normal: ask in the help channel and someone will gladly help."
+                f"{release}"
             ),
             "buttons": [
                 {
@@ -307,6 +307,12 @@ async def _remind(
         },
         now=now,
     )
+
+
+def _how_long(target: ClaimTarget, row: Claim, days: int) -> str:
+    if row.renewed_at is None:
+        return f"You claimed {target.link} {target.title} {days} days ago."
+    return f"It's been {days} days since you said you're still on {target.link} {target.title}."
 
 
 async def release(

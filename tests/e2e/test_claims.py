@@ -86,6 +86,8 @@ async def test_still_on_it_restarts_the_grace_period(sandbox: Sandbox) -> None:
     )
     reminders = [m for m in sandbox.discord.dm_messages(ada) if "How is it going?" in m.content]
     assert reminders == [reminder, second]
+    assert reminder.content.startswith(f"Hi! You claimed [{REPO}#1]")
+    assert second.content.startswith("Hi! It's been 7 days since you said you're still on")
 
 
 async def test_give_it_back_from_the_reminder(sandbox: Sandbox) -> None:
