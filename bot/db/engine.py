@@ -50,8 +50,8 @@ def create_engine(url: str, settings: DatabaseSettings | None = None) -> AsyncEn
         # connection that finds the file locked waits in SQLite's busy handler, sleeping in
         # growing steps, and under load can give up ("database is locked"). With one
         # connection, transactions queue in order on the event loop instead and never collide.
-        # The webhook inbox writes through a connection of its own (connect_sqlite) and takes
-        # its turn with the writers that take turns (WriteTurns).
+        # The webhook inbox writes on a thread and connection of its own (connect_sqlite);
+        # background writers hold off while it is busy (WriteTurns), so it rarely meets one.
         # Sessions end their transactions themselves (commit, or rollback on close), so the
         # pool's own rollback on return would only repeat it: one thread hop per session.
         options |= {"pool_size": 1, "max_overflow": 0, "pool_reset_on_return": None}
@@ -143,16 +143,27 @@ class WriteTurns:
 
     @asynccontextmanager
     async def urgent(self) -> AsyncIterator[None]:
-        self._urgent += 1
-        self._calm.clear()
+        self.urgent_began()
         try:
             async with self._lock or contextlib.nullcontext():
                 yield
         finally:
-            self._urgent -= 1
-            self._urgent_ended = asyncio.get_running_loop().time()
-            if not self._urgent:
-                self._calm.set()
+            self.urgent_ended()
+
+    def urgent_began(self) -> None:
+        """Urgent work began that writes on a connection of its own (the SQLite inbox's thread).
+
+        It takes no turn, but background work waits for it all the same until
+        :meth:`urgent_ended`.
+        """
+        self._urgent += 1
+        self._calm.clear()
+
+    def urgent_ended(self) -> None:
+        self._urgent -= 1
+        self._urgent_ended = asyncio.get_running_loop().time()
+        if not self._urgent:
+            self._calm.set()
 
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
