@@ -16,6 +16,7 @@ request's closing references ("Fixes #12") are read out of its body.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, delete, or_, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import insert_for
@@ -518,6 +520,22 @@ NORMALISED_EVENTS = frozenset(_PARSERS)
 _HISTORY_LOCK_ID = 0x48454C494F5348
 
 
+# The hottest upserts are built once per dialect (and shape) and run with their values as
+# parameters, on the tables rather than the mapped classes: building the statement for every
+# delivery, with its ``excluded`` alias (a proxy per column), and the ORM's bulk-insert path
+# cost more CPU on the event loop than everything else in normalising a delivery.
+_INSERT: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_USERS = GitHubUser.__table__
+_REPOSITORIES = GitHubRepository.__table__
+_ISSUES = GitHubIssue.__table__
+_EVENTS = GitHubIssueEvent.__table__
+
+
+def _dialect(session: AsyncSession) -> str:
+    assert session.bind is not None
+    return session.bind.dialect.name
+
+
 async def lock_history(session: AsyncSession) -> None:
     """Make this transaction the only writer of the history until it ends.
 
@@ -581,48 +599,46 @@ async def upsert_users(session: AsyncSession, users: Iterable[UserRecord]) -> No
         {"id": u.id, "login": u.login, "type": u.type, "is_bot": u.is_bot, "seen_at": u.seen_at}
         for u in newest.values()
     ]
-    statement = insert_for(session)(GitHubUser).values(rows)
+    await session.execute(_users_upsert(_dialect(session)), rows)
+
+
+@functools.cache
+def _users_upsert(dialect: str) -> Any:
+    statement = _INSERT[dialect](_USERS)
     new = statement.excluded
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["id"],
-            set_={
-                "login": new.login,
-                "type": new.type,
-                "is_bot": new.is_bot,
-                "seen_at": new.seen_at,
-            },
-            where=GitHubUser.seen_at <= new.seen_at,
-        )
+    return statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={"login": new.login, "type": new.type, "is_bot": new.is_bot, "seen_at": new.seen_at},
+        where=_USERS.c.seen_at <= new.seen_at,
     )
 
 
 async def upsert_repository(session: AsyncSession, repository: RepositoryRecord) -> None:
     """Follow renames and transfers: the repository object with the newest updated_at wins."""
-    statement = insert_for(session)(GitHubRepository).values(
-        id=repository.id,
-        full_name=repository.full_name,
-        archived=repository.archived,
-        updated_at=repository.updated_at,
-        deleted=False,
-    )
-    if repository.updated_at is None:  # the short form only says the repository exists
-        await session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
-        return
+    row = {
+        "id": repository.id,
+        "full_name": repository.full_name,
+        "archived": repository.archived,
+        "updated_at": repository.updated_at,
+        "deleted": False,
+    }
+    # Without updated_at, the short form only says the repository exists.
+    dated = repository.updated_at is not None
+    await session.execute(_repository_upsert(_dialect(session), dated), row)
+
+
+@functools.cache
+def _repository_upsert(dialect: str, dated: bool) -> Any:
+    statement = _INSERT[dialect](_REPOSITORIES)
+    if not dated:
+        return statement.on_conflict_do_nothing(index_elements=["id"])
     new = statement.excluded
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["id"],
-            set_={
-                "full_name": new.full_name,
-                "archived": new.archived,
-                "updated_at": new.updated_at,
-            },
-            where=or_(
-                GitHubRepository.updated_at.is_(None),
-                GitHubRepository.updated_at <= new.updated_at,
-            ),
-        )
+    return statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={"full_name": new.full_name, "archived": new.archived, "updated_at": new.updated_at},
+        where=or_(
+            _REPOSITORIES.c.updated_at.is_(None), _REPOSITORIES.c.updated_at <= new.updated_at
+        ),
     )
 
 
@@ -717,18 +733,23 @@ async def upsert_issue(session: AsyncSession, issue: IssueRecord) -> None:
         values["closes"] = list(issue.closes)
     if merged_by_id is not None or issue.merged_at is None:
         values["merged_by_id"] = merged_by_id
-    statement = insert_for(session)(GitHubIssue).values(
-        repository_id=issue.repository_id,
-        number=issue.number,
+    row = {
+        "repository_id": issue.repository_id,
+        "number": issue.number,
         **{"draft": False, "requested_reviewer_ids": [], "merged_by_id": None, "closes": []}
         | values,
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["repository_id", "number"],
-            set_={key: getattr(statement.excluded, key) for key in values},
-            where=GitHubIssue.updated_at <= statement.excluded.updated_at,
-        )
+    }
+    await session.execute(_issue_upsert(_dialect(session), frozenset(values)), row)
+
+
+@functools.cache
+def _issue_upsert(dialect: str, updated: frozenset[str]) -> Any:
+    statement = _INSERT[dialect](_ISSUES)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["repository_id", "number"],
+        set_={key: new[key] for key in sorted(updated)},
+        where=_ISSUES.c.updated_at <= new.updated_at,
     )
 
 
@@ -804,10 +825,11 @@ async def record_events(session: AsyncSession, events: Sequence[EventRecord]) ->
         }
         for e in events
     ]
-    await session.execute(
-        insert_for(session)(GitHubIssueEvent)
-        .values(rows)
-        .on_conflict_do_nothing(
-            index_elements=["repository_id", "number", "kind", "subject", "occurred_at"]
-        )
+    await session.execute(_events_insert(_dialect(session)), rows)
+
+
+@functools.cache
+def _events_insert(dialect: str) -> Any:
+    return _INSERT[dialect](_EVENTS).on_conflict_do_nothing(
+        index_elements=["repository_id", "number", "kind", "subject", "occurred_at"]
     )

@@ -9,11 +9,11 @@ GitHub's 10 s timeout is never at risk.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
 from aiohttp import web
 
 from bot.github.events import is_used
@@ -64,10 +64,10 @@ async def github_webhook(request: web.Request) -> web.Response:
         return _problem(400, "missing or malformed X-GitHub-Delivery header")
     try:
         if len(body) > PARSE_IN_THREAD:
-            payload = await asyncio.to_thread(json.loads, body)
+            payload = await asyncio.to_thread(orjson.loads, body)
         else:
-            payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+            payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return _problem(400, "body is not JSON (set the webhook's content type to JSON)")
     if not isinstance(payload, dict):
         return _problem(400, "body is not a JSON object")

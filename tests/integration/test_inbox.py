@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The webhook inbox on its own: what it stores, and (SQLite) where it ends up on disk."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import ManualClock
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.migrate import migrate
+from bot.db.models import WebhookDelivery
+from bot.github.inbox import CHECKPOINT_BYTES, Inbox, Incoming
+
+
+async def test_rows_read_back_as_recorded_in_arrival_order(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    inbox = Inbox(sessions, clock)
+    inbox.start()
+    try:
+        assert await inbox.record(Incoming("a", "issues", "opened", b'{"action": "opened"}'))
+        # Same clock reading: the next arrival is still strictly later.
+        assert await inbox.record(Incoming("b", "star", "created", None))
+        assert not await inbox.record(Incoming("a", "issues", "opened", b"{}"))
+    finally:
+        await inbox.close()
+
+    async with sessions() as session:
+        rows = list(
+            await session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.received_at))
+        )
+    assert [
+        (r.delivery_id, r.status, r.body, r.received_at, r.processed_at, r.attempts) for r in rows
+    ] == [
+        ("a", "pending", b'{"action": "opened"}', clock.now(), None, 0),
+        (
+            "b",
+            "ignored",
+            None,
+            clock.now() + timedelta(microseconds=1),
+            clock.now() + timedelta(microseconds=1),
+            0,
+        ),
+    ]
+
+
+async def test_sqlite_deliveries_reach_the_database_file_not_only_the_wal(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    database = tmp_path / "helios.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    await migrate(engine)
+    body = b'{"pad": "' + b"x" * 64 * 1024 + b'"}'
+    count = CHECKPOINT_BYTES // len(body) + 1
+    inbox = Inbox(create_session_factory(engine), clock)
+    inbox.start()
+    copy = tmp_path / "without-wal.db"
+    try:
+        for n in range(count):  # one by one: many commits, as under a steady stream
+            assert await inbox.record(Incoming(f"d-{n}", "issues", "opened", body))
+        await inbox.close()  # waits for the checkpoint the last commits started
+        # The database file alone, without its write-ahead log: what a checkpoint copied.
+        # (Copied while the pool's connection is open: closing the last connection to the
+        # database would checkpoint it too.)
+        shutil.copyfile(database, copy)
+    finally:
+        await inbox.close()
+        await engine.dispose()
+    with closing(sqlite3.connect(copy)) as connection:
+        (copied,) = connection.execute("SELECT count(*) FROM webhook_deliveries").fetchone()
+    assert copied == count
