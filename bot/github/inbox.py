@@ -41,10 +41,11 @@ MAX_BATCH = 500
 # that batch's acknowledgements ~20 ms; the inbox's connection leaves it to _SqliteWriter.
 CHECKPOINT_BYTES = 4 * 1024 * 1024
 # SQLite writes the WAL from its start again only once a checkpoint has copied all of it, which
-# checkpoints beside a busy writer never quite do. Past this many pages (64 MB at 4 KB) the
-# writer finishes a checkpoint itself before its next batch (the little the last one left), so
-# a steady stream keeps a bounded WAL file.
-WAL_RESTART_PAGES = 16384
+# checkpoints beside a busy writer never quite do (a pause in the stream is enough). Past this
+# many pages (256 MB at 4 KB) the writer finishes a checkpoint itself before its next batch,
+# so that a stream that never pauses keeps a bounded WAL file. That holds up one batch for
+# 0.1-0.2 s (measured at 64 MB), hence a limit that a burst of a few seconds stays under.
+WAL_RESTART_PAGES = 65536
 _TABLE = WebhookDelivery.__table__
 
 Row = dict[str, Any]
