@@ -300,7 +300,7 @@ class _SqliteWriter:
         # Only the table's own names and placeholders: no value is part of the SQL.
         placeholders = "(" + ", ".join("?" * len(columns)) + ")"
         sql = (
-            f"INSERT INTO {WebhookDelivery.__tablename__} ({', '.join(columns)}) "  # noqa: S608
+            f"INSERT INTO {WebhookDelivery.__tablename__} ({', '.join(columns)}) "  # noqa: S608 # nosec B608
             f"VALUES {', '.join([placeholders] * len(rows))} "
             "ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id"
         )
