@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import GitHubIssue, GitHubRepository
 from bot.outbox import enqueue
+from bot.services.history import find_issue
 
 # Discord's limit for an embed title is 256 characters.
 TITLE_LIMIT = 240
@@ -39,13 +38,7 @@ async def announce_issue(
     number: int,
     now: datetime,
 ) -> None:
-    found = (
-        await session.execute(
-            select(GitHubIssue, GitHubRepository.full_name)
-            .join(GitHubRepository, GitHubRepository.id == GitHubIssue.repository_id)
-            .where(GitHubIssue.repository_id == repository_id, GitHubIssue.number == number)
-        )
-    ).first()
+    found = await find_issue(session, repository_id, number)
     if found is None:
         return
     issue, repository = found

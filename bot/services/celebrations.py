@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import GitHubIssue, GitHubRepository, Newcomer
+from bot.db.models import GitHubIssue, Newcomer
 from bot.outbox import enqueue
+from bot.services.history import find_issue
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,7 @@ async def celebrate_pull_request(
     number: int,
     now: datetime,
 ) -> None:
-    found = (
-        await session.execute(
-            select(GitHubIssue, GitHubRepository.full_name)
-            .join(GitHubRepository, GitHubRepository.id == GitHubIssue.repository_id)
-            .where(GitHubIssue.repository_id == repository_id, GitHubIssue.number == number)
-        )
-    ).first()
+    found = await find_issue(session, repository_id, number)
     if found is None:
         return
     pull, repository = found

@@ -12,7 +12,6 @@ without a pull request: a scheduled follow-up reminds the holder first, then rel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,17 +26,14 @@ from bot.errors import DomainError
 from bot.github.client import GitHubClient, GitHubUnavailable
 from bot.log import get_logger
 from bot.outbox import enqueue
-from bot.services.recommend import Recommendation, issues_with_open_pull_requests
+from bot.services.history import find_issue
+from bot.services.recommend import issues_with_open_pull_requests
 
 log = get_logger(__name__)
 
 
 class ClaimRefused(DomainError):
-    """The issue cannot be claimed by this member; ``alternatives`` are worth a look."""
-
-    def __init__(self, message: str, alternatives: Sequence[Recommendation] = ()) -> None:
-        super().__init__(message)
-        self.alternatives = tuple(alternatives)
+    """The issue cannot be claimed by this member; other issues are worth offering."""
 
 
 @dataclass(frozen=True)
@@ -82,26 +78,19 @@ async def claim(
     number: int,
     max_active: int,
     now: datetime,
-    alternatives: Sequence[Recommendation] = (),
 ) -> ClaimTarget:
     newcomer = await session.get(Newcomer, (guild_id, user_id))
     if newcomer is None or newcomer.github_user_id is None or newcomer.github_login is None:
         raise DomainError("Link your GitHub account first: run /start, it takes a minute.")
-    found = (
-        await session.execute(
-            select(GitHubIssue, GitHubRepository.full_name)
-            .join(GitHubRepository, GitHubRepository.id == GitHubIssue.repository_id)
-            .where(GitHubIssue.repository_id == repository_id, GitHubIssue.number == number)
-        )
-    ).first()
+    found = await find_issue(session, repository_id, number)
     if found is None:
         raise DomainError("I can't find that issue any more. It may have moved or been deleted.")
     issue, full_name = found
     label = f"{full_name}#{number}"
     if issue.state != "open" or issue.removed is not None:
-        raise ClaimRefused(f"{label} is already closed.", alternatives)
+        raise ClaimRefused(f"{label} is already closed.")
     if issue.assignee_ids and newcomer.github_user_id not in issue.assignee_ids:
-        raise ClaimRefused(f"{label} is already assigned to someone on GitHub.", alternatives)
+        raise ClaimRefused(f"{label} is already assigned to someone on GitHub.")
     await end_finished(session, guild_id, now, user_id=user_id)
     active = await session.scalars(
         select(Claim).where(
@@ -130,9 +119,7 @@ async def claim(
             session.add(row)
             await session.flush()
     except IntegrityError:
-        raise ClaimRefused(
-            f"Someone else has just claimed {label}. Here are others:", alternatives
-        ) from None
+        raise ClaimRefused(f"Someone else has just claimed {label}. Here are others:") from None
     return ClaimTarget(
         row.id, full_name, number, issue.title, issue.html_url, newcomer.github_login
     )

@@ -42,7 +42,6 @@ class Claims(commands.Cog):
         assert interaction.guild_id is not None
         # Assigning on GitHub can take a second or two: acknowledge at once.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        alternatives = await recommendations(self.bot, self.settings, interaction.user.id)
         try:
             async with self.bot.runtime.sessions.begin() as session:
                 target = await claims.claim(
@@ -53,16 +52,14 @@ class Claims(commands.Cog):
                     number=number,
                     max_active=self.settings.max_active_claims,
                     now=self.bot.clock.now(),
-                    alternatives=[
-                        a
-                        for a in alternatives
-                        if (a.repository_id, a.number) != (repository_id, number)
-                    ],
                 )
         except claims.ClaimRefused as refused:
-            lines = [refused.user_message, *(issue_line(a) for a in refused.alternatives)]
+            # Ranked only when needed: most claims succeed.
+            offered = await recommendations(self.bot, self.settings, interaction.user.id)
+            others = [a for a in offered if (a.repository_id, a.number) != (repository_id, number)]
+            lines = [refused.user_message, *(issue_line(a) for a in others)]
             await interaction.followup.send(
-                "\n".join(lines), view=ClaimButtons(refused.alternatives), ephemeral=True
+                "\n".join(lines), view=ClaimButtons(others), ephemeral=True
             )
             return
         by_comment = target.repository in self.settings.claim_by_comment
