@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.base import Base
@@ -43,3 +44,27 @@ async def test_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
 
     async with engine.connect() as connection:
         assert await connection.run_sync(differences) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_webhook_bodies_are_compressed_with_lz4_on_postgresql(database_url: str) -> None:
+    engine = create_engine(database_url)
+
+    async def compression() -> str:
+        async with engine.connect() as connection:
+            method = await connection.scalar(
+                text(
+                    "SELECT attcompression::text FROM pg_attribute "
+                    "WHERE attrelid = 'webhook_deliveries'::regclass AND attname = 'body'"
+                )
+            )
+            return str(method)
+
+    try:
+        await migrate(engine, "0008")
+        assert await compression() == "l"  # lz4
+        await migrate(engine, "0007")
+        assert await compression() == ""  # the server's default_toast_compression
+    finally:
+        await engine.dispose()
