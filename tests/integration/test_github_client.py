@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,25 @@ async def test_app_client_acts_as_the_installation(
         (comment,) = sim.state.issue(REPO, 1).comments
         assert comment.user.login.endswith("[bot]")
         assert "POST /app/installations/{id}/access_tokens" in sim.counter.by_route
+    finally:
+        client.close()
+
+
+async def test_an_expired_installation_token_is_replaced(
+    sim: GitHubSimulator, clock: ManualClock, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    sim.state.install_app("acme", [REPO], actor="maintainer")
+    key = await asyncio.to_thread(_private_key)
+    env = {"GITHUB_APP_ID": str(sim.state.app_id), "GITHUB_APP_PRIVATE_KEY": key}
+    client = await GitHubClient.connect(configure(env))
+    assert client is not None
+    try:
+        await client.comment(REPO, 1, "First")
+        clock.advance(timedelta(hours=2))  # the simulator now refuses the first token
+        await client.comment(REPO, 1, "Second")
+
+        assert [c.body for c in sim.state.issue(REPO, 1).comments] == ["First", "Second"]
+        assert sim.counter.by_route["POST /app/installations/{id}/access_tokens"] >= 2
     finally:
         client.close()
 
