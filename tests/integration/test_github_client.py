@@ -111,40 +111,38 @@ def _private_key() -> str:
     ).decode()
 
 
-async def test_app_client_acts_as_the_installation(
+@pytest.fixture
+async def app_client(
     sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
-) -> None:
+) -> AsyncIterator[GitHubClient]:
+    """The bot's client authenticated as a GitHub App installed on REPO's organisation."""
     sim.state.install_app("acme", [REPO], actor="maintainer")
     key = await asyncio.to_thread(_private_key)
     env = {"GITHUB_APP_ID": str(sim.state.app_id), "GITHUB_APP_PRIVATE_KEY": key}
     client = await GitHubClient.connect(configure(env))
     assert client is not None
-    try:
-        await client.comment(REPO, 1, "Thanks for the report!")
-        (comment,) = sim.state.issue(REPO, 1).comments
-        assert comment.user.login.endswith("[bot]")
-        assert "POST /app/installations/{id}/access_tokens" in sim.counter.by_route
-    finally:
-        client.close()
+    yield client
+    client.close()
+
+
+async def test_app_client_acts_as_the_installation(
+    sim: GitHubSimulator, app_client: GitHubClient
+) -> None:
+    await app_client.comment(REPO, 1, "Thanks for the report!")
+    (comment,) = sim.state.issue(REPO, 1).comments
+    assert comment.user.login.endswith("[bot]")
+    assert "POST /app/installations/{id}/access_tokens" in sim.counter.by_route
 
 
 async def test_an_expired_installation_token_is_replaced(
-    sim: GitHubSimulator, clock: ManualClock, configure: Callable[[dict[str, str]], Config]
+    sim: GitHubSimulator, clock: ManualClock, app_client: GitHubClient
 ) -> None:
-    sim.state.install_app("acme", [REPO], actor="maintainer")
-    key = await asyncio.to_thread(_private_key)
-    env = {"GITHUB_APP_ID": str(sim.state.app_id), "GITHUB_APP_PRIVATE_KEY": key}
-    client = await GitHubClient.connect(configure(env))
-    assert client is not None
-    try:
-        await client.comment(REPO, 1, "First")
-        clock.advance(timedelta(hours=2))  # the simulator now refuses the first token
-        await client.comment(REPO, 1, "Second")
+    await app_client.comment(REPO, 1, "First")
+    clock.advance(timedelta(hours=2))  # the simulator now refuses the first token
+    await app_client.comment(REPO, 1, "Second")
 
-        assert [c.body for c in sim.state.issue(REPO, 1).comments] == ["First", "Second"]
-        assert sim.counter.by_route["POST /app/installations/{id}/access_tokens"] >= 2
-    finally:
-        client.close()
+    assert [c.body for c in sim.state.issue(REPO, 1).comments] == ["First", "Second"]
+    assert sim.counter.by_route["POST /app/installations/{id}/access_tokens"] >= 2
 
 
 async def test_app_not_installed_is_reported(
