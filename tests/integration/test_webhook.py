@@ -17,6 +17,7 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import WebhookDelivery
+from bot.github.inbox import raw_body
 from bot.github.signature import sign
 from bot.runtime import Runtime
 
@@ -75,7 +76,8 @@ async def test_signed_delivery_is_committed_then_acknowledged(server: Runtime) -
         "opened",
         "pending",
     )
-    assert row.body == ISSUE_OPENED
+    assert row.body is not None
+    assert raw_body(row.body, row.body_encoding) == ISSUE_OPENED
 
 
 async def test_the_same_delivery_twice_is_stored_once(server: Runtime) -> None:
