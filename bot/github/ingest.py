@@ -9,6 +9,8 @@ Runs inside every long-running process. Processes coordinate through the databas
   failure neither rolls back nor stops the others; the delivery is then retried with backoff
   (every handler runs again, so handlers must be idempotent, as webhooks demand anyway) and
   after ``max_attempts`` it is "failed", its body kept for a replay;
+- a delivery whose only failures are its own shape (:class:`MalformedPayload`, or a body that
+  is no JSON object) is "failed" at once: retrying the same bytes cannot help;
 - a delivery every handler accepted is "processed" and its raw body is dropped;
 - processed and ignored deliveries older than the retention are deleted.
 
@@ -38,7 +40,13 @@ from bot.clock import Clock
 from bot.db.engine import WriteTurns
 from bot.db.models import WebhookDelivery
 from bot.github.inbox import raw_body
-from bot.github.normalise import NORMALISED_EVENTS, apply, lock_history, parse_delivery
+from bot.github.normalise import (
+    NORMALISED_EVENTS,
+    MalformedPayload,
+    apply,
+    lock_history,
+    parse_delivery,
+)
 from bot.log import get_logger
 
 log = get_logger(__name__)
@@ -257,9 +265,11 @@ class IngestWorker:
             ).all()
             done: list[str] = []
             for delivery_id, event, action, body, encoding, attempts in rows:
-                errors = await self._handle(session, delivery_id, event, action, body, encoding)
+                errors, malformed = await self._handle(
+                    session, delivery_id, event, action, body, encoding
+                )
                 if errors:
-                    await self._failed(session, delivery_id, attempts + 1, errors)
+                    await self._failed(session, delivery_id, attempts + 1, errors, malformed)
                 else:
                     done.append(delivery_id)
             if done:
@@ -288,14 +298,18 @@ class IngestWorker:
         action: str | None,
         body: bytes | None,
         encoding: str | None,
-    ) -> list[str]:
-        """Run every concerned handler in its own savepoint; returns the failures."""
+    ) -> tuple[list[str], bool]:
+        """Run every concerned handler in its own savepoint.
+
+        Returns the failures, and whether they are all the delivery's own malformed shape.
+        """
         try:
             payload = await self._parse(body, encoding)
-        except (ValueError, zlib.error) as exc:
-            return [f"body: {exc!r}"]
+        except (ValueError, zlib.error) as exc:  # retrying cannot mend the stored body
+            return [f"body: {exc!r}"], True
         delivery = Delivery(delivery_id, event, action, payload)
         errors = []
+        malformed = True
         for handler in self._handlers:
             if not handler.concerns(event, action):
                 continue
@@ -312,7 +326,8 @@ class IngestWorker:
                     exc,
                 )
                 errors.append(f"{handler.name}: {exc!r}")
-        return errors
+                malformed = malformed and isinstance(exc, MalformedPayload)
+        return errors, malformed
 
     @staticmethod
     async def _parse(body: bytes | None, encoding: str | None) -> dict[str, Any]:
@@ -324,10 +339,17 @@ class IngestWorker:
         return _load(body, encoding)
 
     async def _failed(
-        self, session: AsyncSession, delivery_id: str, attempts: int, errors: list[str]
+        self,
+        session: AsyncSession,
+        delivery_id: str,
+        attempts: int,
+        errors: list[str],
+        malformed: bool,
     ) -> None:
-        gave_up = attempts >= self._max_attempts
-        if gave_up:
+        gave_up = malformed or attempts >= self._max_attempts
+        if malformed:
+            log.error("delivery %s is malformed; kept for replay", delivery_id)
+        elif gave_up:
             log.error("delivery %s failed %d times; kept for replay", delivery_id, attempts)
         await session.execute(
             update(WebhookDelivery)

@@ -50,11 +50,14 @@ UNDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 MAINTAINER_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
-# GitHub's closing keywords, then "#12", "owner/repo#12" or an issue's address.
+# GitHub's closing keywords, then "#12", "owner/repo#12" or an issue's address. Owner and
+# repository names are ASCII (matched case-sensitively, as IGNORECASE lets [a-z] match four
+# non-ASCII letters too), numbers ASCII digits.
+_NAME = r"(?-i:[A-Za-z0-9_.-]+)"
 _CLOSING_REFERENCE = re.compile(
     r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+"
-    r"(?:https://[^/\s]+/(?P<url_repo>[\w.-]+/[\w.-]+)/issues/(?P<url_number>\d+)"
-    r"|(?P<repo>[\w.-]+/[\w.-]+)?#(?P<number>\d+))",
+    rf"(?:https://[^/\s]+/(?P<url_repo>{_NAME}/{_NAME})/issues/(?P<url_number>[0-9]+)"
+    rf"|(?P<repo>{_NAME}/{_NAME})?#(?P<number>[0-9]+))",
     re.IGNORECASE,
 )
 
@@ -199,31 +202,174 @@ class Changes:
 # --- parsing: GitHub JSON -> records (pure) -----------------------------------------------
 
 
+class MalformedPayload(ValueError):
+    """A GitHub object lacks a field the parsers need, or has it with the wrong type.
+
+    Signed deliveries and REST answers can still have an unexpected shape (GitHub changes a
+    shape, a proxy mangles one). Every parser of GitHub JSON raises this, and only this, for
+    them; the message names where and which field: ``issues.opened delivery: issue.user.id is
+    missing``. Retrying cannot fix the payload, so the ingest worker fails such a delivery at
+    once, keeping its body for a replay once the parser is fixed.
+    """
+
+    def __init__(self, where: str, path: str, problem: str) -> None:
+        super().__init__(f"{where}: {path} {problem}" if path else f"{where} {problem}")
+        self.where = where
+        self.path = path
+        self.problem = problem
+
+
+_JSON_KINDS: dict[type, str] = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    type(None): "null",
+}
+# Every integer we store goes into a BIGINT column.
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def _kind(value: object) -> str:
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+def _timestamp(text: str) -> datetime | None:
+    """An ISO 8601 time with a zone, in UTC (as the database stores it); None if it is not."""
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):  # not a time, or out of range once in UTC
+        return None
+
+
+class _Object:
+    """A JSON object that knows where it sits, so that a bad field is reported by its path.
+
+    The parsers read GitHub JSON only through these typed accessors: a missing, null or
+    mistyped field raises :class:`MalformedPayload` naming it, never a KeyError or TypeError.
+    ``*_or_none`` accessors accept a missing or null field.
+    """
+
+    __slots__ = ("_fields", "_path", "_where")
+
+    def __init__(self, value: object, where: str, path: str = "") -> None:
+        if type(value) is not dict:
+            raise MalformedPayload(where, path, f"should be an object, not {_kind(value)}")
+        self._fields: JSON = value
+        self._where = where
+        self._path = path
+
+    def _at(self, key: str) -> str:
+        return f"{self._path}.{key}" if self._path else key
+
+    def error(self, key: str, problem: str) -> MalformedPayload:
+        return MalformedPayload(self._where, self._at(key), problem)
+
+    def has(self, key: str) -> bool:
+        return key in self._fields
+
+    def empty(self) -> bool:
+        return not self._fields
+
+    def _get(self, key: str, expected: type, *, required: bool) -> Any:
+        value = self._fields.get(key)
+        if value is None:
+            if required:
+                raise self.error(key, "is null" if key in self._fields else "is missing")
+            return None
+        # Exact types: JSON true is no integer, and 1.0 no id.
+        if type(value) is not expected:
+            raise self.error(key, f"should be {_JSON_KINDS[expected]}, not {_kind(value)}")
+        return value
+
+    def integer(self, key: str) -> int:
+        value: int = self._get(key, int, required=True)
+        if value not in _INT_RANGE:
+            raise self.error(key, "is out of range")
+        return value
+
+    def string(self, key: str) -> str:
+        value: str = self._get(key, str, required=True)
+        return value
+
+    def string_or_none(self, key: str) -> str | None:
+        value: str | None = self._get(key, str, required=False)
+        return value
+
+    def boolean_or_none(self, key: str) -> bool | None:
+        value: bool | None = self._get(key, bool, required=False)
+        return value
+
+    def time(self, key: str) -> datetime:
+        return self._moment(key, self.string(key))
+
+    def time_or_none(self, key: str) -> datetime | None:
+        text = self.string_or_none(key)
+        return None if text is None else self._moment(key, text)
+
+    def _moment(self, key: str, text: str) -> datetime:
+        moment = _timestamp(text)
+        if moment is None:
+            raise self.error(key, f"is not an ISO 8601 time with a time zone: {text!r:.40}")
+        return moment
+
+    def number_in_url(self, key: str) -> int:
+        """The number an issue or pull request URL ends in (".../issues/7")."""
+        url = self.string(key)
+        tail = url.rstrip("/").rpartition("/")[2]
+        if not (tail.isascii() and tail.isdigit() and len(tail) <= 18):
+            raise self.error(key, f"does not end in an issue number: {url!r:.80}")
+        return int(tail)
+
+    def child(self, key: str) -> _Object:
+        return _Object(self._get(key, dict, required=True), self._where, self._at(key))
+
+    def child_or_none(self, *keys: str) -> _Object | None:
+        """The object at ``keys`` (each nested in the one before); None if one is missing."""
+        obj = self
+        for key in keys:
+            value = obj._get(key, dict, required=False)
+            if value is None:
+                return None
+            obj = _Object(value, self._where, obj._at(key))
+        return obj
+
+    def children(self, key: str) -> list[_Object] | None:
+        """A list of objects; None if the field is missing or null."""
+        items: list[Any] | None = self._get(key, list, required=False)
+        if items is None:
+            return None
+        at = self._at(key)
+        return [_Object(item, self._where, f"{at}[{i}]") for i, item in enumerate(items)]
+
+
 def parse_time(value: Any) -> datetime | None:
-    """GitHub's ISO 8601 timestamps ("2026-01-05T09:00:00Z"); None stays None."""
+    """GitHub's ISO 8601 timestamps ("2026-01-05T09:00:00Z") in UTC; None stays None."""
     if value is None:
         return None
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {value!r}")
-    return moment
-
-
-def _time(value: Any) -> datetime:
-    moment = parse_time(value)
+    moment = _timestamp(value) if type(value) is str else None
     if moment is None:
-        raise ValueError("a required timestamp is missing")
+        raise MalformedPayload(
+            "timestamp", "", f"is not an ISO 8601 time with a time zone: {value!r:.40}"
+        )
     return moment
 
 
 def parse_user(obj: JSON | None, seen_at: datetime) -> UserRecord | None:
     """A user object (None for deleted accounts in REST answers)."""
-    if not obj:
+    return _user(None if obj is None else _Object(obj, "user"), seen_at)
+
+
+def _user(obj: _Object | None, seen_at: datetime) -> UserRecord | None:
+    if obj is None or obj.empty():
         return None
-    login = str(obj["login"])
-    kind = str(obj.get("type") or "User")
+    login = obj.string("login")
+    kind = obj.string_or_none("type") or "User"
     return UserRecord(
-        id=int(obj["id"]),
+        id=obj.integer("id"),
         login=login,
         type=kind,
         is_bot=kind == "Bot" or login.endswith("[bot]"),
@@ -231,43 +377,58 @@ def parse_user(obj: JSON | None, seen_at: datetime) -> UserRecord | None:
     )
 
 
+def _users(objs: Iterable[_Object] | None, seen_at: datetime) -> tuple[UserRecord, ...]:
+    parsed = (_user(obj, seen_at) for obj in objs or ())
+    return tuple(user for user in parsed if user is not None)
+
+
 def parse_repository(obj: JSON) -> RepositoryRecord:
+    return _repository(_Object(obj, "repository"))
+
+
+def _repository(obj: _Object) -> RepositoryRecord:
     return RepositoryRecord(
-        id=int(obj["id"]),
-        full_name=str(obj["full_name"]),
-        archived=bool(obj.get("archived", False)),
-        updated_at=parse_time(obj.get("updated_at")),
+        id=obj.integer("id"),
+        full_name=obj.string("full_name"),
+        archived=bool(obj.boolean_or_none("archived")),
+        updated_at=obj.time_or_none("updated_at"),
     )
 
 
 def parse_issue(obj: JSON, repository_id: int) -> IssueRecord:
     """An issue or pull request object, in issue shape or pull request shape."""
-    updated_at = _time(obj["updated_at"])
+    return _issue(_Object(obj, "issue"), repository_id)
+
+
+def _issue(obj: _Object, repository_id: int) -> IssueRecord:
+    updated_at = obj.time("updated_at")
     # Issue shape: a pull request carries a "pull_request" link object; pull shape: "head".
-    link = obj.get("pull_request")
-    is_pull = "head" in obj or isinstance(link, dict)
-    merged_at = parse_time(obj.get("merged_at") or (link or {}).get("merged_at"))
-    requested = obj.get("requested_reviewers")
+    link = obj.child_or_none("pull_request")
+    is_pull = obj.has("head") or link is not None
+    merged_at = obj.time_or_none("merged_at") or (link.time_or_none("merged_at") if link else None)
+    requested = obj.children("requested_reviewers")
     return IssueRecord(
         repository_id=repository_id,
-        number=int(obj["number"]),
+        number=obj.integer("number"),
         is_pull_request=is_pull,
-        title=str(obj.get("title") or ""),
-        state=str(obj["state"]),
-        state_reason=obj.get("state_reason"),
-        draft=obj.get("draft") if is_pull else False,
+        title=obj.string_or_none("title") or "",
+        state=obj.string("state"),
+        state_reason=obj.string_or_none("state_reason"),
+        draft=obj.boolean_or_none("draft") if is_pull else False,
         merged_at=merged_at,
-        merged_by=parse_user(obj.get("merged_by"), updated_at),
-        labels=tuple(sorted(str(label["name"]) for label in obj.get("labels") or ())),
-        assignees=_users(obj.get("assignees") or (), updated_at),
+        merged_by=_user(obj.child_or_none("merged_by"), updated_at),
+        labels=tuple(sorted(label.string("name") for label in obj.children("labels") or ())),
+        assignees=_users(obj.children("assignees"), updated_at),
         requested_reviewers=None if requested is None else _users(requested, updated_at),
-        author=parse_user(obj.get("user"), updated_at),
-        author_association=str(obj.get("author_association") or "NONE"),
-        created_at=_time(obj["created_at"]),
+        author=_user(obj.child_or_none("user"), updated_at),
+        author_association=obj.string_or_none("author_association") or "NONE",
+        created_at=obj.time("created_at"),
         updated_at=updated_at,
-        closed_at=parse_time(obj.get("closed_at")),
-        html_url=str(obj.get("html_url") or ""),
-        closes=closing_references(obj.get("body")) if is_pull and "body" in obj else None,
+        closed_at=obj.time_or_none("closed_at"),
+        html_url=obj.string_or_none("html_url") or "",
+        closes=closing_references(obj.string_or_none("body"))
+        if is_pull and obj.has("body")
+        else None,
     )
 
 
@@ -280,50 +441,50 @@ def closing_references(body: str | None) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for match in _CLOSING_REFERENCE.finditer(body or ""):
         repository = match["url_repo"] or match["repo"]
-        number = int(match["url_number"] or match["number"])
+        number = (match["url_number"] or match["number"]).lstrip("0") or "0"
+        if len(number) > 18:  # no issue number; readers turn references back into integers
+            continue
         found[f"{repository.lower()}#{number}" if repository else f"#{number}"] = None
     return tuple(found)
 
 
-def _users(objs: Iterable[JSON], seen_at: datetime) -> tuple[UserRecord, ...]:
-    parsed = (parse_user(obj, seen_at) for obj in objs)
-    return tuple(user for user in parsed if user is not None)
-
-
-def _number_from_url(url: str) -> int:
-    # ".../issues/7" or ".../pulls/7": REST reviews and comments name their issue this way.
-    return int(url.rstrip("/").rsplit("/", 1)[1])
-
-
 def parse_review(obj: JSON, repository_id: int) -> ReviewRecord | None:
     """A submitted review; None for a pending one (not yet visible to anyone else)."""
-    submitted_at = parse_time(obj.get("submitted_at"))
+    return _review(_Object(obj, "review"), repository_id)
+
+
+def _review(obj: _Object, repository_id: int) -> ReviewRecord | None:
+    submitted_at = obj.time_or_none("submitted_at")
     if submitted_at is None:
         return None
     return ReviewRecord(
-        id=int(obj["id"]),
+        id=obj.integer("id"),
         repository_id=repository_id,
-        number=_number_from_url(str(obj["pull_request_url"])),
-        reviewer=parse_user(obj.get("user"), submitted_at),
-        state=str(obj["state"]).upper(),
+        # REST reviews and comments name their pull request or issue by its URL only.
+        number=obj.number_in_url("pull_request_url"),
+        reviewer=_user(obj.child_or_none("user"), submitted_at),
+        state=obj.string("state").upper(),
         submitted_at=submitted_at,
-        author_association=str(obj.get("author_association") or "NONE"),
+        author_association=obj.string_or_none("author_association") or "NONE",
     )
 
 
 def parse_comment(obj: JSON, repository_id: int) -> CommentRecord:
     """An issue comment (it has ``issue_url``) or a review comment (``pull_request_url``)."""
-    created_at = _time(obj["created_at"])
-    seen_at = parse_time(obj.get("updated_at")) or created_at
-    is_review = "pull_request_url" in obj
-    url = obj["pull_request_url"] if is_review else obj["issue_url"]
+    return _comment(_Object(obj, "comment"), repository_id)
+
+
+def _comment(obj: _Object, repository_id: int) -> CommentRecord:
+    created_at = obj.time("created_at")
+    seen_at = obj.time_or_none("updated_at") or created_at
+    is_review = obj.has("pull_request_url")
     return CommentRecord(
-        id=int(obj["id"]),
+        id=obj.integer("id"),
         repository_id=repository_id,
-        number=_number_from_url(str(url)),
+        number=obj.number_in_url("pull_request_url" if is_review else "issue_url"),
         kind="review" if is_review else "issue",
-        author=parse_user(obj.get("user"), seen_at),
-        author_association=str(obj.get("author_association") or "NONE"),
+        author=_user(obj.child_or_none("user"), seen_at),
+        author_association=obj.string_or_none("author_association") or "NONE",
         created_at=created_at,
     )
 
@@ -332,76 +493,86 @@ def parse_issue_event(
     obj: JSON, repository_id: int, number: int | None = None
 ) -> EventRecord | None:
     """A REST issue event (the repository-wide list embeds its issue); None if not tracked."""
-    kind = EVENT_KINDS.get(str(obj.get("event")))
+    event = _Object(obj, "issue event")
+    kind = EVENT_KINDS.get(event.string_or_none("event") or "")
     if kind is None:
         return None
     if number is None:
-        number = int(obj["issue"]["number"])
-    occurred_at = _time(obj["created_at"])
+        number = event.child("issue").integer("number")
+    occurred_at = event.time("created_at")
     return EventRecord(
         repository_id=repository_id,
         number=number,
         kind=kind,
-        subject=_subject(kind, obj),
+        subject=_subject(kind, event),
         occurred_at=occurred_at,
-        actor=parse_user(obj.get("actor"), occurred_at),
+        actor=_user(event.child_or_none("actor"), occurred_at),
     )
 
 
-def _subject(kind: str, obj: JSON) -> str:
+def _subject(kind: str, obj: _Object) -> str:
     """What a transition is about, spelled the same by webhooks and REST issue events."""
     if kind in ("labeled", "unlabeled"):
-        return str(obj["label"]["name"])
+        return obj.child("label").string("name")
     if kind in ("assigned", "unassigned"):
-        return str(obj["assignee"]["id"])
+        return str(obj.child("assignee").integer("id"))
     if kind in ("review_requested", "review_request_removed"):
-        if obj.get("requested_reviewer"):
-            return str(obj["requested_reviewer"]["id"])
-        return "team:" + str(obj["requested_team"]["slug"])
+        reviewer = obj.child_or_none("requested_reviewer")
+        if reviewer is not None and not reviewer.empty():
+            return str(reviewer.integer("id"))
+        return "team:" + obj.child("requested_team").string("slug")
     return ""
 
 
 def parse_delivery(event: str, payload: JSON) -> Changes:
-    """What a webhook delivery says, as records; an event or action we do not use says nothing."""
+    """What a webhook delivery says, as records; an event or action we do not use says nothing.
+
+    Raises :class:`MalformedPayload` if the payload lacks a field we need or mistypes one.
+    """
     changes = Changes()
     parse = _PARSERS.get(event)
-    if parse is not None:
-        parse(payload, changes)
+    if parse is None:
+        return changes
+    action = payload.get("action") if type(payload) is dict else None
+    where = f"{event}.{action[:40]} delivery" if type(action) is str else f"{event} delivery"
+    parse(_Object(payload, where), changes)
     return changes
 
 
-def _repository(payload: JSON, changes: Changes) -> int:
-    repository = parse_repository(payload["repository"])
+def _delivery_repository(payload: _Object, changes: Changes) -> int:
+    repository = _repository(payload.child("repository"))
     changes.repositories.append(repository)
     return repository.id
 
 
-def _sender(payload: JSON, seen_at: datetime, changes: Changes) -> UserRecord | None:
-    sender = parse_user(payload.get("sender"), seen_at)
+def _sender(payload: _Object, seen_at: datetime, changes: Changes) -> UserRecord | None:
+    sender = _user(payload.child_or_none("sender"), seen_at)
     if sender is not None:
         changes.users.append(sender)
     return sender
 
 
-def _issue_delivery(payload: JSON, changes: Changes) -> None:
+def _issue_delivery(payload: _Object, changes: Changes) -> None:
     """``issues`` and ``pull_request``: a snapshot plus, for transitions, an event row."""
-    action = str(payload.get("action"))
-    repository_id = _repository(payload, changes)
-    obj = payload.get("pull_request") or payload["issue"]
-    issue = parse_issue(obj, repository_id)
+    action = payload.string_or_none("action")
+    repository_id = _delivery_repository(payload, changes)
+    obj = payload.child_or_none("pull_request") or payload.child("issue")
+    issue = _issue(obj, repository_id)
     changes.issues.append(issue)
     sender = _sender(payload, issue.updated_at, changes)
 
     if action in ("deleted", "transferred"):
         changes.removed_issues.append((repository_id, issue.number, action))
-        moved = payload.get("changes") or {}
-        if action == "transferred" and moved.get("new_issue") and moved.get("new_repository"):
-            new_repository = parse_repository(moved["new_repository"])
-            changes.repositories.append(new_repository)
-            changes.issues.append(parse_issue(moved["new_issue"], new_repository.id))
+        if action == "transferred":
+            new_issue = payload.child_or_none("changes", "new_issue")
+            new_repository = payload.child_or_none("changes", "new_repository")
+            if new_issue is not None and new_repository is not None:
+                repository = _repository(new_repository)
+                changes.repositories.append(repository)
+                changes.issues.append(_issue(new_issue, repository.id))
         return
 
-    kind = EVENT_KINDS.get(action)
+    kind = EVENT_KINDS.get(action or "")
     if kind is None:  # opened, edited, synchronize: the snapshot is all there is
         return
     if kind == "closed" and issue.merged_at is not None:
@@ -414,75 +585,79 @@ def _issue_delivery(payload: JSON, changes: Changes) -> None:
         EventRecord(repository_id, issue.number, kind, _subject(kind, payload), occurred_at, sender)
     )
     for key in ("assignee", "requested_reviewer"):
-        user = parse_user(payload.get(key), occurred_at)
+        user = _user(payload.child_or_none(key), occurred_at)
         if user is not None:
             changes.users.append(user)
 
 
-def _review_delivery(payload: JSON, changes: Changes) -> None:
-    repository_id = _repository(payload, changes)
-    pull = parse_issue(payload["pull_request"], repository_id)
+def _review_delivery(payload: _Object, changes: Changes) -> None:
+    repository_id = _delivery_repository(payload, changes)
+    pull = _issue(payload.child("pull_request"), repository_id)
     changes.issues.append(pull)
-    review = parse_review(payload["review"], repository_id)
+    review = _review(payload.child("review"), repository_id)
     if review is not None:
         changes.reviews.append(review)
     _sender(payload, pull.updated_at, changes)
 
 
-def _comment_delivery(payload: JSON, changes: Changes) -> None:
-    repository_id = _repository(payload, changes)
-    issue = parse_issue(payload.get("pull_request") or payload["issue"], repository_id)
+def _comment_delivery(payload: _Object, changes: Changes) -> None:
+    repository_id = _delivery_repository(payload, changes)
+    issue = _issue(payload.child_or_none("pull_request") or payload.child("issue"), repository_id)
     changes.issues.append(issue)
-    comment = parse_comment(payload["comment"], repository_id)
-    if payload.get("action") == "deleted":
+    comment = _comment(payload.child("comment"), repository_id)
+    if payload.string_or_none("action") == "deleted":
         comment = replace(comment, deleted=True)
     changes.comments.append(comment)
     _sender(payload, issue.updated_at, changes)
 
 
-def _label_delivery(payload: JSON, changes: Changes) -> None:
-    repository_id = _repository(payload, changes)
-    label = payload["label"]
+def _label_delivery(payload: _Object, changes: Changes) -> None:
+    repository_id = _delivery_repository(payload, changes)
+    label = payload.child("label")
     changes.labels.append(
         LabelRecord(
-            id=int(label["id"]),
+            id=label.integer("id"),
             repository_id=repository_id,
-            name=str(label["name"]),
-            deleted=payload.get("action") == "deleted",
+            name=label.string("name"),
+            deleted=payload.string_or_none("action") == "deleted",
         )
     )
 
 
-def _member_delivery(payload: JSON, changes: Changes) -> None:
-    repository_id = _repository(payload, changes)
-    member = parse_user(payload["member"], UNDATED)
+def _member_delivery(payload: _Object, changes: Changes) -> None:
+    repository_id = _delivery_repository(payload, changes)
+    member = _user(payload.child("member"), UNDATED)
     if member is None:
         return
     changes.users.append(member)
-    if payload.get("action") == "removed":
+    if payload.string_or_none("action") == "removed":
         changes.collaborators.append((repository_id, member.id, None, False))
         return
-    permission = ((payload.get("changes") or {}).get("permission") or {}).get("to")
-    changes.collaborators.append((repository_id, member.id, permission, True))
+    permission = payload.child_or_none("changes", "permission")
+    granted = permission.string_or_none("to") if permission is not None else None
+    changes.collaborators.append((repository_id, member.id, granted, True))
 
 
-def _membership_delivery(payload: JSON, changes: Changes) -> None:
+def _membership_delivery(payload: _Object, changes: Changes) -> None:
     # Team membership is an organisation matter: only the member's identity is recorded.
-    member = parse_user(payload.get("member"), UNDATED)
+    member = _user(payload.child_or_none("member"), UNDATED)
     if member is not None:
         changes.users.append(member)
 
 
-def _installation_delivery(payload: JSON, changes: Changes) -> None:
-    action = str(payload.get("action"))
-    installation_id = int(payload["installation"]["id"])
-    if "repositories_added" in payload or "repositories_removed" in payload:  # *_repositories
-        added = [parse_repository(r) for r in payload.get("repositories_added") or ()]
-        removed = [parse_repository(r) for r in payload.get("repositories_removed") or ()]
+def _installation_delivery(payload: _Object, changes: Changes) -> None:
+    action = payload.string_or_none("action")
+    installation_id = payload.child("installation").integer("id")
+
+    def repositories(key: str) -> list[RepositoryRecord]:
+        return [_repository(r) for r in payload.children(key) or ()]
+
+    if payload.has("repositories_added") or payload.has("repositories_removed"):  # *_repositories
+        added, removed = repositories("repositories_added"), repositories("repositories_removed")
     elif action in ("created", "new_permissions_accepted", "unsuspend"):
-        added, removed = [parse_repository(r) for r in payload.get("repositories") or ()], []
+        added, removed = repositories("repositories"), []
     elif action == "deleted":
-        added, removed = [], [parse_repository(r) for r in payload.get("repositories") or ()]
+        added, removed = [], repositories("repositories")
     else:
         return
     changes.repositories += added + removed
@@ -492,13 +667,13 @@ def _installation_delivery(payload: JSON, changes: Changes) -> None:
         changes.installations.append((installation_id, [r.id for r in removed], False))
 
 
-def _repository_delivery(payload: JSON, changes: Changes) -> None:
-    repository_id = _repository(payload, changes)
-    if payload.get("action") == "deleted":
+def _repository_delivery(payload: _Object, changes: Changes) -> None:
+    repository_id = _delivery_repository(payload, changes)
+    if payload.string_or_none("action") == "deleted":
         changes.deleted_repository_ids.append(repository_id)
 
 
-_PARSERS: dict[str, Callable[[JSON, Changes], None]] = {
+_PARSERS: dict[str, Callable[[_Object, Changes], None]] = {
     "issues": _issue_delivery,
     "pull_request": _issue_delivery,
     "pull_request_review": _review_delivery,

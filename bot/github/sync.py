@@ -44,6 +44,7 @@ from bot.db.models import GitHubSyncCheckpoint, GitHubSyncLease
 from bot.github.client import GitHubClient, GitHubUnavailable, Page, RateLimited
 from bot.github.normalise import (
     Changes,
+    MalformedPayload,
     apply,
     lock_history,
     parse_comment,
@@ -136,14 +137,18 @@ def _newest(*moments: datetime | None) -> datetime | None:
 
 
 def _updated(raw: JSON) -> datetime:
-    moment = parse_time(raw["updated_at"])
-    assert moment is not None
-    return moment
+    return _required_time(raw, "updated_at")
 
 
 def _created(raw: JSON) -> datetime:
-    moment = parse_time(raw["created_at"])
-    assert moment is not None
+    return _required_time(raw, "created_at")
+
+
+def _required_time(raw: JSON, key: str) -> datetime:
+    # Read before the item is parsed: a bad answer fails with the parsers' error, not a KeyError.
+    moment = parse_time(raw.get(key))
+    if moment is None:
+        raise MalformedPayload("listing item", key, "is missing")
     return moment
 
 

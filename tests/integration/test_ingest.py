@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -428,6 +429,46 @@ async def test_a_delivery_that_keeps_failing_is_kept_for_replay(
     assert row.body is not None
 
 
+async def test_a_malformed_delivery_fails_at_once_unless_another_handler_may_recover(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    github = GitHubSimulator(clock, webhook_secret=SECRET)
+    github.state.create_repo(REPO)
+    github.state.open_issue(REPO, "alice", "Crash")
+    payload = json.loads(github.emitter.pending[0].body)
+    del payload["issue"]["updated_at"]
+    inbox = Inbox(sessions, clock)
+    inbox.start()
+    await inbox.record(Incoming("malformed", "issues", "opened", json.dumps(payload).encode()))
+    await inbox.record(Incoming("no-object", "issues", "opened", b"[]"))
+    await inbox.close()
+    failures_left = 1
+
+    async def flaky(_session: AsyncSession, _delivery: Delivery) -> None:
+        nonlocal failures_left
+        if failures_left:
+            failures_left -= 1
+            raise RuntimeError("discord is down")
+
+    worker = IngestWorker(
+        sessions, clock, handlers=[NORMALISER, Handler("flaky", lambda e, a: True, flaky)]
+    )
+    assert await worker.run_once() == 2
+    rows = {r.delivery_id: r for r in await delivery_rows(sessions)}
+    # Retrying cannot change a body; it can help the other handler.
+    assert (rows["no-object"].status, rows["no-object"].attempts) == ("failed", 1)
+    assert (rows["malformed"].status, rows["malformed"].attempts) == ("pending", 1)
+
+    clock.advance(timedelta(seconds=30))
+    assert await worker.run_once() == 1
+    (row,) = [r for r in await delivery_rows(sessions) if r.delivery_id == "malformed"]
+    assert (row.status, row.attempts, row.retry_at) == ("failed", 2, None)
+    assert row.body is not None  # kept for a replay once the parser knows the new shape
+    assert row.last_error == (
+        "normalise: MalformedPayload('issues.opened delivery: issue.updated_at is missing')"
+    )
+
+
 async def test_two_workers_never_process_the_same_delivery(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
@@ -538,3 +579,32 @@ async def test_renames_and_removals_hold_whatever_the_order(
     assert comment.deleted
     assert pull.removed == "deleted"
     assert pull.updated_at == clock.now()  # the newest snapshot, though it was applied first
+
+
+async def test_a_signed_delivery_of_unexpected_shape_is_kept_and_the_next_goes_through(
+    runtime: Runtime, github: GitHubSimulator, clock: ManualClock
+) -> None:
+    github.state.create_repo(REPO)
+    github.state.open_issue(REPO, "alice", "Crash on start")
+    github.state.open_issue(REPO, "bob", "Typo in README")
+    first, second = github.emitter.pending
+    github.emitter.pending.clear()
+    payload = json.loads(first.body)
+    payload["issue"]["user"]["id"] = str(payload["issue"]["user"]["id"])  # a proxy's "fix"
+    malformed = github.emitter.enqueue(first.event, payload)  # signed like any other
+    github.emitter.pending.clear()
+
+    await post_in_order(github, clock, [malformed, second])  # both acknowledged: durable
+    await settled(runtime.sessions)  # no retries pending for a payload that cannot change
+
+    async with runtime.sessions() as session:
+        rows = {d.delivery_id: d for d in await session.scalars(select(WebhookDelivery))}
+        issues = [(i.number, i.title) for i in await session.scalars(select(GitHubIssue))]
+    kept, done = rows[malformed.delivery_id], rows[second.delivery_id]
+    assert (kept.status, kept.attempts, kept.body is not None) == ("failed", 1, True)
+    assert kept.last_error == (
+        "normalise: MalformedPayload('issues.opened delivery: issue.user.id should be an "
+        "integer, not a string')"
+    )
+    assert (done.status, done.last_error) == ("processed", None)
+    assert issues == [(2, "Typo in README")]
