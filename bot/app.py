@@ -72,6 +72,7 @@ class HeliosBot(commands.AutoShardedBot):
         self.disabled_features: set[str] = set()
         self._apply_migrations = apply_migrations
         self._refs_checked = False
+        self._guild_checked = False
         self._started = time.monotonic()
 
     @property
@@ -81,6 +82,18 @@ class HeliosBot(commands.AutoShardedBot):
     @property
     def guild_id(self) -> int:
         return self.config.settings.discord.guild_id
+
+    def owns_guild(self) -> bool:
+        """This process runs the shard that carries the configured guild (Discord's formula)."""
+        shard_ids, shard_count = self.shard_ids, self.shard_count
+        if shard_ids is None or shard_count is None:  # every shard is ours
+            return True
+        return (self.guild_id >> 22) % shard_count in shard_ids
+
+    def guild_missing(self) -> bool:
+        """Connected, owning the guild's shard, and still not seeing the guild: the bot is not
+        in that server (an unavailable guild, during a Discord outage, is still seen)."""
+        return self.is_ready() and self.owns_guild() and self.get_guild(self.guild_id) is None
 
     def feature_enabled(self, name: str) -> bool:
         """A feature runs when its config section exists and its Discord ids were found."""
@@ -103,7 +116,13 @@ class HeliosBot(commands.AutoShardedBot):
         async with self.runtime.sessions() as session:
             if not await needs_sync(session, self.guild_id, digest):
                 return
-        await self.tree.sync(guild=guild)
+        try:
+            await self.tree.sync(guild=guild)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            # Not in that server (or invited without applications.commands): the guild check
+            # at connection says which; the next start tries again.
+            log.warning("slash commands not synced to guild %d: %s", self.guild_id, exc.text)
+            return
         async with self.runtime.sessions.begin() as session:
             await record_sync(session, self.guild_id, digest, self.clock.now())
         log.info("slash commands synced to guild %d", self.guild_id)
@@ -117,6 +136,11 @@ class HeliosBot(commands.AutoShardedBot):
     async def _discord_ready(self) -> str | None:
         if self.is_closed() or not self.is_ready():
             return "not connected to the Discord gateway"
+        if self.guild_missing():
+            return (
+                f"guild {self.guild_id} (discord.guild_id in {self.config.path}) "
+                "is not visible to the bot"
+            )
         return None
 
     async def on_ready(self) -> None:
@@ -126,6 +150,15 @@ class HeliosBot(commands.AutoShardedBot):
             len(self.guilds),
             self.uptime_seconds,
         )
+        if not self._guild_checked:
+            self._guild_checked = True
+            if self.guild_missing():
+                log.error(
+                    "config discord.guild_id in %s: the bot does not see guild %d; invite it "
+                    "to that server or correct the id (until then /readyz answers 503)",
+                    self.config.path,
+                    self.guild_id,
+                )
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         if guild.id == self.guild_id and not self._refs_checked:
