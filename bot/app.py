@@ -70,6 +70,8 @@ class HeliosBot(commands.AutoShardedBot):
         self.clock = clock
         self.runtime = Runtime(config, clock, "run")
         self.disabled_features: set[str] = set()
+        # Why each is off: the first of its Discord ids the guild lacks.
+        self.disabled_reasons: dict[str, str] = {}
         self._apply_migrations = apply_migrations
         self._refs_checked = False
         self._guild_checked = False
@@ -171,6 +173,9 @@ class HeliosBot(commands.AutoShardedBot):
             found = guild.get_channel(ref_id) if kind == "channel" else guild.get_role(ref_id)
             if found is None:
                 self.disabled_features.add(feature)
+                self.disabled_reasons.setdefault(
+                    feature, f"config {key}: {kind} {ref_id} is not in the guild"
+                )
                 log.error(
                     "config %s: %s %d does not exist in guild %s (%d); feature %r is off "
                     "until the config is fixed and the bot restarted",
