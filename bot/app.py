@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pkgutil
 import time
 import uuid
@@ -22,13 +23,18 @@ from bot.clock import Clock
 from bot.config import Config, discord_refs
 from bot.errors import DomainError
 from bot.log import get_logger
-from bot.runtime import Runtime, wait_for_shutdown_signal
+from bot.runtime import (
+    CLOSE_RESERVE,
+    GATEWAY_CLOSE,
+    SHUTDOWN_DEADLINE,
+    Deadline,
+    Runtime,
+    bounded,
+    shutdown_signals,
+)
 from bot.services.command_sync import needs_sync, payload_hash, record_sync
 
 log = get_logger(__name__)
-
-# Closing the gateway and the runtime must fit in the 10 s that orchestrators allow.
-SHUTDOWN_TIMEOUT = 9.0
 
 
 def extension_names() -> list[str]:
@@ -130,10 +136,16 @@ class HeliosBot(commands.AutoShardedBot):
         log.info("slash commands synced to guild %d", self.guild_id)
 
     async def close(self) -> None:
+        # The gateway first, then the runtime, on one deadline (bot/runtime.py).
+        deadline = Deadline(SHUTDOWN_DEADLINE)
         try:
-            await asyncio.wait_for(super().close(), timeout=SHUTDOWN_TIMEOUT / 2)
+            await bounded(
+                "closing the Discord gateway",
+                super().close(),
+                deadline.left(GATEWAY_CLOSE, keep=CLOSE_RESERVE),
+            )
         finally:
-            await self.runtime.close()
+            await self.runtime.close(deadline)
 
     async def _discord_ready(self) -> str | None:
         if self.is_closed() or not self.is_ready():
@@ -236,11 +248,15 @@ async def run_bot(config: Config, clock: Clock, *, apply_migrations: bool) -> in
     token = config.secrets.discord_token
     assert token is not None  # the CLI refuses `run` without DISCORD_TOKEN
     bot = HeliosBot(config, clock, apply_migrations=apply_migrations)
-    async with bot:
-        gateway = asyncio.create_task(bot.start(token.get_secret_value()))
-        stop = asyncio.create_task(wait_for_shutdown_signal())
-        done, _ = await asyncio.wait({gateway, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        await bot.close()
-        await gateway  # re-raises a login or connection failure with its own message
-    return 0 if stop in done else 1
+    with shutdown_signals() as stop:  # before start-up: a signal while migrating counts too
+        async with bot:
+            gateway = asyncio.create_task(bot.start(token.get_secret_value()))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({gateway, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if stop.is_set() and not bot.is_ready():
+                gateway.cancel()  # still starting (migrations, login): cut it short
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gateway  # re-raises a login or connection failure with its own message
+    return 0 if stop.is_set() else 1
