@@ -169,7 +169,7 @@ class HeliosBot(commands.AutoShardedBot):
             if self.guild_missing():
                 log.error(
                     "config discord.guild_id in %s: the bot does not see guild %d; invite it "
-                    "to that server or correct the id (until then /readyz answers 503)",
+                    "to that server or correct the id, then restart (/readyz answers 503)",
                     self.config.path,
                     self.guild_id,
                 )

@@ -130,8 +130,8 @@ async def test_guild_the_bot_cannot_see_is_reported_once_and_not_ready(
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [
         f"config discord.guild_id in {sandbox.config.path}: the bot does not see guild "
-        f"{UNKNOWN_GUILD}; invite it to that server or correct the id "
-        "(until then /readyz answers 503)"
+        f"{UNKNOWN_GUILD}; invite it to that server or correct the id, then restart "
+        "(/readyz answers 503)"
     ]
     assert status == 503
     assert body["checks"] == {
