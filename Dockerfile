@@ -27,7 +27,8 @@ VOLUME ["/app/data"]
 # The config must listen on 0.0.0.0:8080 inside the container for this check and for GitHub.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
-# Exec form: the bot is PID 1's only child-free process and receives SIGTERM itself.
+# Exec form, no shell in between: helios-bot is PID 1 and receives `docker stop`'s SIGTERM
+# itself. (PID 1 ignores signals it has no handler for; helios-bot installs its own.)
 # `run` applies migrations before connecting; use `helios-bot web` for webhook receivers.
 ENTRYPOINT ["helios-bot"]
 CMD ["run"]

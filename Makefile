@@ -10,10 +10,10 @@ SOURCES := bot cogs migrations tests benchmarks
 export HELIOS_TEST_POSTGRES_URL ?= postgresql://helios:helios@127.0.0.1:5432/postgres
 MATRIX ?= 3.11 3.12 3.13
 
-.PHONY: dev-setup venv test test-quick test-matrix lint lint-fix security pr-ready run \
+.PHONY: dev-setup venv hooks test test-quick test-matrix lint lint-fix security pr-ready run \
 	sandbox migrate postgres clean
 
-dev-setup: venv tests/schemas/node_modules/.installed
+dev-setup: venv hooks tests/schemas/node_modules/.installed
 
 venv: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# ruff, ruff format and the SPDX check before every commit (.ci/pre-commit.sh).
+hooks:
+	@bash .ci/install-hooks.sh $(VENV)
 
 # GitHub's published webhook schemas, which the simulator's payloads are checked against.
 tests/schemas/node_modules/.installed: tests/schemas/package-lock.json
@@ -35,11 +39,12 @@ postgres:
 test: dev-setup postgres
 	$(PY) -m pytest -n auto --cov --cov-report=term -q
 
-test-quick: dev-setup
+# Unit tests need neither node (the webhook schemas) nor PostgreSQL.
+test-quick: venv
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
 # The main virtualenv serves its own Python version; the others get one each.
-test-matrix: dev-setup
+test-matrix: venv
 	@main=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	for version in $(MATRIX); do \
 		interpreter=$$(bash .ci/python-for.sh $$version); \

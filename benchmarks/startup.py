@@ -4,7 +4,9 @@
 - `web`: a new `helios-bot web` process (imports, config, migration of an empty SQLite
   database, HTTP server) until /readyz answers 200, then its resident memory after idling.
 - `run`: a new `helios-bot sandbox` process until its bot logs that it is connected to
-  Discord: the `run` start-up path plus starting both simulators, so an upper bound.
+  Discord: the `run` start-up path plus starting both simulators, so an upper bound. Then its
+  resident memory once it has played the built-in month and idled: the bot, both simulators
+  and a month of demo data in one process, so an upper bound too.
 
 Prints the figures; asserts nothing.
 
@@ -72,12 +74,10 @@ def start_web(directory: Path, idle: float) -> tuple[float, float]:
         process.wait(timeout=15)
 
 
-def start_run(directory: Path) -> float:
-    script = directory / "idle.toml"
-    script.write_text('[[step]]\nsay = "started"\n')
+def start_run(idle: float) -> tuple[float, float]:
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "sandbox", "--script", str(script), "--log-level", "INFO"],
+        [sys.executable, "-m", "bot", "sandbox", "--log-level", "INFO"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -85,8 +85,12 @@ def start_run(directory: Path) -> float:
     )
     try:
         wait_for_line(process, r"connected to Discord as")
-        return time.perf_counter() - started
+        ready = time.perf_counter() - started
+        wait_for_line(process, r"Ctrl-C to stop")  # the built-in month has been played
+        time.sleep(idle)
+        return ready, rss_mib(process.pid)
     finally:
+        process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
 
 
@@ -95,13 +99,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle", type=float, default=2.0, help="seconds idle before RSS")
     args = parser.parse_args()
-    web_ready, rss, run_ready = [], [], []
+    web_ready, rss, run_ready, run_rss = [], [], [], []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as directory:
             seconds, mib = start_web(Path(directory), args.idle)
             web_ready.append(seconds)
             rss.append(mib)
-            run_ready.append(start_run(Path(directory)))
+        seconds, mib = start_run(args.idle)
+        run_ready.append(seconds)
+        run_rss.append(mib)
     print(f"{args.runs} cold starts each, fresh SQLite database (goal <= {GOAL_SECONDS:.0f} s)")
     print(
         f"  web: start to /readyz 200: median {statistics.median(web_ready):.2f} s, "
@@ -109,7 +115,8 @@ def main() -> None:
     )
     print(
         f"  run (via sandbox, simulators included): start to Discord ready: "
-        f"median {statistics.median(run_ready):.2f} s, max {max(run_ready):.2f} s"
+        f"median {statistics.median(run_ready):.2f} s, max {max(run_ready):.2f} s; "
+        f"idle RSS after the demo month median {statistics.median(run_rss):.1f} MiB"
     )
 
 

@@ -19,7 +19,7 @@ from bot.db.migrate import migrate
 from bot.github.client import GitHubClient, GitHubUnavailable
 from bot.github.sync import followed, repositories, sync_repositories
 from bot.log import get_logger, setup_logging
-from bot.runtime import Runtime, wait_for_shutdown_signal
+from bot.runtime import Runtime, shutdown_signals, unless_stopped
 
 log = get_logger(__name__)
 
@@ -207,11 +207,15 @@ async def _sync(config: Config, repo: str | None, since: datetime | None) -> int
 
 async def _serve_web(config: Config, host: str | None, port: int | None, apply: bool) -> int:
     runtime = Runtime(config, SystemClock(), "web")
-    try:
-        await runtime.start(apply_migrations=apply, host=host, port=port)
-        await wait_for_shutdown_signal()
-    finally:
-        await runtime.close()
+    # Signals are handled from the start: one during migrations cancels start-up cleanly.
+    with shutdown_signals() as stop:
+        try:
+            if await unless_stopped(
+                runtime.start(apply_migrations=apply, host=host, port=port), stop
+            ):
+                await stop.wait()
+        finally:
+            await runtime.close()
     return 0
 
 

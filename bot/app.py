@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pkgutil
 import time
 import uuid
@@ -22,13 +23,18 @@ from bot.clock import Clock
 from bot.config import Config, discord_refs
 from bot.errors import DomainError
 from bot.log import get_logger
-from bot.runtime import Runtime, wait_for_shutdown_signal
+from bot.runtime import (
+    CLOSE_RESERVE,
+    GATEWAY_CLOSE,
+    SHUTDOWN_DEADLINE,
+    Deadline,
+    Runtime,
+    bounded,
+    shutdown_signals,
+)
 from bot.services.command_sync import needs_sync, payload_hash, record_sync
 
 log = get_logger(__name__)
-
-# Closing the gateway and the runtime must fit in the 10 s that orchestrators allow.
-SHUTDOWN_TIMEOUT = 9.0
 
 
 def extension_names() -> list[str]:
@@ -70,8 +76,11 @@ class HeliosBot(commands.AutoShardedBot):
         self.clock = clock
         self.runtime = Runtime(config, clock, "run")
         self.disabled_features: set[str] = set()
+        # Why each is off: the first of its Discord ids the guild lacks.
+        self.disabled_reasons: dict[str, str] = {}
         self._apply_migrations = apply_migrations
         self._refs_checked = False
+        self._guild_checked = False
         self._started = time.monotonic()
 
     @property
@@ -81,6 +90,18 @@ class HeliosBot(commands.AutoShardedBot):
     @property
     def guild_id(self) -> int:
         return self.config.settings.discord.guild_id
+
+    def owns_guild(self) -> bool:
+        """This process runs the shard that carries the configured guild (Discord's formula)."""
+        shard_ids, shard_count = self.shard_ids, self.shard_count
+        if shard_ids is None or shard_count is None:  # every shard is ours
+            return True
+        return (self.guild_id >> 22) % shard_count in shard_ids
+
+    def guild_missing(self) -> bool:
+        """Connected, owning the guild's shard, and still not seeing the guild: the bot is not
+        in that server (an unavailable guild, during a Discord outage, is still seen)."""
+        return self.is_ready() and self.owns_guild() and self.get_guild(self.guild_id) is None
 
     def feature_enabled(self, name: str) -> bool:
         """A feature runs when its config section exists and its Discord ids were found."""
@@ -103,20 +124,37 @@ class HeliosBot(commands.AutoShardedBot):
         async with self.runtime.sessions() as session:
             if not await needs_sync(session, self.guild_id, digest):
                 return
-        await self.tree.sync(guild=guild)
+        try:
+            await self.tree.sync(guild=guild)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            # Not in that server (or invited without applications.commands): the guild check
+            # at connection says which; the next start tries again.
+            log.warning("slash commands not synced to guild %d: %s", self.guild_id, exc.text)
+            return
         async with self.runtime.sessions.begin() as session:
             await record_sync(session, self.guild_id, digest, self.clock.now())
         log.info("slash commands synced to guild %d", self.guild_id)
 
     async def close(self) -> None:
+        # The gateway first, then the runtime, on one deadline (bot/runtime.py).
+        deadline = Deadline(SHUTDOWN_DEADLINE)
         try:
-            await asyncio.wait_for(super().close(), timeout=SHUTDOWN_TIMEOUT / 2)
+            await bounded(
+                "closing the Discord gateway",
+                super().close(),
+                deadline.left(GATEWAY_CLOSE, keep=CLOSE_RESERVE),
+            )
         finally:
-            await self.runtime.close()
+            await self.runtime.close(deadline)
 
     async def _discord_ready(self) -> str | None:
         if self.is_closed() or not self.is_ready():
             return "not connected to the Discord gateway"
+        if self.guild_missing():
+            return (
+                f"guild {self.guild_id} (discord.guild_id in {self.config.path}) "
+                "is not visible to the bot"
+            )
         return None
 
     async def on_ready(self) -> None:
@@ -126,6 +164,15 @@ class HeliosBot(commands.AutoShardedBot):
             len(self.guilds),
             self.uptime_seconds,
         )
+        if not self._guild_checked:
+            self._guild_checked = True
+            if self.guild_missing():
+                log.error(
+                    "config discord.guild_id in %s: the bot does not see guild %d; invite it "
+                    "to that server or correct the id, then restart (/readyz answers 503)",
+                    self.config.path,
+                    self.guild_id,
+                )
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         if guild.id == self.guild_id and not self._refs_checked:
@@ -138,6 +185,9 @@ class HeliosBot(commands.AutoShardedBot):
             found = guild.get_channel(ref_id) if kind == "channel" else guild.get_role(ref_id)
             if found is None:
                 self.disabled_features.add(feature)
+                self.disabled_reasons.setdefault(
+                    feature, f"config {key}: {kind} {ref_id} is not in the guild"
+                )
                 log.error(
                     "config %s: %s %d does not exist in guild %s (%d); feature %r is off "
                     "until the config is fixed and the bot restarted",
@@ -198,11 +248,15 @@ async def run_bot(config: Config, clock: Clock, *, apply_migrations: bool) -> in
     token = config.secrets.discord_token
     assert token is not None  # the CLI refuses `run` without DISCORD_TOKEN
     bot = HeliosBot(config, clock, apply_migrations=apply_migrations)
-    async with bot:
-        gateway = asyncio.create_task(bot.start(token.get_secret_value()))
-        stop = asyncio.create_task(wait_for_shutdown_signal())
-        done, _ = await asyncio.wait({gateway, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
-        await bot.close()
-        await gateway  # re-raises a login or connection failure with its own message
-    return 0 if stop in done else 1
+    with shutdown_signals() as stop:  # before start-up: a signal while migrating counts too
+        async with bot:
+            gateway = asyncio.create_task(bot.start(token.get_secret_value()))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({gateway, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if stop.is_set() and not bot.is_ready():
+                gateway.cancel()  # still starting (migrations, login): cut it short
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gateway  # re-raises a login or connection failure with its own message
+    return 0 if stop.is_set() else 1

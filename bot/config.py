@@ -11,12 +11,22 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG_PATH = "config.toml"
 CONFIG_ENV = "HELIOS_BOT_CONFIG"
@@ -55,6 +65,23 @@ class DiscordSettings(Section):
     guild_id: Snowflake = Field(description="the community's Discord server")
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_exist(cls, ids: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        # discord.py would only fail once connected (or silently connect the wrong shards).
+        if ids is None or "shard_count" not in info.data:  # a bad shard_count is named already
+            return ids
+        count = info.data["shard_count"]
+        if count is None:
+            raise ValueError("requires discord.shard_count (ids run from 0 to shard_count - 1)")
+        if not ids or len(set(ids)) != len(ids):
+            raise ValueError(f"expected distinct shard ids, at least one (got {ids})")
+        if outside := [i for i in ids if not 0 <= i < count]:
+            raise ValueError(
+                f"shard ids must be 0 to {count - 1} (shard_count = {count}); got {outside}"
+            )
+        return ids
 
 
 class WebSettings(Section):
@@ -195,6 +222,7 @@ class Secrets(BaseModel):
     def values(self) -> list[str]:
         """Every secret string, for the log redactor."""
         found = [self.database_url.get_secret_value()]
+        found += url_passwords(self.database_url.get_secret_value())
         found += [s.get_secret_value() for s in self.github_webhook_secrets]
         for secret in (self.discord_token, self.github_token, self.github_app_private_key):
             if secret is not None:
@@ -229,16 +257,18 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     if problems:
         raise ConfigError(problems)
 
-    for key in _secret_keys(raw):
+    secret_keys = list(_secret_keys(raw))
+    for key in secret_keys:
         problems.append(
             f"{path}: {key}: secrets must not be written in the config file; "
-            "set them in the environment (see config.example.toml)"
+            f"set {_secret_variable(key)} in the environment instead"
         )
     settings: Settings | None = None
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        problems += [f"{path}: {line}" for line in _describe(exc)]
+        # A secret's key is also unknown to the model: the line above says all there is.
+        problems += [f"{path}: {line}" for line in _describe(exc, skip=set(secret_keys))]
     secrets, env_problems = _secrets_from_env(env)
     problems += env_problems
     if problems or settings is None:
@@ -255,10 +285,28 @@ def _secret_keys(table: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
             yield dotted
 
 
-def _describe(exc: ValidationError) -> list[str]:
+def _secret_variable(key: str) -> str:
+    """The environment variable that holds the secret a config key looks like."""
+    name = key.rsplit(".", 1)[-1].lower()
+    if "webhook" in name or ("github" in key and "secret" in name):
+        return "GITHUB_WEBHOOK_SECRET"
+    if "private_key" in name:
+        return "GITHUB_APP_PRIVATE_KEY (or GITHUB_APP_PRIVATE_KEY_PATH)"
+    if "password" in name or "database" in key:
+        return "DATABASE_URL"
+    if "token" in name and "discord" in key:
+        return "DISCORD_TOKEN"
+    if "token" in name and "github" in key:
+        return "GITHUB_TOKEN"
+    return "its variable (the list is at the top of config.example.toml)"
+
+
+def _describe(exc: ValidationError, skip: Collection[str] = ()) -> list[str]:
     lines = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        if key in skip:
+            continue
         kind = error["type"]
         if kind == "extra_forbidden":
             lines.append(f"{key}: unknown key")
@@ -376,9 +424,33 @@ def render_settings(config: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
+# user:password@ right after the scheme. The password runs to the last "@", as an unencoded
+# "/", "?" or "@" in it must not leave a part of it printed (a rare "@" later in the URL
+# hides more than needed, which is the safe way to be wrong).
+_USERINFO = re.compile(
+    r"^(?P<head>[A-Za-z][\w+.-]*://[^:/?#@]*:)(?P<password>.*)@(?P<tail>[^@]*)$", re.S
+)
+# A `password` query parameter, which libpq and asyncpg accept as well as userinfo.
+_QUERY_PASSWORD = re.compile(r"([?&;]password=)([^&;#]*)", re.I)
+
+
+def url_passwords(url: str) -> list[str]:
+    """Every password in a database URL, as written and decoded, for the log redactor."""
+    found = []
+    if userinfo := _USERINFO.match(url):
+        found.append(userinfo["password"])
+        url = userinfo["tail"]
+    found += [match[2] for match in _QUERY_PASSWORD.finditer(url)]
+    return [form for raw in found if raw for form in dict.fromkeys((raw, unquote_plus(raw)))]
+
+
 def redact_url(url: SecretStr) -> str:
-    """A database URL with its password replaced, safe to print."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url.get_secret_value())
+    """A database URL with its password (in the userinfo or the query) replaced, safe to print."""
+    value = url.get_secret_value()
+    head = ""
+    if userinfo := _USERINFO.match(value):
+        head, value = f"{userinfo['head']}***@", userinfo["tail"]
+    return head + _QUERY_PASSWORD.sub(r"\1***", value)
 
 
 def _toml_value(value: Any) -> str:

@@ -41,6 +41,18 @@ log = get_logger(__name__)
 TargetKind = Literal["channel", "dm", "role", "github_comment"]
 DISCORD_KINDS: tuple[TargetKind, ...] = ("channel", "dm", "role")
 GITHUB_KINDS: tuple[TargetKind, ...] = ("github_comment",)
+# The feature (config section) each promise belongs to, by the first part of its key: the
+# Discord sender skips what a feature that is turned off promised (tests/unit/test_outbox.py
+# checks that every key a service promises is listed).
+PROMISE_FEATURES = {
+    "issue-announced": "announcements",
+    "first-pr": "onboarding",
+    "first-merge": "onboarding",
+    "first-merge-comment": "onboarding",
+    "contributor-role": "onboarding",
+    "claim-reminder": "onboarding",
+    "claim-released": "onboarding",
+}
 MAX_ATTEMPTS = 8
 # Rows may be promised by other processes (webhook receivers), which cannot wake a sender, so
 # senders also look every few seconds; a promise committed in-process wakes them at once.
@@ -52,6 +64,16 @@ LEASE = timedelta(minutes=2)
 
 class PermanentDeliveryError(Exception):
     """Retrying cannot help (unknown channel, missing permission, user blocks DMs)."""
+
+
+class DeliverySkipped(Exception):
+    """Not to be sent (its feature is turned off): kept as "skipped" with the reason, never
+    retried, so what was promised stays visible rather than silently deleted."""
+
+
+def promise_feature(key: str) -> str | None:
+    """The feature whose promise ``key`` is, or None for one that belongs to no feature."""
+    return PROMISE_FEATURES.get(key.split(":", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,7 @@ class Delivery:
 
 
 # Carries out a delivery and returns the Discord message id (None for a role); raises
-# PermanentDeliveryError or any other exception (treated as transient).
+# DeliverySkipped, PermanentDeliveryError or any other exception (treated as transient).
 Sender = Callable[[Delivery], Awaitable[int | None]]
 
 
@@ -198,6 +220,10 @@ class Outbox:
         for delivery in await self.lease_due():
             try:
                 message_id = await send(delivery)
+            except DeliverySkipped as exc:
+                # The sender reports a skipped feature once; a line per message is noise.
+                log.debug("outbox %s skipped: %s", delivery.key, exc)
+                await self._finish(delivery, status="skipped", error=str(exc))
             except PermanentDeliveryError as exc:
                 log.warning("outbox %s dropped: %s", delivery.key, exc)
                 await self._finish(delivery, status="failed", error=str(exc))

@@ -9,11 +9,13 @@ close the outbound HTTP session and the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Iterator
 from datetime import timedelta
 from typing import Literal
 
@@ -46,10 +48,43 @@ from bot.web.webhook import MAX_BODY, add_webhook_route
 log = get_logger(__name__)
 
 Mode = Literal["run", "web"]
-# In-flight requests get this long to finish on shutdown; the whole shutdown stays under 10 s.
-HTTP_SHUTDOWN_TIMEOUT = 5.0
+# SIGTERM to exit within the 10 s that orchestrators allow before SIGKILL: the stages of a
+# shutdown share one deadline, each taking at most its cap of what is left, and the caps add up
+# to less than the deadline (tests/unit/test_shutdown.py).
+SHUTDOWN_DEADLINE = 9.0
+GATEWAY_CLOSE = 2.0  # `run` only: closing the Discord connection (bot/app.py)
+# In-flight requests get this long to finish, then as long again to unwind once cancelled.
+HTTP_SHUTDOWN_TIMEOUT = 1.5
+HTTP_STOP = 2 * HTTP_SHUTDOWN_TIMEOUT
+INBOX_FLUSH = 1.0  # committing webhook deliveries already received (and answered by then)
+INGEST_STOP = 1.5  # the ingestion batch in progress
+# Kept back for the last stages: background tasks, the HTTP session and the database.
+CLOSE_RESERVE = 1.0
+STAGE_CAPS = (GATEWAY_CLOSE, HTTP_STOP, INBOX_FLUSH, INGEST_STOP, CLOSE_RESERVE)
 # Claims are measured in days; a quarter of an hour is prompt enough and costs nothing.
 CLAIM_FOLLOW_UP_INTERVAL = timedelta(minutes=15)
+
+
+class Deadline:
+    """One time budget shared by the stages of a shutdown."""
+
+    def __init__(self, seconds: float) -> None:
+        self._ends = time.monotonic() + seconds
+
+    def left(self, cap: float | None = None, *, keep: float = 0.0) -> float:
+        """Seconds for the next stage: at most ``cap``, leaving ``keep`` for later ones."""
+        left = max(0.0, self._ends - time.monotonic() - keep)
+        return left if cap is None else min(cap, left)
+
+
+async def bounded(what: str, work: Awaitable[object], seconds: float) -> bool:
+    """Await ``work`` for at most ``seconds``, then cancel it; False (and a warning) if cut."""
+    try:
+        await asyncio.wait_for(work, max(seconds, 0.0))
+    except TimeoutError:
+        log.warning("shutdown: %s did not finish in %.1f s; going on without it", what, seconds)
+        return False
+    return True
 
 
 class Runtime:
@@ -228,36 +263,50 @@ class Runtime:
         )
         info.labels(__version__, self.mode).set(1)
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def close(self, deadline: Deadline | None = None) -> None:
+        """Release everything in reverse order of opening, within ``deadline`` (by default
+        the whole shutdown budget); a stage that overruns its share is cut short."""
+        deadline = deadline or Deadline(SHUTDOWN_DEADLINE)
+        keep = CLOSE_RESERVE
+        clean = True
+        if self._runner is not None:  # stops accepting at once, then waits for requests
+            clean &= await bounded(
+                "the HTTP server", self._runner.cleanup(), deadline.left(HTTP_STOP, keep=keep)
+            )
             self._runner = None
         if self._inbox is not None:  # after the server: requests in flight await the inbox
-            await self._inbox.close()
+            clean &= await self._inbox.close(within=deadline.left(INBOX_FLUSH, keep=keep))
             self._inbox = None
         if self._ingest is not None:  # after the inbox, before the database closes
-            await self._ingest.close()
+            clean &= await self._ingest.close(within=deadline.left(INGEST_STOP, keep=keep))
             self._ingest = None
         if self._github_outbox is not None:
             self._github_outbox.cancel()
-            await asyncio.gather(self._github_outbox, return_exceptions=True)
+            clean &= await bounded(
+                "the GitHub outbox",
+                asyncio.gather(self._github_outbox, return_exceptions=True),
+                deadline.left(),
+            )
             self._github_outbox = None
         if self._scheduler is not None:  # before the GitHub client and the database close
-            await self._scheduler.close()
+            clean &= await bounded("the scheduler", self._scheduler.close(), deadline.left())
             self._scheduler = None
         if self.github is not None:
             self.github.close()
             self.github = None
         if self._http is not None:
-            await self._http.close()
+            clean &= await bounded("the HTTP client", self._http.close(), deadline.left())
             self._http = None
         if self._read is not None:
             self._read.close()
             self._read = None
         if self._engine is not None:
-            await self._engine.dispose()
+            clean &= await bounded("the database", self._engine.dispose(), deadline.left())
             self._engine = None
-        log.info("stopped cleanly")
+        if clean:
+            log.info("stopped cleanly")
+        else:
+            log.warning("stopped; some work was cut short by the shutdown deadline")
 
     async def _database_ready(self) -> str | None:
         async with self.engine.connect() as connection:
@@ -333,15 +382,52 @@ def _ends_claims(event: str, action: str | None) -> bool:
     return event in ("issues", "pull_request") and action in ("closed", "deleted", "transferred")
 
 
-async def wait_for_shutdown_signal() -> None:
-    """Return on SIGTERM or SIGINT (Ctrl-C)."""
+@contextlib.contextmanager
+def shutdown_signals() -> Iterator[asyncio.Event]:
+    """An event that SIGTERM or SIGINT (Ctrl-C) sets, from now on.
+
+    Installed before any start-up work, so that a signal during migrations stops the process
+    cleanly instead of killing it half-way (the default action) or being noticed only once
+    start-up is over.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def received() -> None:
+        if not stop.is_set():
+            log.info("shutting down")
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, received)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-    log.info("shutting down")
+
+
+async def unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Run ``work`` unless ``stop`` is set first, which cancels it; True if it finished."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        stopped.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()  # start-up failed: raise its error
+    return True
+
+
+async def wait_for_shutdown_signal() -> None:
+    """Return on SIGTERM or SIGINT (Ctrl-C)."""
+    with shutdown_signals() as stop:
+        await stop.wait()

@@ -11,7 +11,14 @@ from discord.ext import commands
 
 from bot.app import HeliosBot
 from bot.log import get_logger
-from bot.outbox import Delivery, Outbox, PermanentDeliveryError, deliver_forever
+from bot.outbox import (
+    Delivery,
+    DeliverySkipped,
+    Outbox,
+    PermanentDeliveryError,
+    deliver_forever,
+    promise_feature,
+)
 
 log = get_logger(__name__)
 
@@ -22,6 +29,7 @@ class OutboxDelivery(commands.Cog):
         self.outbox = Outbox(bot.runtime.sessions, bot.clock, bot.runtime.owner)
         self._promised = bot.runtime.outbox_wakeup()
         self._task: asyncio.Task[None] | None = None
+        self._skipping: set[str] = set()  # features whose promises were reported skipped
 
     async def cog_load(self) -> None:
         self._task = asyncio.create_task(self._deliver(), name="outbox-delivery")
@@ -37,6 +45,7 @@ class OutboxDelivery(commands.Cog):
         await deliver_forever(self.outbox, self.send, self.bot.clock, self._promised)
 
     async def send(self, delivery: Delivery) -> int | None:
+        self._skip_if_feature_off(delivery)
         try:
             if delivery.target_kind == "role":
                 await self._give_role(delivery)
@@ -54,6 +63,23 @@ class OutboxDelivery(commands.Cog):
                 f"{delivery.target_kind} {delivery.target_id}: {exc.text or exc}"
             ) from exc
         return message.id
+
+    def _skip_if_feature_off(self, delivery: Delivery) -> None:
+        """What a turned-off feature promised (webhook handlers run in every process and
+        cannot know) is not sent: its channel or role is likely the missing one."""
+        feature = promise_feature(delivery.key)
+        if feature is None or feature not in self.bot.disabled_features:
+            return
+        why = self.bot.disabled_reasons.get(feature, "turned off at start-up")
+        if feature not in self._skipping:
+            self._skipping.add(feature)
+            log.warning(
+                "messages of feature %r are not sent while it is off; they stay in the outbox "
+                "with status 'skipped' (%s)",
+                feature,
+                why,
+            )
+        raise DeliverySkipped(f"feature {feature!r} is off: {why}")
 
     async def _give_role(self, delivery: Delivery) -> None:
         guild = self.bot.get_guild(delivery.guild_id)

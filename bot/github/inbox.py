@@ -99,20 +99,28 @@ class Inbox:
             self._writer = asyncio.create_task(self._write_forever(), name="webhook-inbox")
         self._started = True
 
-    async def close(self) -> None:
-        """Stop after committing what is already queued (requests in flight still get answers)."""
+    async def close(self, within: float | None = None) -> bool:
+        """Stop after committing what is already queued (requests in flight still get answers),
+        waiting at most ``within`` seconds for that; False if cut short. A delivery left
+        uncommitted was never acknowledged, so GitHub sends it again."""
         if not self._started:
-            return
+            return True
         self._started = False
-        if self._sqlite is not None:
-            await self._sqlite.close()
-            return
-        assert self._writer is not None
-        await self._queue.join()
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
-        self._writer = None
+        flushed = True
+        try:
+            if self._sqlite is not None:
+                await asyncio.wait_for(self._sqlite.close(), within)
+            else:
+                await asyncio.wait_for(self._queue.join(), within)
+        except TimeoutError:
+            log.warning("webhook inbox: not all deliveries committed within %.1f s", within)
+            flushed = False
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        return flushed
 
     async def record(self, incoming: Incoming) -> bool:
         """Commit the delivery; True if it is new, False if this delivery id came before."""

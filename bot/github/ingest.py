@@ -61,7 +61,7 @@ BATCH_SIZE = 3
 # Bodies above this (a large pull_request delivery is ~20 KB) are parsed in a thread, so
 # that a big or deeply nested payload cannot stall the loop.
 PARSE_IN_THREAD = 32 * 1024
-# How long close() lets a batch in progress finish before cancelling it.
+# How long close() lets a batch in progress finish before cancelling it, by default.
 STOP_TIMEOUT = 3.0
 
 
@@ -141,17 +141,21 @@ class IngestWorker:
         """New deliveries were committed: look now rather than at the next poll."""
         self._wake.set()
 
-    async def close(self) -> None:
-        """Let the batch in progress finish (briefly), then stop."""
+    async def close(self, within: float = STOP_TIMEOUT) -> bool:
+        """Let the batch in progress finish (at most ``within`` s), then stop; False if it
+        was cancelled instead."""
         if self._task is None:
-            return
+            return True
         self._stopping = True
         self._wake.set()
         try:
-            await asyncio.wait_for(self._task, STOP_TIMEOUT)
+            await asyncio.wait_for(self._task, within)
         except TimeoutError:
-            log.warning("ingestion did not stop in %.0f s; its leases will expire", STOP_TIMEOUT)
-        self._task = None
+            log.warning("ingestion did not stop in %.1f s; its leases will expire", within)
+            return False
+        finally:
+            self._task = None
+        return True
 
     async def _run_forever(self) -> None:
         while not self._stopping:

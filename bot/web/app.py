@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -16,6 +17,9 @@ log = get_logger(__name__)
 
 # A readiness check returns None when healthy, else a short reason shown on /readyz.
 ReadinessCheck = Callable[[], Awaitable[str | None]]
+# A check that has not answered by then has failed: a hung database gets a prompt 503 rather
+# than a probe left waiting (the checks run side by side, so this bounds the whole answer).
+READINESS_TIMEOUT = 2.0
 
 _CHECKS = web.AppKey("checks", Mapping[str, ReadinessCheck])
 _REGISTRY = web.AppKey("registry", CollectorRegistry)
@@ -74,15 +78,22 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def _readiness(name: str, check: ReadinessCheck) -> str:
+    try:
+        problem = await asyncio.wait_for(check(), READINESS_TIMEOUT)
+    except TimeoutError:
+        log.warning("readiness check %s gave no answer in %g s", name, READINESS_TIMEOUT)
+        return f"no answer within {READINESS_TIMEOUT:g} s"
+    except Exception as exc:
+        log.warning("readiness check %s failed", name, exc_info=True)
+        return f"check failed: {type(exc).__name__}"
+    return problem or "ok"
+
+
 async def readyz(request: web.Request) -> web.Response:
-    results: dict[str, str] = {}
-    for name, check in request.app[_CHECKS].items():
-        try:
-            problem = await check()
-        except Exception as exc:
-            log.warning("readiness check %s failed", name, exc_info=True)
-            problem = f"check failed: {type(exc).__name__}"
-        results[name] = problem or "ok"
+    checks = request.app[_CHECKS]
+    answers = await asyncio.gather(*(_readiness(name, check) for name, check in checks.items()))
+    results = dict(zip(checks, answers, strict=True))
     ready = all(result == "ok" for result in results.values())
     return web.json_response(
         {"status": "ready" if ready else "not ready", "checks": results},

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
 from datetime import timedelta
@@ -12,7 +14,11 @@ import discord
 import pytest
 from sqlalchemy import text
 
+from bot.config import Config
 from bot.sandbox.community import Sandbox
+
+# A guild the Discord simulator does not serve.
+UNKNOWN_GUILD = 555555555555555555
 
 
 async def get_json(url: str) -> tuple[int, dict[str, object]]:
@@ -96,6 +102,63 @@ async def test_missing_role_turns_off_only_its_feature(
     assert result.content.startswith("Organiser tools are turned off")
     status, _ = await get_json(f"{bot.runtime.url}/readyz")
     assert status == 200  # one feature off is not an outage
+
+
+def with_discord(config: Config, **changes: object) -> Config:
+    discord_settings = config.settings.discord.model_copy(update=changes)
+    return dataclasses.replace(
+        config, settings=config.settings.model_copy(update={"discord": discord_settings})
+    )
+
+
+async def test_guild_the_bot_cannot_see_is_reported_once_and_not_ready(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert sandbox.config is not None
+    await sandbox.stop_bot()
+    sandbox.config = with_discord(sandbox.config, guild_id=UNKNOWN_GUILD)
+    with caplog.at_level(logging.WARNING):
+        await sandbox.start_bot()
+        bot = sandbox.running_bot
+        # A new session (READY again) does not repeat the error.
+        identified = sandbox.discord.gateway_stats.identifies
+        ready_again = asyncio.ensure_future(bot.wait_for("ready", timeout=10))
+        await sandbox.discord.send_invalid_session(resumable=False)
+        await ready_again
+        status, body = await get_json(f"{bot.runtime.url}/readyz")
+    assert sandbox.discord.gateway_stats.identifies == identified + 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        f"config discord.guild_id in {sandbox.config.path}: the bot does not see guild "
+        f"{UNKNOWN_GUILD}; invite it to that server or correct the id, then restart "
+        "(/readyz answers 503)"
+    ]
+    assert status == 503
+    assert body["checks"] == {
+        "database": "ok",
+        "migrations": "ok",
+        "discord": f"guild {UNKNOWN_GUILD} (discord.guild_id in {sandbox.config.path}) "
+        "is not visible to the bot",
+    }
+
+
+async def test_guild_on_another_processs_shard_is_not_reported(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert sandbox.config is not None
+    await sandbox.stop_bot()
+    other_shard = 1 - (UNKNOWN_GUILD >> 22) % 2
+    sandbox.config = with_discord(
+        sandbox.config, guild_id=UNKNOWN_GUILD, shard_count=2, shard_ids=[other_shard]
+    )
+    with caplog.at_level(logging.ERROR):
+        await sandbox.start_bot()
+    bot = sandbox.running_bot
+    assert bot.shard_ids == [other_shard]
+    assert not bot.owns_guild()
+    status, body = await get_json(f"{bot.runtime.url}/readyz")
+    assert (status, body["checks"]["discord"]) == (200, "ok")
+    assert not [r for r in caplog.records if "discord.guild_id" in r.getMessage()]
 
 
 async def test_bot_resumes_after_the_gateway_drops(sandbox: Sandbox) -> None:

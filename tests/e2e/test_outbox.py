@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
+import pytest
 from sqlalchemy import select
 
 from bot.db.models import OutboxMessage
@@ -104,3 +106,57 @@ async def test_discord_outage_is_retried_after_backoff(sandbox: Sandbox) -> None
     sandbox.clock.advance(timedelta(seconds=31))
     message = await sandbox.driver.wait_for_message(lambda m: m.content == "eventually")
     assert message.channel_id == help_channel.id
+
+
+async def test_a_turned_off_features_promises_are_skipped_and_reported_once(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    community = sandbox.community
+    assert community is not None
+    await sandbox.stop_bot()
+    dev, performance = community.channels["dev"], community.channels["performance"]
+    del sandbox.discord.state.channels[dev.id]  # announcements.good_first_issues_channel_id
+    community.guild.channel_ids.remove(dev.id)
+    shown_before = len(sandbox.discord.messages_in(performance))
+    posts_to_dev = f"/channels/{dev.id}/messages"
+    tried_before = len(sandbox.discord.requests_to("POST", posts_to_dev))
+
+    with caplog.at_level(logging.INFO):
+        await sandbox.start_bot()
+        assert sandbox.running_bot.disabled_features == {"announcements"}
+        for title in ("Speed up the cache", "Profile the loader"):
+            sandbox.github.state.open_issue(
+                "helios-engine/helios", "marta", title, labels=["good first issue", "performance"]
+            )
+        await sandbox.github.emitter.flush()
+        await sandbox.settle()
+        # Features that are on still deliver.
+        ada = community.members["ada"]
+        await promise(sandbox, "welcome:ada", "dm", ada.id, "Hi Ada!")
+        await sandbox.driver.wait_for_message(lambda m: m.content == "Hi Ada!")
+
+    async with sandbox.running_bot.runtime.sessions() as session:
+        announced = list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.key.startswith("issue-announced:"))
+            )
+        )
+    skipped = [row for row in announced if row.status != "sent"]  # the seed's were sent
+    why = f"config announcements.good_first_issues_channel_id: channel {dev.id} is not in the guild"
+    # Two issues, each for #dev (missing) and #performance (present): none sent, none retried.
+    assert sorted((row.target_id, row.status, row.attempts) for row in skipped) == sorted(
+        [(dev.id, "skipped", 1), (performance.id, "skipped", 1)] * 2
+    )
+    assert {row.last_error for row in skipped} == {f"feature 'announcements' is off: {why}"}
+    assert len(sandbox.discord.messages_in(performance)) == shown_before
+    assert len(sandbox.discord.requests_to("POST", posts_to_dev)) == tried_before
+
+    said = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name in ("cogs.outbox", "bot.outbox") and r.levelno >= logging.INFO
+    ]
+    assert said == [
+        "messages of feature 'announcements' are not sent while it is off; they stay in the "
+        f"outbox with status 'skipped' ({why})"
+    ]

@@ -16,6 +16,7 @@ from bot.outbox import (
     LEASE,
     MAX_ATTEMPTS,
     Delivery,
+    DeliverySkipped,
     Outbox,
     PermanentDeliveryError,
     enqueue,
@@ -118,6 +119,29 @@ async def test_permanent_failure_is_not_retried(
     await Outbox(sessions, clock, "proc-a").deliver_due(forbidden)
     (row,) = await rows(sessions)
     assert (row.status, row.last_error) == ("failed", "missing access to channel 555")
+
+
+async def test_a_skipped_message_is_kept_with_its_reason_and_not_retried(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    await promise(sessions, clock, "issue-announced:1:2:555")
+    outbox = Outbox(sessions, clock, "proc-a")
+
+    async def feature_off(_delivery: Delivery) -> int:
+        raise DeliverySkipped("feature 'announcements' is off")
+
+    assert await outbox.deliver_due(feature_off) == 0
+    (row,) = await rows(sessions)
+    assert (row.status, row.last_error, row.lease_owner) == (
+        "skipped",
+        "feature 'announcements' is off",
+        None,
+    )
+    assert await outbox.next_due() is None  # nothing left to wake up for
+    clock.advance(timedelta(days=1))
+    recorder = Recorder()
+    assert await outbox.deliver_due(recorder) == 0
+    assert recorder.sent == []
 
 
 async def test_a_crashed_senders_lease_expires_and_another_delivers(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bot.clock import ManualClock
 from bot.config import load_config
 from bot.db.migrate import head_revision
 from bot.runtime import Runtime
+from bot.web.app import READINESS_TIMEOUT
 
 
 @pytest.fixture
@@ -21,8 +23,8 @@ async def runtime_factory(
 ) -> AsyncIterator[Callable[..., Runtime]]:
     started: list[Runtime] = []
 
-    def make() -> Runtime:
-        config = load_config(write_config(), {"DATABASE_URL": database_url})
+    def make(extra: str = "") -> Runtime:
+        config = load_config(write_config(extra), {"DATABASE_URL": database_url})
         runtime = Runtime(config, clock, "web")
         started.append(runtime)
         return runtime
@@ -65,6 +67,22 @@ async def test_not_ready_until_migrated(runtime_factory: Callable[..., Runtime])
     assert status == 503
     assert f'"migrations": "database at None, code expects {head_revision()}"' in body
     assert (await get(f"{runtime.url}/healthz"))[0] == 200
+
+
+async def test_a_database_that_does_not_answer_makes_readyz_say_503(
+    runtime_factory: Callable[..., Runtime],
+) -> None:
+    # One pooled connection (SQLite always has one), which the test then keeps busy.
+    runtime = runtime_factory("[database]\npool_size = 1\nmax_overflow = 0\n")
+    await runtime.start(apply_migrations=True)
+    async with runtime.engine.connect():
+        status, _, body = await get(f"{runtime.url}/readyz")
+    assert status == 503
+    assert json.loads(body)["checks"] == {
+        "database": f"no answer within {READINESS_TIMEOUT:g} s",
+        "migrations": f"no answer within {READINESS_TIMEOUT:g} s",
+    }
+    assert (await get(f"{runtime.url}/readyz"))[0] == 200  # and ready again once it answers
 
 
 async def test_close_releases_everything(runtime_factory: Callable[..., Runtime]) -> None:
