@@ -82,14 +82,14 @@ class OutboxDelivery(commands.Cog):
         raise DeliverySkipped(f"feature {feature!r} is off: {why}")
 
     async def _give_role(self, delivery: Delivery) -> None:
-        guild = self.bot.get_guild(delivery.guild_id)
-        if guild is None:
-            raise PermanentDeliveryError(f"guild {delivery.guild_id} is not available")
-        member = guild.get_member(delivery.target_id) or await guild.fetch_member(
-            delivery.target_id
+        # One REST call by ids, without the guild's cache: the process delivering the promise
+        # need not run the guild's shard.
+        await self.bot.http.add_role(
+            delivery.guild_id,
+            delivery.target_id,
+            int(delivery.payload["role_id"]),
+            reason=str(delivery.payload.get("reason", "")) or None,
         )
-        role = discord.Object(int(delivery.payload["role_id"]))
-        await member.add_roles(role, reason=str(delivery.payload.get("reason", "")) or None)
 
     async def _resolve(self, delivery: Delivery) -> discord.abc.Messageable:
         if delivery.target_kind == "dm":
