@@ -248,7 +248,7 @@ class Runner:
             if record.exc_info and record.exc_info[1] is not None:
                 text += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
             self._log(number, "error", text.replace("\n", " / "))
-            first_line = text.splitlines()[0] if text else text
+            first_line = text.splitlines()[0]
             self.transcript.failures.append(f"{phase}: the bot logged an error: {first_line}")
         unhandled = self.sandbox.discord.unhandled
         for method, path in unhandled[self._unhandled_seen :]:
