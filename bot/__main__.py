@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         "the HTTP server up until Ctrl-C.",
     )
     sandbox.add_argument("--script", metavar="FILE", help="scenario to play (docs/sandbox.md)")
+    sandbox.add_argument(
+        "--config",
+        metavar="FILE",
+        help="dry-run this bot config (its features, channel and role ids) instead of the "
+        "demo's; secrets are the sandbox's own",
+    )
     sandbox.add_argument("--format", choices=["text", "jsonl"], default="text")
     sandbox.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -96,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.sandbox.cli import run_sandbox
 
         setup_logging(args.log_level, "text", ())
-        return asyncio.run(run_sandbox(args.script, args.format))
+        return asyncio.run(run_sandbox(args.script, args.format, args.config))
     path = resolve_config_path(args.config, os.environ)
     try:
         config = load_config(path)

@@ -8,43 +8,56 @@ import tempfile
 from importlib.resources import files
 from pathlib import Path
 
-from bot.clock import ManualClock
+from bot.config import Config, ConfigError, load_config
 from bot.runtime import wait_for_shutdown_signal
 from bot.sandbox.community import Sandbox
-from bot.sandbox.scenario import Runner, ScenarioError, Transcript, load_scenario
+from bot.sandbox.scenario import ScenarioError, Transcript, load_scenario, run_scenario
 
 EXIT_FAILED = 1
-EXIT_BAD_SCENARIO = 2
+EXIT_BAD_INPUT = 2  # the scenario or the config file was rejected when loaded
 BUILT_IN = "first_month.toml"
 
 
-async def run_sandbox(script: str | None, output: str) -> int:
+async def run_sandbox(script: str | None, output: str, config: str | None = None) -> int:
     path = Path(script) if script else Path(str(files("bot.sandbox.scenarios") / BUILT_IN))
     try:
         scenario = load_scenario(path)
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_BAD_SCENARIO
-    clock = ManualClock(scenario.start) if scenario.start else ManualClock()
-    with tempfile.TemporaryDirectory(prefix="helios-sandbox-") as directory:
-        sandbox = Sandbox(Path(directory), clock)
-        await sandbox.start()
+        return EXIT_BAD_INPUT
+    organiser: Config | None = None
+    if config is not None:
         try:
-            try:
-                transcript = await Runner(sandbox, clock).play(scenario)
-            except ScenarioError as exc:
-                print(f"{path}: {exc}", file=sys.stderr)
-                return EXIT_BAD_SCENARIO
-            _print(transcript, output)
-            if script is None:
-                print(
-                    f"\nThe bot's HTTP server is at {sandbox.running_bot.runtime.url} "
-                    "(/healthz, /readyz, /metrics). Ctrl-C to stop.",
-                    file=sys.stderr,
-                )
-                await wait_for_shutdown_signal()
-        finally:
-            await sandbox.stop()
+            # The file is checked as `check-config` does; secrets come from the sandbox, so
+            # none is read from the environment.
+            organiser = load_config(Path(config), {})
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_BAD_INPUT
+
+    served = False
+
+    async def serve(sandbox: Sandbox, transcript: Transcript) -> None:
+        nonlocal served
+        served = True
+        _print(transcript, output)
+        print(
+            f"\nThe bot's HTTP server is at {sandbox.running_bot.runtime.url} "
+            "(/healthz, /readyz, /metrics). Ctrl-C to stop.",
+            file=sys.stderr,
+        )
+        await wait_for_shutdown_signal()
+
+    with tempfile.TemporaryDirectory(prefix="helios-sandbox-") as directory:
+        transcript = await run_scenario(
+            scenario,
+            Path(directory),
+            organiser_config=organiser,
+            while_running=serve if script is None else None,
+        )
+    if not served:  # printed after shutdown, so errors logged then are in it too
+        _print(transcript, output)
     for failure in transcript.failures:
         print(f"FAILED {failure}", file=sys.stderr)
     return EXIT_FAILED if transcript.failures else 0

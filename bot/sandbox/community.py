@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.app import HeliosBot
 from bot.clock import Clock
-from bot.config import Config, load_config
+from bot.config import Config, Secrets, Settings, WebSettings, discord_refs, load_config
 from bot.db.models import OutboxMessage, WebhookDelivery
 from bot.log import get_logger
 from bot.sandbox.discord import (
@@ -38,6 +40,7 @@ WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 (a loopback-only simulat
 GITHUB_TOKEN = "ghp_sandbox_token"  # noqa: S105
 SETTLE_POLL = 0.02
 REPOSITORIES = ("helios-engine/helios", "helios-engine/helios-sdk-python")
+LABELS = ("bug", "good first issue", "help wanted", "docs")
 ROLES = ("Organiser", "Maintainer", "Mentor", "Newcomer", "Contributor")
 CHANNELS = ("general", "dev", "performance", "help", "bot-log")
 # username -> roles
@@ -51,20 +54,42 @@ PEOPLE = {
 }
 
 
+# With an organiser's config (`sandbox --config`), the channel or role of the demo community
+# that each configured id becomes, so scenarios written for the demo (ines the organiser,
+# `in = "general"`) play unchanged. Other keys get a name made from the key.
+DEMO_NAMES = {
+    "admin.organiser_role_id": "Organiser",
+    "admin.log_channel_id": "bot-log",
+    "announcements.good_first_issues_channel_id": "dev",
+    "onboarding.help_channel_id": "help",
+    "onboarding.newcomer_role_id": "Newcomer",
+    "onboarding.contributor_role_id": "Contributor",
+    "onboarding.celebration_channel_id": "general",
+}
+
+
 @dataclass
 class DemoCommunity:
     guild: Guild
     roles: dict[str, Role] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
+    # How an organiser's configured ids were seeded, one line each, for the transcript.
+    legend: list[str] = field(default_factory=list)
 
 
-def seed_discord(sim: DiscordSimulator) -> DemoCommunity:
-    community = DemoCommunity(guild=sim.add_guild("Helios Engine"))
+def seed_discord(sim: DiscordSimulator, settings: Settings | None = None) -> DemoCommunity:
+    """The demo guild; with ``settings``, also every channel and role they name, by id."""
+    guild_id = settings.discord.guild_id if settings else None
+    community = DemoCommunity(guild=sim.add_guild("Helios Engine", id=guild_id))
+    if settings is not None:
+        _seed_configured(sim, community, settings)
     for name in ROLES:
-        community.roles[name] = sim.add_role(community.guild, name)
+        if name not in community.roles:
+            community.roles[name] = sim.add_role(community.guild, name)
     for name in CHANNELS:
-        community.channels[name] = sim.add_channel(community.guild, name)
+        if name not in community.channels:
+            community.channels[name] = sim.add_channel(community.guild, name)
     for username, roles in PEOPLE.items():
         community.members[username] = sim.add_member(
             community.guild, username, roles=[community.roles[r] for r in roles]
@@ -72,18 +97,107 @@ def seed_discord(sim: DiscordSimulator) -> DemoCommunity:
     return community
 
 
-def seed_github(sim: GitHubSimulator) -> None:
+def _seed_configured(sim: DiscordSimulator, community: DemoCommunity, settings: Settings) -> None:
+    by_id: dict[int, tuple[str, str]] = {}  # id -> (kind, name) of what was created
+    for _, key, kind, ref_id in discord_refs(settings):
+        if ref_id in by_id:
+            made_kind, made_name = by_id[ref_id]
+            if made_kind == kind:
+                community.legend.append(f"{key} = {ref_id}: the same {kind} as {made_name}")
+            else:
+                # One id cannot be a channel and a role: the bot reports the missing one.
+                community.legend.append(
+                    f"{key} = {ref_id}: already the {made_kind} {made_name}, so no {kind} has it"
+                )
+            continue
+        if ref_id == community.guild.id:
+            community.legend.append(f"{key} = {ref_id}: the server's own id, so no {kind} has it")
+            continue
+        table: dict[str, Channel] | dict[str, Role]
+        table = community.channels if kind == "channel" else community.roles
+        name = _unique(_name_for(key, kind), table)
+        if kind == "channel":
+            community.channels[name] = sim.add_channel(community.guild, name, id=ref_id)
+            shown = f"#{name}"
+        else:
+            community.roles[name] = sim.add_role(community.guild, name, id=ref_id)
+            shown = f"role {name}"
+        by_id[ref_id] = (kind, shown)
+        community.legend.append(f"{key} = {ref_id}: {shown}")
+
+
+def _name_for(key: str, kind: str) -> str:
+    if key in DEMO_NAMES:
+        return DEMO_NAMES[key]
+    last = key.rsplit(".", 1)[1]
+    if kind == "channel":  # a Discord channel name: lower case, no spaces
+        return re.sub(r"[^a-z0-9_-]+", "-", last.removesuffix("_channel_id").lower())
+    return last.removesuffix("_role_id").replace("_", " ").capitalize()
+
+
+def _unique(name: str, taken: dict[str, Channel] | dict[str, Role]) -> str:
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate, number = f"{name}-{number}", number + 1
+    return candidate
+
+
+def seed_github(sim: GitHubSimulator, settings: Settings | None = None) -> None:
+    """The demo repositories and issues; with ``settings``, in the repositories they follow,
+    labelled with their beginner and priority labels."""
     state = sim.state
-    state.add_org("helios-engine", members=("ines", "marta"))
-    for full_name in REPOSITORIES:
-        state.create_repo(full_name, labels=("bug", "good first issue", "help wanted", "docs"))
-    core, sdk = REPOSITORIES
-    state.open_issue(
-        core, "marta", "Document the cache eviction flags", labels=["good first issue"]
-    )
-    state.open_issue(core, "ines", "Flaky test in the L2 storage suite", labels=["bug"])
-    state.open_issue(sdk, "marta", "Add type hints to the client", labels=["good first issue"])
+    repositories, labels, beginner = list(REPOSITORIES), list(LABELS), "good first issue"
+    if settings is not None:
+        repositories = followed_repositories(settings)
+        if settings.onboarding is not None:
+            onboarding = settings.onboarding
+            beginner = onboarding.beginner_labels[0] if onboarding.beginner_labels else beginner
+            labels += onboarding.beginner_labels + onboarding.priority_labels
+    for owner in dict.fromkeys(name.split("/")[0] for name in repositories):
+        state.add_org(owner, members=("ines", "marta"))
+    for full_name in repositories:
+        state.create_repo(full_name, labels=tuple(dict.fromkeys(labels)))
+    if repositories:
+        core = repositories[0]
+        state.open_issue(core, "marta", "Document the cache eviction flags", labels=[beginner])
+        state.open_issue(core, "ines", "Flaky test in the L2 storage suite", labels=["bug"])
+    if len(repositories) > 1:  # with one repository, its numbers stay those of the demo's
+        sdk = repositories[1]
+        state.open_issue(sdk, "marta", "Add type hints to the client", labels=[beginner])
     sim.add_token(GITHUB_TOKEN, "helios-bot")
+
+
+def followed_repositories(settings: Settings) -> list[str]:
+    """The repositories an organiser's config follows: those listed, and with
+    ``github.organization`` the demo's repository names under that organisation."""
+    github = settings.github
+    names = list(github.repositories)
+    if github.organization is not None:
+        names += [f"{github.organization}/{name.split('/')[1]}" for name in REPOSITORIES]
+    return list(dict.fromkeys(names))
+
+
+def sandboxed(config: Config, github: GitHubSimulator, secrets: Secrets) -> Config:
+    """An organiser's config with what the sandbox must own replaced: the simulators' URLs,
+    a loopback port, no pauses between GitHub calls, one shard, and the sandbox's secrets."""
+    settings = config.settings
+    updates: dict[str, object] = {
+        "discord": settings.discord.model_copy(update={"shard_count": None, "shard_ids": None}),
+        "web": WebSettings(host="127.0.0.1", port=0),
+        "github": settings.github.model_copy(
+            update={
+                "api_url": github.api_url,
+                "seconds_between_requests": 0,
+                "seconds_between_writes": 0,
+                "sync_interval_minutes": 0,
+            }
+        ),
+    }
+    if settings.onboarding is not None:
+        updates["onboarding"] = settings.onboarding.model_copy(
+            update={"github_web_url": github.web_url}
+        )
+    return Config(settings=settings.model_copy(update=updates), secrets=secrets, path=config.path)
 
 
 def config_text(community: DemoCommunity, github_api_url: str, github_web_url: str) -> str:
@@ -134,11 +248,20 @@ areas = [
 class Sandbox:
     """Both simulators, a seeded community and the real bot, all on one clock."""
 
-    def __init__(self, directory: Path, clock: Clock, *, onboarding_extra: str = "") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        clock: Clock,
+        *,
+        onboarding_extra: str = "",
+        organiser_config: Config | None = None,
+    ) -> None:
         self.directory = directory
         self.clock = clock
         # More keys for the [onboarding] section, the last one of the written config.
         self.onboarding_extra = onboarding_extra
+        # An organiser's own config to dry-run instead of the demo's (`sandbox --config`).
+        self.organiser_config = organiser_config
         self.discord = DiscordSimulator(clock)
         self.github = GitHubSimulator(clock, webhook_secret=WEBHOOK_SECRET)
         self.driver = DiscordDriver(self.discord)
@@ -157,22 +280,32 @@ class Sandbox:
     async def start(self) -> None:
         await self.discord.start()
         await self.github.start()
-        self.community = seed_discord(self.discord)
-        seed_github(self.github)
-        path = self.directory / "config.toml"
-        path.write_text(
-            config_text(self.community, self.github.api_url, self.github.web_url)
-            + self.onboarding_extra
-        )
-        self.config = load_config(
-            path,
-            {
-                "DISCORD_TOKEN": self.discord.token,
-                "GITHUB_TOKEN": GITHUB_TOKEN,
-                "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{self.directory / 'helios.db'}",
-            },
-        )
+        organiser = self.organiser_config
+        settings = organiser.settings if organiser is not None else None
+        self.community = seed_discord(self.discord, settings)
+        seed_github(self.github, settings)
+        database_url = f"sqlite+aiosqlite:///{self.directory / 'helios.db'}"
+        environment = {
+            "DISCORD_TOKEN": self.discord.token,
+            "GITHUB_TOKEN": GITHUB_TOKEN,
+            "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "DATABASE_URL": database_url,
+        }
+        if organiser is not None:
+            secrets = Secrets(
+                discord_token=SecretStr(self.discord.token),
+                github_token=SecretStr(GITHUB_TOKEN),
+                github_webhook_secrets=(SecretStr(WEBHOOK_SECRET),),
+                database_url=SecretStr(database_url),
+            )
+            self.config = sandboxed(organiser, self.github, secrets)
+        else:
+            path = self.directory / "config.toml"
+            path.write_text(
+                config_text(self.community, self.github.api_url, self.github.web_url)
+                + self.onboarding_extra
+            )
+            self.config = load_config(path, environment)
         self._exit.enter_context(point_discord_py_at(self.discord.url))
         await self.start_bot()
         # The seed's webhooks reach the bot as if it had been listening all along.
@@ -189,7 +322,9 @@ class Sandbox:
         await asyncio.wait({ready, self._gateway}, return_when=asyncio.FIRST_COMPLETED)
         if self._gateway.done():
             ready.cancel()
-            self._gateway.result()  # start-up failed: raise its error
+            failed, self._gateway, self.bot = self._gateway, None, None
+            await bot.close()  # release what setup_hook opened before it failed
+            failed.result()  # start-up failed: raise its error
             raise RuntimeError("the bot stopped during start-up")
         self.github.emitter.target_url = f"{bot.runtime.url}/github/webhook"
 

@@ -172,6 +172,20 @@ async def test_bot_resumes_after_the_gateway_drops(sandbox: Sandbox) -> None:
     assert result.embeds[0]["title"] == "Helios bot status"
 
 
+async def test_bot_resumes_after_a_resumable_invalid_session(sandbox: Sandbox) -> None:
+    """INVALID_SESSION with d=true: reconnect and RESUME the same session, no new IDENTIFY."""
+    assert sandbox.community is not None
+    ines, general = sandbox.community.members["ines"], sandbox.community.channels["general"]
+    stats = sandbox.discord.gateway_stats
+    identifies = stats.identifies
+    await sandbox.discord.send_invalid_session(resumable=True)
+    # Dispatched while the bot reconnects: the RESUME replays it.
+    result = await sandbox.driver.run_command(ines, general, "helios status")
+    assert result.embeds[0]["title"] == "Helios bot status"
+    assert stats.resumes == 1
+    assert stats.identifies == identifies
+
+
 async def test_bot_closes_everything_quickly(sandbox: Sandbox) -> None:
     url = sandbox.running_bot.runtime.url
     started = time.monotonic()

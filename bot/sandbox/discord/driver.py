@@ -298,13 +298,19 @@ class DiscordDriver:
             raise LookupError(f"message {message.id} has no select {custom_id_or_placeholder!r}")
         if menu.get("disabled"):
             raise ValueError("the select menu is disabled")
-        if not menu.get("min_values", 1) <= len(values) <= menu.get("max_values", 1):
-            raise ValueError(f"{len(values)} value(s) is outside the menu's min/max")
+        least, most = menu.get("min_values", 1), menu.get("max_values", 1)
+        if not least <= len(values) <= most:
+            raise ValueError(
+                f"{len(values)} value(s) is outside the menu's min/max ({least} to {most})"
+            )
         if menu["type"] == 3:
-            offered = {o["value"] for o in menu.get("options", [])}
+            offered = [o["value"] for o in menu.get("options", [])]
             unknown = [v for v in values if v not in offered]
             if unknown:
-                raise ValueError(f"not among the select's options: {unknown}")
+                raise ValueError(
+                    f"{', '.join(map(repr, unknown))} not among the select's options "
+                    f"({', '.join(offered)})"
+                )
         data = {
             "custom_id": menu["custom_id"],
             "component_type": menu["type"],
@@ -418,7 +424,7 @@ class DiscordDriver:
             await asyncio.sleep(self.reaction_time)
         interaction = self.sim.state.new_interaction(kind, user, channel, data, message)
         await self.sim.gateway.dispatch("INTERACTION_CREATE", self._payload(interaction))
-        what = f"the bot to answer interaction {interaction.id} ({data.get('name') or data})"
+        what = f"the bot to answer {_subject(kind, data)}"
         await self.sim.wait_until(
             lambda: interaction.response_type is not None, within=self.timeout, what=what
         )
@@ -469,6 +475,15 @@ class DiscordDriver:
         if interaction.message_id is not None:
             payload["message"] = message_payload(state, state.messages[interaction.message_id])
         return payload
+
+
+def _subject(kind: int, data: JSON) -> str:
+    """What a person acted on, as a timeout message names it."""
+    if kind in (APPLICATION_COMMAND, AUTOCOMPLETE):
+        return f"/{data.get('name')}"
+    if kind == MODAL_SUBMIT:
+        return f"the form {data.get('custom_id')!r}"
+    return f"the click on {data.get('custom_id')!r}"
 
 
 def _submitted(components: list[JSON], values: Mapping[str, str | Sequence[str]]) -> list[JSON]:

@@ -165,16 +165,26 @@ class DiscordSimulator:
     def bot_user(self) -> User:
         return self.state.bot
 
-    def add_guild(self, name: str = "Helios Community") -> Guild:
-        return self.state.add_guild(name)
+    # ``id`` picks the snowflake (an organiser's configured id); by default a new one.
 
-    def add_role(self, guild: Guild, name: str, *, permissions: int = 0) -> Role:
-        return self.state.add_role(guild, name, permissions=permissions)
+    def add_guild(self, name: str = "Helios Community", *, id: int | None = None) -> Guild:
+        return self.state.add_guild(name, id=id)
+
+    def add_role(
+        self, guild: Guild, name: str, *, permissions: int = 0, id: int | None = None
+    ) -> Role:
+        return self.state.add_role(guild, name, permissions=permissions, id=id)
 
     def add_channel(
-        self, guild: Guild, name: str, *, type: int = GUILD_TEXT, topic: str | None = None
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        type: int = GUILD_TEXT,
+        topic: str | None = None,
+        id: int | None = None,
     ) -> Channel:
-        return self.state.add_channel(guild, name, type=type, topic=topic)
+        return self.state.add_channel(guild, name, type=type, topic=topic, id=id)
 
     def add_member(self, guild: Guild, username: str, *, roles: list[Role] | None = None) -> Member:
         user = self.state.add_user(username)

@@ -331,8 +331,18 @@ class SimState:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str) -> Guild:
-        guild_id = self.ids.next()
+    def _unused(self, wanted: int | None) -> int:
+        """A new snowflake, or ``wanted`` (e.g. an id from an organiser's config) if free."""
+        if wanted is None:
+            return self.ids.next()
+        taken = set(self.channels) | set(self.guilds) | set(self.users)
+        taken.update(role_id for guild in self.guilds.values() for role_id in guild.roles)
+        if wanted in taken:
+            raise ValueError(f"id {wanted} is already in use")
+        return wanted
+
+    def add_guild(self, name: str, *, id: int | None = None) -> Guild:
+        guild_id = self._unused(id)
         guild = Guild(id=guild_id, name=name, owner_id=self.owner.id, created_at=self.clock.now())
         everyone = (1 << 10) | (1 << 11) | (1 << 31)  # view channel, send messages, use commands
         guild.roles[guild_id] = Role(
@@ -344,9 +354,11 @@ class SimState:
         self.add_member(guild, self.owner)
         return guild
 
-    def add_role(self, guild: Guild, name: str, *, permissions: int = 0) -> Role:
+    def add_role(
+        self, guild: Guild, name: str, *, permissions: int = 0, id: int | None = None
+    ) -> Role:
         role = Role(
-            id=self.ids.next(),
+            id=self._unused(id),
             guild_id=guild.id,
             name=name,
             permissions=permissions,
@@ -370,9 +382,10 @@ class SimState:
         type: int = GUILD_TEXT,
         parent_id: int | None = None,
         topic: str | None = None,
+        id: int | None = None,
     ) -> Channel:
         channel = Channel(
-            id=self.ids.next(),
+            id=self._unused(id),
             type=type,
             name=name,
             created_at=self.clock.now(),

@@ -13,7 +13,7 @@ Typical use::
 """
 
 from bot.sandbox.github.device import DeviceFlow, DeviceGrant
-from bot.sandbox.github.server import GitHubSimulator, RequestCounter
+from bot.sandbox.github.server import GitHubRequest, GitHubSimulator, RequestCounter
 from bot.sandbox.github.state import (
     GitHubState,
     Installation,
@@ -30,6 +30,7 @@ __all__ = [
     "Delivery",
     "DeviceFlow",
     "DeviceGrant",
+    "GitHubRequest",
     "GitHubSimulator",
     "GitHubState",
     "Installation",

@@ -86,6 +86,17 @@ class RequestCounter:
 
 
 @dataclass
+class GitHubRequest:
+    """One request as it reached the simulator, for tests and the sandbox's transcript."""
+
+    method: str
+    route: str  # the route's template, e.g. "/repos/{owner}/{repo}/issues/{number}"
+    params: dict[str, str]  # the template's values: {"owner": ..., "repo": ..., "number": ...}
+    api: bool  # under the REST API, rather than a github.com page (the device flow)
+    status: int = 0
+
+
+@dataclass
 class RateLimit:
     """One "core" bucket for the whole simulator; the window restarts when the reset passes."""
 
@@ -132,6 +143,7 @@ class GitHubSimulator:
         self.emitter = WebhookEmitter(webhook_secret, webhook_url, auto_deliver=auto_deliver)
         self.emitter.attach(self.state)
         self.counter = RequestCounter()
+        self.requests: list[GitHubRequest] = []
         self.rate = RateLimit()
         self.faults: list[Fault] = []
         self.primary_status = 403  # GitHub answers primary exhaustion with 403 or 429
@@ -265,21 +277,28 @@ class GitHubSimulator:
 
     # --- middleware -----------------------------------------------------------------------
 
-    def _route_name(self, request: web.Request) -> str:
+    def _template(self, request: web.Request) -> str:
         info = request.match_info.route.resource
         template = info.canonical if info is not None else request.path
-        return f"{request.method} {template.removeprefix(API_PREFIX) or '/'}"
+        return template.removeprefix(API_PREFIX) or "/"
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        self.counter.record(self._route_name(request))
-        if not request.path.startswith(API_PREFIX):
-            return await handler(request)  # github.com pages: no API rules apply
+        template = self._template(request)
+        self.counter.record(f"{request.method} {template}")
+        api = request.path.startswith(API_PREFIX)
+        record = GitHubRequest(request.method, template, dict(request.match_info), api)
+        self.requests.append(record)
+        if not api:
+            response = await handler(request)  # github.com pages: no API rules apply
+            record.status = response.status
+            return response
         request_id = uuid.uuid4().hex[:20].upper()
         response = await self._api(request, handler, request_id)
         response.headers.update(self.rate.headers(self.clock.now()))
         response.headers["X-GitHub-Request-Id"] = request_id
         response.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+        record.status = response.status
         return response
 
     async def _api(

@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The scenario runner in-process: failures at run time, errors outside the steps, and what
+the transcript records of things no scenario step makes the bot do yet."""
+
+from __future__ import annotations
+
+import io
+import tomllib
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.clock import ManualClock
+from bot.sandbox.community import Sandbox
+from bot.sandbox.scenario import BotErrors, Runner, Scenario, Transcript, run_scenario
+
+STATUS = '[[step]]\nas = "ines"\nrun = "helios status"\n'
+
+
+def scenario(steps: str) -> Scenario:
+    return Scenario.model_validate(tomllib.loads(steps))
+
+
+async def play(sandbox: Sandbox, clock: ManualClock, steps: str) -> Transcript:
+    with BotErrors().attached() as errors:
+        return await Runner(sandbox, clock, errors).play(scenario(steps))
+
+
+def interactions_expire(sandbox: Sandbox) -> None:
+    """Discord forgets the next interaction: the bot cannot answer it, nor report that."""
+    sandbox.driver.timeout = 0.5  # how long the person waits; the bot will never answer
+    sandbox.discord.fail_next(
+        "POST", "/interactions/*", 404, times=2, code=10062, message="Unknown interaction"
+    )
+
+
+async def test_a_step_the_bot_does_not_answer_fails_naming_it(
+    sandbox: Sandbox, clock: ManualClock
+) -> None:
+    interactions_expire(sandbox)
+    transcript = await play(sandbox, clock, STATUS + '[[step]]\nadvance = "1d"\n')
+    assert transcript.failures[0] == (
+        "step 1 (ines runs /helios status in #general): no answer from the bot: "
+        "timed out after 0.5s waiting for the bot to answer /helios"
+    )
+    # The bot's own report of the failure is an error too.
+    assert any(f.startswith("step 1: the bot logged an error: ") for f in transcript.failures)
+    failed = next(e for e in transcript.entries if e.kind == "failed")
+    assert failed.step == 1
+    assert failed.text.endswith("(the scenario stops here: 1 step(s) not played)")
+    assert not [e for e in transcript.entries if e.step == 2]
+
+
+async def test_a_discord_route_the_simulator_lacks_fails_the_run(
+    sandbox: Sandbox, clock: ManualClock
+) -> None:
+    guild = sandbox.running_bot.guilds[0]
+    route = discord.http.Route("GET", "/guilds/{guild_id}/welcome-screen", guild_id=guild.id)
+    with pytest.raises(discord.NotFound):
+        await sandbox.running_bot.http.request(route)
+    transcript = await play(sandbox, clock, '[[step]]\nsay = "hello"\n')
+    assert transcript.failures == [
+        "start-up: the bot called a Discord route the simulator lacks: "
+        f"GET /guilds/{guild.id}/welcome-screen"
+    ]
+
+
+async def test_an_error_after_the_last_step_fails_the_run(tmp_path: Path) -> None:
+    async def after_the_last_step(sandbox: Sandbox, transcript: Transcript) -> None:
+        assert sandbox.community is not None
+        ines, general = sandbox.community.members["ines"], sandbox.community.channels["general"]
+        interactions_expire(sandbox)
+        with pytest.raises(TimeoutError):
+            await sandbox.driver.run_command(ines, general, "helios status")
+
+    transcript = await run_scenario(
+        scenario('[[step]]\nsay = "hello"\n'), tmp_path, while_running=after_the_last_step
+    )
+    assert transcript.failures
+    assert all(f.startswith("shutdown: the bot logged an error: ") for f in transcript.failures)
+    assert "bot.app: command /helios status failed for user" in transcript.failures[0]
+
+
+async def test_the_transcript_records_threads_files_and_deletions(
+    sandbox: Sandbox, clock: ManualClock
+) -> None:
+    assert sandbox.community is not None
+    ada = sandbox.community.members["ada"]
+    dev = sandbox.running_bot.get_channel(sandbox.community.channels["dev"].id)
+    assert isinstance(dev, discord.TextChannel)
+    with BotErrors().attached() as errors:
+        runner = Runner(sandbox, clock, errors)
+        runner.observe(0)  # the start-up's announcements
+        start = len(runner.transcript.entries)
+
+        # The bot's real discord.py client does what no cog does yet.
+        private = await dev.create_thread(
+            name="Mentoring ada", type=discord.ChannelType.private_thread
+        )
+        await private.add_user(discord.Object(ada.id))
+        plan = discord.File(io.BytesIO(b"week 1: read the code\n"), filename="plan.md")
+        await private.send("Your plan", file=plan)
+        notice = await dev.send("Office hours at 5")
+        await notice.create_thread(name="Office hours")
+        runner.observe(1)
+        await notice.delete()
+        runner.observe(2)
+
+    entries = [(e.step, e.kind, e.where, e.text) for e in runner.transcript.entries[start:]]
+    assert entries == [
+        (1, "message", "#dev thread 'Mentoring ada'", "Your plan files: plan.md"),
+        (1, "message", "#dev", "Office hours at 5"),
+        (1, "thread", "#dev", "private thread 'Mentoring ada' created"),
+        (1, "thread", "#dev", "ada added to 'Mentoring ada'"),
+        (1, "thread", "#dev", "public thread 'Office hours' created"),
+        (2, "deleted", "#dev", "Office hours at 5"),
+    ]
+    assert errors.records == []
