@@ -77,8 +77,10 @@ pr-ready: lint security test
 run: dev-setup
 	$(BIN)/helios-bot run
 
-sandbox: dev-setup
-	$(BIN)/helios-bot sandbox
+# Trying the bot needs only the virtualenv. SCRIPT=examples/first-week.toml plays a scenario
+# and exits; CONFIG=config.toml dry-runs an organiser's configuration.
+sandbox: venv
+	$(BIN)/helios-bot sandbox $(if $(SCRIPT),--script $(SCRIPT)) $(if $(CONFIG),--config $(CONFIG))
 
 migrate: dev-setup
 	$(BIN)/helios-bot migrate
