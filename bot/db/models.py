@@ -85,7 +85,7 @@ class WebhookDelivery(Base):
     # failed: a handler kept failing (the error is in last_error, the body kept for replay).
     status: Mapped[str] = mapped_column(String(16))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # How body is stored: "zlib" (compressed by the SQLite inbox) or None (as received); read
+    # How body is stored: "zstd" (Zstandard, by the SQLite inbox) or None (as received); read
     # it with bot.github.inbox.raw_body.
     body_encoding: Mapped[str | None] = mapped_column(String(8))
     received_at: Mapped[datetime]

@@ -26,13 +26,13 @@ import asyncio
 import os
 import socket
 import uuid
-import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+import zstandard
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -309,7 +309,7 @@ class IngestWorker:
         """
         try:
             payload = await self._parse(body, encoding)
-        except (ValueError, zlib.error) as exc:  # retrying cannot mend the stored body
+        except (ValueError, zstandard.ZstdError) as exc:  # retrying cannot mend the body
             return [f"body: {exc!r}"], True
         delivery = Delivery(delivery_id, event, action, payload)
         errors = []

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Compressed webhook bodies: zlib in the SQLite inbox, lz4 TOAST on PostgreSQL.
+"""Compressed webhook bodies: Zstandard in the SQLite inbox, lz4 TOAST on PostgreSQL.
 
-``webhook_deliveries.body_encoding`` says how a body is stored: "zlib" (the SQLite inbox
+``webhook_deliveries.body_encoding`` says how a body is stored: "zstd" (the SQLite inbox
 compresses bodies before it writes them) or NULL (as received).
 
 On PostgreSQL the server compresses bodies itself as it TOASTs them; pglz doing so for each
@@ -14,10 +14,10 @@ Revises: 0007
 Create Date: 2026-11-28 09:00:00
 """
 
-import zlib
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import zstandard
 from alembic import op
 
 revision: str = "0008"
@@ -58,14 +58,14 @@ def downgrade() -> None:
     connection = op.get_bind()
     compressed = connection.execute(
         sa.select(deliveries.c.delivery_id, deliveries.c.body).where(
-            deliveries.c.body_encoding == "zlib"
+            deliveries.c.body_encoding == "zstd"
         )
     ).all()
     for delivery_id, body in compressed:
         connection.execute(
             deliveries.update()
             .where(deliveries.c.delivery_id == delivery_id)
-            .values(body=zlib.decompress(body))
+            .values(body=zstandard.decompress(body))
         )
     with op.batch_alter_table("webhook_deliveries") as batch:
         batch.drop_column("body_encoding")

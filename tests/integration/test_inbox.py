@@ -7,11 +7,11 @@ import base64
 import os
 import shutil
 import sqlite3
-import zlib
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
+import zstandard
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
 from bot.db.models import WebhookDelivery
-from bot.github.inbox import CHECKPOINT_BYTES, ZLIB_LEVEL, Inbox, Incoming, raw_body
+from bot.github.inbox import CHECKPOINT_BYTES, ZSTD_LEVEL, Inbox, Incoming, raw_body
 
 
 async def test_rows_read_back_as_recorded_in_arrival_order(
@@ -77,7 +77,7 @@ async def test_sqlite_stores_bodies_compressed(
     assert row.body is not None
     assert raw_body(row.body, row.body_encoding) == body
     if sessions.kw["bind"].dialect.name == "sqlite":
-        assert (row.body_encoding, len(row.body) < len(body) / 10) == ("zlib", True)
+        assert (row.body_encoding, len(row.body) < len(body) / 10) == ("zstd", True)
     else:  # PostgreSQL compresses in its own storage
         assert (row.body_encoding, row.body) == (None, body)
 
@@ -88,9 +88,9 @@ async def test_sqlite_deliveries_reach_the_database_file_not_only_the_wal(
     database = tmp_path / "helios.db"
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     await migrate(engine)
-    # Random text, which zlib cannot shrink much: the checkpoint counts bytes as stored.
+    # Random text, which cannot be compressed much: the checkpoint counts bytes as stored.
     body = b'{"pad": "' + base64.b64encode(os.urandom(48 * 1024)) + b'"}'
-    count = CHECKPOINT_BYTES // len(zlib.compress(body, ZLIB_LEVEL)) + 1
+    count = CHECKPOINT_BYTES // len(zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body)) + 1
     inbox = Inbox(create_session_factory(engine), clock)
     inbox.start()
     copy = tmp_path / "without-wal.db"
