@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import zstandard
 from aiohttp import WSMsgType, web
 
 from bot.log import get_logger
@@ -67,24 +68,40 @@ CLOSE_DECODE_ERROR = 4002
 CLOSE_AUTHENTICATION_FAILED = 4004
 
 
-class _Connection:
-    """One websocket; with zlib-stream, one compressor shared by every frame it sends."""
+# The gateway's transport compressions: one compression context for the whole connection,
+# flushed after every message so that each websocket frame completes one payload.
+COMPRESSIONS = ("zlib-stream", "zstd-stream")
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request, compress: bool) -> None:
+
+def _stream_compressor(compression: str) -> Callable[[bytes], bytes]:
+    if compression == "zlib-stream":
+        zlib_stream = zlib.compressobj()
+        # Each message ends with Z_SYNC_FLUSH's 00 00 ff ff, which clients look for.
+        return lambda data: zlib_stream.compress(data) + zlib_stream.flush(zlib.Z_SYNC_FLUSH)
+    zstd_stream = zstandard.ZstdCompressor().compressobj()
+    return lambda data: (
+        zstd_stream.compress(data) + zstd_stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    )
+
+
+class _Connection:
+    """One websocket; when compressed, one stream shared by every frame it sends."""
+
+    def __init__(
+        self, ws: web.WebSocketResponse, request: web.Request, compression: str | None
+    ) -> None:
         self.ws = ws
         self.request = request
-        self._compressor = zlib.compressobj() if compress else None
+        self._compress = _stream_compressor(compression) if compression else None
         self._lock = asyncio.Lock()  # frames must reach the compressor in sending order
 
     async def send(self, payload: JSON) -> None:
         text = json.dumps(payload)
         async with self._lock:
-            if self._compressor is None:
+            if self._compress is None:
                 await self.ws.send_str(text)
                 return
-            data = self._compressor.compress(text.encode())
-            data += self._compressor.flush(zlib.Z_SYNC_FLUSH)  # ends with 00 00 ff ff
-            await self.ws.send_bytes(data)
+            await self.ws.send_bytes(self._compress(text.encode()))
 
 
 @dataclass
@@ -106,7 +123,7 @@ class GatewayStats:
     heartbeats: int = 0
     last_heartbeat_seq: int = 0  # the last sequence number the bot said it had processed
     member_requests: int = 0
-    compressed: int = 0  # connections that asked for zlib-stream
+    compressed: int = 0  # connections that asked for zlib-stream or zstd-stream
     paths: list[str] = field(default_factory=list)
 
 
@@ -205,11 +222,11 @@ class Gateway:
         self.stats.connections += 1
         self.stats.paths.append(request.path)
         compress = request.query.get("compress")
-        if request.query.get("encoding", "json") != "json" or compress not in (None, "zlib-stream"):
+        if request.query.get("encoding", "json") != "json" or compress not in (None, *COMPRESSIONS):
             await ws.close(code=CLOSE_DECODE_ERROR, message=b"unsupported encoding")
             return ws
-        connection = _Connection(ws, request, compress == "zlib-stream")
-        self.stats.compressed += compress == "zlib-stream"
+        connection = _Connection(ws, request, compress)
+        self.stats.compressed += compress is not None
         await connection.send({"op": HELLO, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
         try:
             async for message in ws:

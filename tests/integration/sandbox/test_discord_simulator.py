@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import discord
 import pytest
+import zstandard
 from discord import app_commands
 from discord.ext import commands
 
@@ -228,7 +232,7 @@ async def test_connect_ready_and_guild_create_fill_the_cache(world: World) -> No
     stats = world.sim.gateway_stats
     assert stats.identifies == 1
     assert stats.heartbeats >= 1
-    assert stats.compressed == 1  # discord.py asked for zlib-stream and decoded every frame
+    assert stats.compressed == 1  # discord.py asked for a stream compression, decoded every frame
 
 
 async def test_command_sync_registers_commands_with_ids(world: World) -> None:
@@ -552,3 +556,25 @@ def test_point_discord_py_at_restores_the_real_endpoints() -> None:
     assert before == (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     with pytest.raises(ValueError, match="loopback"), point_discord_py_at("https://discord.com"):
         pass
+
+
+@pytest.mark.parametrize("compression", ["zlib-stream", "zstd-stream"])
+async def test_gateway_frames_decode_with_either_stream_compression(
+    clock: ManualClock, compression: str
+) -> None:
+    """discord.py asks for zstd-stream when zstandard is importable, else for zlib-stream."""
+    decompress = (
+        zstandard.ZstdDecompressor().decompressobj().decompress
+        if compression == "zstd-stream"
+        else zlib.decompressobj().decompress
+    )
+    async with (
+        DiscordSimulator(clock) as sim,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{sim.gateway_url}?v=10&encoding=json&compress={compression}") as ws,
+    ):
+        hello = json.loads(decompress(await ws.receive_bytes()))
+        await ws.send_json({"op": 1, "d": None})  # a heartbeat, answered with an ACK
+        ack = json.loads(decompress(await ws.receive_bytes()))
+    assert (hello["op"], ack["op"]) == (10, 11)
+    assert sim.gateway_stats.compressed == 1
