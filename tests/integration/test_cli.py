@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.db.migrate import head_revision
+from tests.integration.processes import start_web
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "config.example.toml"
@@ -86,18 +87,7 @@ async def test_migrate_up_and_down(
 async def test_web_serves_then_stops_cleanly_on_sigterm(
     dummy_env: dict[str, str], write_config: Callable[..., Path]
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "web",
-        "--config",
-        str(write_config()),
-        "--port",
-        "0",
-        env={**os.environ, **dummy_env},
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_web(write_config(), dummy_env)
     assert process.stderr is not None
     url = None
     while url is None:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,8 +24,8 @@ from sqlalchemy.engine import make_url
 
 from bot.db.migrate import _MIGRATION_LOCK_ID
 from bot.github.signature import sign
+from tests.integration.processes import start_web
 
-ROOT = Path(__file__).parents[2]
 SECRET = "shutdown-secret"
 # A hang detector, far above the 10 s the shutdown is allowed: not a measurement.
 HANG = 60
@@ -81,18 +79,8 @@ class WebProcess:
 
 @asynccontextmanager
 async def web(config: Path, database_url: str) -> AsyncIterator[WebProcess]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "web",
-        "--config",
-        str(config),
-        "--port",
-        "0",
-        env={**os.environ, "DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET},
-        cwd=ROOT,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start_web(
+        config, {"DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET}
     )
     child = WebProcess(process)
     try:

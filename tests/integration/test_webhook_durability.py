@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import os
 import re
-import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -34,8 +32,8 @@ from bot.github.signature import sign
 from bot.runtime import Runtime
 from bot.sandbox.github.state import GitHubState
 from tests.conftest import CpuTimedEventLoop
+from tests.integration.processes import start_web
 
-ROOT = Path(__file__).parents[2]
 SECRET = "durability-secret"
 SENDERS = 16
 DELIVERIES = 300
@@ -63,18 +61,8 @@ async def bot_web(
     config: Path, database_url: str
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """``helios-bot web`` as a separate process; yields it and its URL, kills it on exit."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "web",
-        "--config",
-        str(config),
-        "--port",
-        "0",
-        env={**os.environ, "DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET},
-        cwd=ROOT,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start_web(
+        config, {"DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET}
     )
     assert process.stderr is not None
     drain: asyncio.Task[bytes] | None = None
