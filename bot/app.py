@@ -75,8 +75,7 @@ class HeliosBot(commands.AutoShardedBot):
         self.config = config
         self.clock = clock
         self.runtime = Runtime(config, clock, "run")
-        self.disabled_features: set[str] = set()
-        # Why each is off: the first of its Discord ids the guild lacks.
+        # Features turned off, each with why: the first of its Discord ids the guild lacks.
         self.disabled_reasons: dict[str, str] = {}
         self._apply_migrations = apply_migrations
         self._refs_checked = False
@@ -103,10 +102,14 @@ class HeliosBot(commands.AutoShardedBot):
         in that server (an unavailable guild, during a Discord outage, is still seen)."""
         return self.is_ready() and self.owns_guild() and self.get_guild(self.guild_id) is None
 
+    @property
+    def disabled_features(self) -> set[str]:
+        return set(self.disabled_reasons)
+
     def feature_enabled(self, name: str) -> bool:
         """A feature runs when its config section exists and its Discord ids were found."""
         configured = getattr(self.config.settings, name, None) is not None
-        return configured and name not in self.disabled_features
+        return configured and name not in self.disabled_reasons
 
     async def setup_hook(self) -> None:
         await self.runtime.start(apply_migrations=self._apply_migrations)
@@ -184,7 +187,6 @@ class HeliosBot(commands.AutoShardedBot):
         for feature, key, kind, ref_id in discord_refs(self.config.settings):
             found = guild.get_channel(ref_id) if kind == "channel" else guild.get_role(ref_id)
             if found is None:
-                self.disabled_features.add(feature)
                 self.disabled_reasons.setdefault(
                     feature, f"config {key}: {kind} {ref_id} is not in the guild"
                 )

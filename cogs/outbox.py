@@ -68,9 +68,9 @@ class OutboxDelivery(commands.Cog):
         """What a turned-off feature promised (webhook handlers run in every process and
         cannot know) is not sent: its channel or role is likely the missing one."""
         feature = promise_feature(delivery.key)
-        if feature is None or feature not in self.bot.disabled_features:
+        if feature is None or feature not in self.bot.disabled_reasons:
             return
-        why = self.bot.disabled_reasons.get(feature, "turned off at start-up")
+        why = self.bot.disabled_reasons[feature]
         if feature not in self._skipping:
             self._skipping.add(feature)
             log.warning(

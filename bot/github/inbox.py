@@ -214,6 +214,11 @@ def raw_body(body: bytes, encoding: str | None) -> bytes:
     return zstandard.decompress(body) if encoding == "zstd" else body
 
 
+def raw_size(body: bytes, encoding: str | None) -> int:
+    """The length of ``raw_body(body, encoding)``, without decompressing (zstd frames say it)."""
+    return zstandard.frame_content_size(body) if encoding == "zstd" else len(body)
+
+
 def _first_copies(batch: Waiting) -> list[Row]:
     """The batch's rows, one per delivery id: the first of two copies in a batch wins."""
     return list({row["delivery_id"]: row for row, _ in reversed(batch)}.values())

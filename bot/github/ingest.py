@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.db.engine import WriteTurns
 from bot.db.models import WebhookDelivery
-from bot.github.inbox import raw_body
+from bot.github.inbox import raw_body, raw_size
 from bot.github.normalise import (
     NORMALISED_EVENTS,
     MalformedPayload,
@@ -337,8 +337,7 @@ class IngestWorker:
     async def _parse(body: bytes | None, encoding: str | None) -> dict[str, Any]:
         if body is None:
             raise ValueError("no body to process")
-        # Compressed JSON can be a tenth of its size or less.
-        if len(body) > (PARSE_IN_THREAD // 16 if encoding else PARSE_IN_THREAD):
+        if raw_size(body, encoding) > PARSE_IN_THREAD:
             return await asyncio.to_thread(_load, body, encoding)
         return _load(body, encoding)
 

@@ -128,6 +128,30 @@ INSERT_WAITING = (
 )
 
 
+Posting = asyncio.Task[tuple[int, dict[str, str]]]
+
+
+@asynccontextmanager
+async def a_delivery_waiting_for_its_commit(
+    url: str, database_url: str, delivery_id: str
+) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.transaction.Transaction, Posting]]:
+    """A delivery posted while another connection holds the inbox table locked.
+
+    Yields that connection, its open transaction (commit it to let the insert through) and the
+    request's task.
+    """
+    other = await asyncpg.connect(plain(database_url))
+    try:
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute("LOCK TABLE webhook_deliveries IN ACCESS EXCLUSIVE MODE")
+        posting = asyncio.create_task(post_delivery(url, delivery_id))
+        await until(other, INSERT_WAITING, "the delivery waiting for its commit")
+        yield other, transaction, posting
+    finally:
+        await other.close()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_a_signal_while_migrating_stops_cleanly(
     dummy_env: dict[str, str],
@@ -165,13 +189,11 @@ async def test_a_request_in_flight_is_answered_before_the_process_stops(
 ) -> None:
     async with web(write_config(), database_url) as child:
         url = (await child.wait_for_line(r"serving on (http://[0-9.:]+)"))[1]
-        other = await asyncpg.connect(plain(database_url))
-        try:
-            transaction = other.transaction()
-            await transaction.start()
-            await other.execute("LOCK TABLE webhook_deliveries IN ACCESS EXCLUSIVE MODE")
-            posting = asyncio.create_task(post_delivery(url, "in-flight-1"))
-            await until(other, INSERT_WAITING, "the delivery waiting for its commit")
+        async with a_delivery_waiting_for_its_commit(url, database_url, "in-flight-1") as (
+            other,
+            transaction,
+            posting,
+        ):
             child.process.send_signal(signal.SIGTERM)
             await child.wait_for_line("shutting down")
             await transaction.commit()  # the database answers again: the request completes
@@ -182,8 +204,6 @@ async def test_a_request_in_flight_is_answered_before_the_process_stops(
                 "SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'in-flight-1'"
             )
             assert stored == 1
-        finally:
-            await other.close()
     assert "stopped cleanly" in child.log
 
 
@@ -192,14 +212,11 @@ async def test_a_database_that_does_not_answer_cannot_hold_up_the_shutdown(
 ) -> None:
     async with web(write_config(), database_url) as child:
         url = (await child.wait_for_line(r"serving on (http://[0-9.:]+)"))[1]
-        other = await asyncpg.connect(plain(database_url))
-        try:
-            transaction = other.transaction()
-            await transaction.start()
-            await other.execute("LOCK TABLE webhook_deliveries IN ACCESS EXCLUSIVE MODE")
-            posting = asyncio.create_task(post_delivery(url, "never-acknowledged"))
-            await until(other, INSERT_WAITING, "the delivery waiting for its commit")
-
+        async with a_delivery_waiting_for_its_commit(url, database_url, "never-acknowledged") as (
+            other,
+            transaction,
+            posting,
+        ):
             child.process.send_signal(signal.SIGTERM)
             # The lock is held until the process has gone: every wait has to be cut short.
             assert await child.exit_code() == 0, child.log
@@ -210,7 +227,5 @@ async def test_a_database_that_does_not_answer_cannot_hold_up_the_shutdown(
                 "SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'never-acknowledged'"
             )
             assert stored == 0
-        finally:
-            await other.close()
     assert "webhook inbox: not all deliveries committed within" in child.log
     assert "stopped; some work was cut short by the shutdown deadline" in child.log
