@@ -16,7 +16,8 @@ from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_settings, resolve_config_path
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
-from bot.github.client import GitHubClient, GitHubUnavailable
+from bot.github.api import GitHubUnavailable
+from bot.github.client import GitHubClient
 from bot.github.sync import followed, repositories, sync_repositories
 from bot.log import get_logger, setup_logging
 from bot.runtime import Runtime, shutdown_signals, unless_stopped

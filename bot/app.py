@@ -22,6 +22,7 @@ import cogs
 from bot.clock import Clock
 from bot.config import Config, discord_refs
 from bot.errors import DomainError
+from bot.github.api import GitHubUnavailable
 from bot.log import get_logger
 from bot.runtime import (
     CLOSE_RESERVE,
@@ -35,6 +36,8 @@ from bot.runtime import (
 from bot.services.command_sync import needs_sync, payload_hash, record_sync
 
 log = get_logger(__name__)
+
+GITHUB_UNAVAILABLE = "GitHub isn't answering right now. Please try again in a moment."
 
 
 def extension_names() -> list[str]:
@@ -211,17 +214,20 @@ class HeliosBot(commands.AutoShardedBot):
         self, interaction: discord.Interaction, cause: Exception
     ) -> None:
         """The one error path for commands, buttons, menus and forms."""
+        if interaction.command is not None:
+            what = f"command /{interaction.command.qualified_name}"
+        else:
+            data: Mapping[str, object] = interaction.data or {}
+            what = f"component {data.get('custom_id', '?')}"
         if isinstance(cause, DomainError):
             message = cause.user_message
         elif isinstance(cause, app_commands.CheckFailure):
             message = str(cause) or "You can't use this command here."
+        elif isinstance(cause, GitHubUnavailable):
+            log.warning("%s: %s", what, cause)
+            message = GITHUB_UNAVAILABLE
         else:
             error_id = uuid.uuid4().hex[:8]
-            if interaction.command is not None:
-                what = f"command /{interaction.command.qualified_name}"
-            else:
-                data: Mapping[str, object] = interaction.data or {}
-                what = f"component {data.get('custom_id', '?')}"
             log.error(
                 "%s failed for user %d in guild %s (error id %s)",
                 what,

@@ -136,12 +136,6 @@ class OnboardingSettings(Section):
     dev_setup_command: str = "make dev-setup"
     help_channel_id: ChannelId
     newcomer_role_id: RoleId
-    # Given with a short congratulation when a newcomer's first pull request is merged.
-    contributor_role_id: RoleId | None = None
-    # Where first merges are celebrated; none means a direct message only for the first PR.
-    celebration_channel_id: ChannelId | None = None
-    # Also thank a newcomer with a comment on their first merged pull request on GitHub.
-    github_welcome_comment: bool = False
     areas: Annotated[list[Area], Field(min_length=1, max_length=25)]
     # The OAuth App (or GitHub App) client id used for the device flow; not a secret.
     github_oauth_client_id: str | None = None
@@ -180,6 +174,25 @@ class OnboardingSettings(Section):
         return self
 
 
+class CelebrationSettings(Section):
+    """A newcomer's first pull request and first merge, cheered once each."""
+
+    # Where first merges are celebrated; none means a direct message only for the first PR.
+    channel_id: ChannelId | None = None
+    # Given with a short congratulation when a newcomer's first pull request is merged.
+    contributor_role_id: RoleId | None = None
+    # Also thank a newcomer with a comment on their first merged pull request on GitHub.
+    github_welcome_comment: bool = False
+
+
+# Keys that moved to another section: a config that still has one is told where it went.
+MOVED_KEYS = {
+    "onboarding.celebration_channel_id": "celebrations.channel_id",
+    "onboarding.contributor_role_id": "celebrations.contributor_role_id",
+    "onboarding.github_welcome_comment": "celebrations.github_welcome_comment",
+}
+
+
 class AnnouncementSettings(Section):
     """New issues announced in channels, as their webhooks arrive."""
 
@@ -204,6 +217,7 @@ class Settings(Section):
     # Feature sections: absent means the feature is off.
     admin: AdminSettings | None = None
     onboarding: OnboardingSettings | None = None
+    celebrations: CelebrationSettings | None = None
     announcements: AnnouncementSettings | None = None
 
 
@@ -308,7 +322,9 @@ def _describe(exc: ValidationError, skip: Collection[str] = ()) -> list[str]:
         if key in skip:
             continue
         kind = error["type"]
-        if kind == "extra_forbidden":
+        if kind == "extra_forbidden" and key in MOVED_KEYS:
+            lines.append(f"{key}: moved to [{MOVED_KEYS[key].replace('.', '] ', 1)}")
+        elif kind == "extra_forbidden":
             lines.append(f"{key}: unknown key")
         elif kind == "missing":
             lines.append(f"{key}: required value is missing")

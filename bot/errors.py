@@ -10,3 +10,7 @@ class DomainError(Exception):
     def __init__(self, user_message: str) -> None:
         super().__init__(user_message)
         self.user_message = user_message
+
+
+# Said by any feature that needs GitHub credentials when none are configured.
+NO_GITHUB = "GitHub isn't connected here yet; please tell an organiser."

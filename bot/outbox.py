@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Durable, idempotent delivery of the bot's messages.
+"""Promises: durable, idempotent delivery of what the bot says and does.
 
-Anything the bot says because of a GitHub event or a schedule is first written here, in the
-same transaction as the fact that caused it, then delivered by the process that holds the
-Discord gateway. A restart or a Discord outage neither loses a message nor sends it twice:
+Anything the bot says because of a GitHub event or a schedule is first promised here
+(:func:`promise`), in the same transaction as the fact that caused it, then delivered by the
+process that holds the Discord gateway (GitHub comments: by any process with GitHub
+credentials). A restart or a Discord outage neither loses a promise nor delivers it twice:
 
 - the idempotency key makes a second promise of the same message a no-op;
+- each promise names the feature that made it, so what a turned-off feature promised is
+  kept as "skipped" instead of sent;
 - a sender leases due rows with one conditional UPDATE, so several processes never deliver
   the same row at once (this works the same on SQLite and PostgreSQL);
 - a message is sent with a Discord nonce derived from its key and ``enforce_nonce``, so a
@@ -27,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db.engine import insert_for
-from bot.db.models import OutboxMessage
+from bot.db.models import Promise
+from bot.leases import retry_delay
 from bot.log import get_logger
 
 log = get_logger(__name__)
@@ -41,18 +45,6 @@ log = get_logger(__name__)
 TargetKind = Literal["channel", "dm", "role", "github_comment"]
 DISCORD_KINDS: tuple[TargetKind, ...] = ("channel", "dm", "role")
 GITHUB_KINDS: tuple[TargetKind, ...] = ("github_comment",)
-# The feature (config section) each promise belongs to, by the first part of its key: the
-# Discord sender skips what a feature that is turned off promised (tests/unit/test_outbox.py
-# checks that every key a service promises is listed).
-PROMISE_FEATURES = {
-    "issue-announced": "announcements",
-    "first-pr": "onboarding",
-    "first-merge": "onboarding",
-    "first-merge-comment": "onboarding",
-    "contributor-role": "onboarding",
-    "claim-reminder": "onboarding",
-    "claim-released": "onboarding",
-}
 MAX_ATTEMPTS = 8
 # Rows may be promised by other processes (webhook receivers), which cannot wake a sender, so
 # senders also look every few seconds; a promise committed in-process wakes them at once.
@@ -71,18 +63,14 @@ class DeliverySkipped(Exception):
     retried, so what was promised stays visible rather than silently deleted."""
 
 
-def promise_feature(key: str) -> str | None:
-    """The feature whose promise ``key`` is, or None for one that belongs to no feature."""
-    return PROMISE_FEATURES.get(key.split(":", 1)[0])
-
-
 @dataclass(frozen=True)
-class Delivery:
-    """What a sender needs to post one message."""
+class DuePromise:
+    """A promise leased for delivery: what a sender needs to carry it out."""
 
     id: int
     guild_id: int
     key: str
+    feature: str
     target_kind: TargetKind
     target_id: int
     payload: dict[str, Any]
@@ -93,14 +81,15 @@ class Delivery:
         return hashlib.sha256(self.key.encode()).hexdigest()[:25]
 
 
-# Carries out a delivery and returns the Discord message id (None for a role); raises
+# Carries out a promise and returns the Discord message id (None for a role); raises
 # DeliverySkipped, PermanentDeliveryError or any other exception (treated as transient).
-Sender = Callable[[Delivery], Awaitable[int | None]]
+Sender = Callable[[DuePromise], Awaitable[int | None]]
 
 
-async def enqueue(
+async def promise(
     session: AsyncSession,
     *,
+    feature: str,
     guild_id: int,
     key: str,
     target_kind: TargetKind,
@@ -113,6 +102,7 @@ async def enqueue(
     values = {
         "guild_id": guild_id,
         "key": key,
+        "feature": feature,
         "target_kind": target_kind,
         "target_id": target_id,
         "payload": payload,
@@ -122,9 +112,7 @@ async def enqueue(
         "created_at": now,
     }
     statement = (
-        insert_for(session)(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
+        insert_for(session)(Promise).values(**values).on_conflict_do_nothing(index_elements=["key"])
     )
     result = await session.execute(statement)
     promised = bool(getattr(result, "rowcount", 0))
@@ -166,18 +154,18 @@ class Outbox:
         self._kinds = list(kinds)
         self._batch_size = batch_size
 
-    async def lease_due(self) -> list[Delivery]:
+    async def lease_due(self) -> list[DuePromise]:
         now = self._clock.now()
-        free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+        free = or_(Promise.lease_until.is_(None), Promise.lease_until < now)
         due = (
-            select(OutboxMessage.id)
+            select(Promise.id)
             .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.target_kind.in_(self._kinds),
-                OutboxMessage.not_before <= now,
+                Promise.status == "pending",
+                Promise.target_kind.in_(self._kinds),
+                Promise.not_before <= now,
                 free,
             )
-            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            .order_by(Promise.not_before, Promise.id)
             .limit(self._batch_size)
         )
         lease_until = now + LEASE
@@ -185,28 +173,29 @@ class Outbox:
             # The lease condition is repeated in the UPDATE itself: a row another process
             # leased between our SELECT and UPDATE no longer matches and is skipped.
             await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due.scalar_subquery()), free)
+                update(Promise)
+                .where(Promise.id.in_(due.scalar_subquery()), free)
                 .values(lease_owner=self._owner, lease_until=lease_until)
                 .execution_options(synchronize_session=False)
             )
             rows = await session.scalars(
-                select(OutboxMessage)
+                select(Promise)
                 .where(
                     and_(
-                        OutboxMessage.lease_owner == self._owner,
-                        OutboxMessage.lease_until == lease_until,
-                        OutboxMessage.status == "pending",
-                        OutboxMessage.target_kind.in_(self._kinds),
+                        Promise.lease_owner == self._owner,
+                        Promise.lease_until == lease_until,
+                        Promise.status == "pending",
+                        Promise.target_kind.in_(self._kinds),
                     )
                 )
-                .order_by(OutboxMessage.not_before, OutboxMessage.id)
+                .order_by(Promise.not_before, Promise.id)
             )
             return [
-                Delivery(
+                DuePromise(
                     id=row.id,
                     guild_id=row.guild_id,
                     key=row.key,
+                    feature=row.feature,
                     target_kind=row.target_kind,  # type: ignore[arg-type]
                     target_id=row.target_id,
                     payload=row.payload,
@@ -217,27 +206,27 @@ class Outbox:
     async def deliver_due(self, send: Sender) -> int:
         """Deliver one batch of due messages; returns how many were sent."""
         sent = 0
-        for delivery in await self.lease_due():
+        for due in await self.lease_due():
             try:
-                message_id = await send(delivery)
+                message_id = await send(due)
             except DeliverySkipped as exc:
                 # The sender reports a skipped feature once; a line per message is noise.
-                log.debug("outbox %s skipped: %s", delivery.key, exc)
-                await self._finish(delivery, status="skipped", error=str(exc))
+                log.debug("outbox %s skipped: %s", due.key, exc)
+                await self._finish(due, status="skipped", error=str(exc))
             except PermanentDeliveryError as exc:
-                log.warning("outbox %s dropped: %s", delivery.key, exc)
-                await self._finish(delivery, status="failed", error=str(exc))
+                log.warning("outbox %s dropped: %s", due.key, exc)
+                await self._finish(due, status="failed", error=str(exc))
             except Exception as exc:
-                log.warning("outbox %s will be retried: %r", delivery.key, exc)
-                await self._retry_later(delivery, repr(exc))
+                log.warning("outbox %s will be retried: %r", due.key, exc)
+                await self._retry_later(due, repr(exc))
             else:
-                await self._finish(delivery, status="sent", message_id=message_id)
+                await self._finish(due, status="sent", message_id=message_id)
                 sent += 1
         return sent
 
     async def _finish(
         self,
-        delivery: Delivery,
+        due: DuePromise,
         *,
         status: str,
         error: str | None = None,
@@ -245,11 +234,11 @@ class Outbox:
     ) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == delivery.id, OutboxMessage.lease_owner == self._owner)
+                update(Promise)
+                .where(Promise.id == due.id, Promise.lease_owner == self._owner)
                 .values(
                     status=status,
-                    attempts=OutboxMessage.attempts + 1,
+                    attempts=Promise.attempts + 1,
                     last_error=error,
                     sent_at=self._clock.now() if status == "sent" else None,
                     discord_message_id=message_id,
@@ -258,9 +247,9 @@ class Outbox:
                 )
             )
 
-    async def _retry_later(self, delivery: Delivery, error: str) -> None:
+    async def _retry_later(self, due: DuePromise, error: str) -> None:
         async with self._sessions.begin() as session:
-            row = await session.get(OutboxMessage, delivery.id)
+            row = await session.get(Promise, due.id)
             if row is None or row.lease_owner != self._owner:
                 return
             row.attempts += 1
@@ -271,21 +260,19 @@ class Outbox:
                 row.status = "failed"
                 log.error("outbox %s gave up after %d attempts", row.key, row.attempts)
             else:
-                # Exponential backoff: 30 s, 1 min, 2 min, ... capped at one hour.
-                delay = min(30 * 2 ** (row.attempts - 1), 3600)
-                row.not_before = self._clock.now() + timedelta(seconds=delay)
+                row.not_before = self._clock.now() + retry_delay(row.attempts)
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending message becomes due, so the sender can sleep until then."""
         # A message leased by another process is due again only when its lease runs out.
         due_at = case(
-            (OutboxMessage.lease_until > OutboxMessage.not_before, OutboxMessage.lease_until),
-            else_=OutboxMessage.not_before,
+            (Promise.lease_until > Promise.not_before, Promise.lease_until),
+            else_=Promise.not_before,
         )
         async with self._sessions() as session:
             due: datetime | None = await session.scalar(
                 select(func.min(due_at)).where(
-                    OutboxMessage.status == "pending", OutboxMessage.target_kind.in_(self._kinds)
+                    Promise.status == "pending", Promise.target_kind.in_(self._kinds)
                 )
             )
         return due

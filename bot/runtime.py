@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import functools
 import signal
-import socket
 import time
-import uuid
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from datetime import timedelta
 from typing import Literal
 
@@ -31,17 +29,17 @@ from bot.config import Config
 from bot.db.engine import WriteTurns, create_engine, create_session_factory
 from bot.db.migrate import current_revision, head_revision, migrate
 from bot.db.reader import Reader
+from bot.feature import Context, Feature
 from bot.github.client import GitHubClient
+from bot.github.device_flow import DeviceFlow
 from bot.github.inbox import Inbox
-from bot.github.ingest import NORMALISER, Delivery, Handler, IngestWorker
+from bot.github.ingest import NORMALISER, Handler, IngestWorker
 from bot.github.sync import SyncScheduler
+from bot.leases import holder_name
 from bot.log import get_logger
-from bot.outbox import GITHUB_KINDS, Outbox, deliver_forever, on_promise
-from bot.outbox import Delivery as OutboxDelivery
+from bot.outbox import GITHUB_KINDS, DuePromise, Outbox, deliver_forever, on_promise
 from bot.scheduler import Job, Scheduler
-from bot.services.announcements import AnnouncementRoutes, announce_issue
-from bot.services.celebrations import CelebrationSettings, celebrate_pull_request
-from bot.services.claims import ClaimPolicy, end_finished, follow_up_claims
+from bot.services import FEATURES
 from bot.web.app import ReadinessCheck, create_web_app
 from bot.web.webhook import MAX_BODY, add_webhook_route
 
@@ -61,8 +59,6 @@ INGEST_STOP = 1.5  # the ingestion batch in progress
 # Kept back for the last stages: background tasks, the HTTP session and the database.
 CLOSE_RESERVE = 1.0
 STAGE_CAPS = (GATEWAY_CLOSE, HTTP_STOP, INBOX_FLUSH, INGEST_STOP, CLOSE_RESERVE)
-# Claims are measured in days; a quarter of an hour is prompt enough and costs nothing.
-CLAIM_FOLLOW_UP_INTERVAL = timedelta(minutes=15)
 
 
 class Deadline:
@@ -88,10 +84,19 @@ async def bounded(what: str, work: Awaitable[object], seconds: float) -> bool:
 
 
 class Runtime:
-    def __init__(self, config: Config, clock: Clock, mode: Mode) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        mode: Mode,
+        *,
+        features: Sequence[Feature] = FEATURES,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.mode = mode
+        # The features this configuration turns on (bot/services/__init__.py).
+        self.features = [f for f in features if f.is_enabled(config.settings)]
         self.registry = CollectorRegistry()
         self.readiness: dict[str, ReadinessCheck] = {
             "database": self._database_ready,
@@ -103,6 +108,7 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         # None when no GitHub credentials are configured: features that write to GitHub say so.
         self.github: GitHubClient | None = None
+        self.verifier: DeviceFlow | None = None
         self._runner: web.AppRunner | None = None
         self._inbox: Inbox | None = None
         self._ingest: IngestWorker | None = None
@@ -111,7 +117,7 @@ class Runtime:
         self._outbox_wakeups: list[asyncio.Event] = []
         self._github_outbox: asyncio.Task[None] | None = None
         # Names this process in leases it takes (outbox rows, scheduled jobs).
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = holder_name()
         self.head_revision = head_revision()
         self.url: str | None = None
 
@@ -135,6 +141,11 @@ class Runtime:
         return self._read
 
     @property
+    def context(self) -> Context:
+        """What features' handlers, jobs and services are given."""
+        return Context(self.config.settings, self.clock, self.sessions, self.github, self.verifier)
+
+    @property
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
             raise RuntimeError("Runtime.start() has not run")
@@ -156,20 +167,32 @@ class Runtime:
                 log.info("database migrated from %s to %s", before, after)
         self._http = aiohttp.ClientSession()
         self.github = await GitHubClient.connect(self.config)
+        onboarding = self.config.settings.onboarding
+        if onboarding is not None and onboarding.github_oauth_client_id:
+            self.verifier = DeviceFlow(
+                self._http,
+                self.clock,
+                client_id=onboarding.github_oauth_client_id,
+                web_url=onboarding.github_web_url,
+                api_url=self.config.settings.github.api_url,
+            )
         self._register_metrics()
         # Ingestion runs even without a webhook secret: other processes may commit deliveries.
         self._turns = WriteTurns.for_engine(self._engine)
+        context = self.context
         self._ingest = IngestWorker(
             self.sessions,
             self.clock,
-            handlers=ingest_handlers(self.config, self.clock),
+            handlers=feature_handlers(self.features, context),
+            owner=self.owner,
             turns=self._turns,
         )
         await self._start_web(host, port)
         self._ingest.start()
-        self._scheduler = Scheduler(self.sessions, self.clock, self._jobs(), self.owner)
+        self._scheduler = Scheduler(self.sessions, self.clock, self._jobs(context), self.owner)
         self._scheduler.start()
-        if self.github is not None:
+        promised = {kind for feature in self.features for kind in feature.promises}
+        if self.github is not None and promised & set(GITHUB_KINDS):
             self._start_github_outbox(self.github)
         log.info(
             "helios-bot %s (%s mode) serving on %s, started in %.2f s",
@@ -196,19 +219,19 @@ class Runtime:
     def _start_github_outbox(self, github: GitHubClient) -> None:
         """GitHub comments promised by features, delivered by any process with credentials."""
         # Its own lease owner: the Discord sender in this process leases rows too.
-        outbox = Outbox(self.sessions, self.clock, f"{self.owner}:github", kinds=GITHUB_KINDS)
+        outbox = Outbox(self.sessions, self.clock, holder_name("github"), kinds=GITHUB_KINDS)
 
-        async def send(delivery: OutboxDelivery) -> None:
-            payload = delivery.payload
+        async def send(due: DuePromise) -> None:
+            payload = due.payload
             await github.comment_once(
-                payload["repository"], payload["number"], payload["body"], marker=delivery.nonce
+                payload["repository"], payload["number"], payload["body"], marker=due.nonce
             )
 
         self._github_outbox = asyncio.create_task(
             deliver_forever(outbox, send, self.clock, self.outbox_wakeup()), name="github-outbox"
         )
 
-    def _jobs(self) -> list[Job]:
+    def _jobs(self, context: Context) -> list[Job]:
         """The periodic jobs; every process offers them, one process runs each when due."""
         jobs = []
         github = self.config.settings.github
@@ -217,20 +240,10 @@ class Runtime:
             interval = timedelta(minutes=github.sync_interval_minutes)
             # Webhooks are the fast path; the first repair comes one interval after start.
             jobs.append(Job("github-sync", interval, repair.repair, first_run_after=interval))
-        onboarding = self.config.settings.onboarding
-        if onboarding is not None:
-            policy = ClaimPolicy.days(onboarding.claim_reminder_days, onboarding.claim_release_days)
-
-            async def follow_up() -> None:
-                await follow_up_claims(
-                    self.sessions,
-                    self.github,
-                    self.clock,
-                    guild_id=self.config.settings.discord.guild_id,
-                    policy=policy,
-                )
-
-            jobs.append(Job("claim-follow-up", CLAIM_FOLLOW_UP_INTERVAL, follow_up))
+        for feature in self.features:
+            for periodic in feature.jobs:
+                run = functools.partial(periodic.run, context)
+                jobs.append(Job(periodic.name, periodic.interval, run, periodic.first_run_after))
         return jobs
 
     async def _start_web(self, host: str | None, port: int | None) -> None:
@@ -320,66 +333,15 @@ class Runtime:
         return f"database at {current}, code expects {self.head_revision}"
 
 
-def ingest_handlers(config: Config, clock: Clock) -> tuple[Handler, ...]:
+def feature_handlers(features: Sequence[Feature], context: Context) -> tuple[Handler, ...]:
     """What every committed webhook delivery goes through: normalisation, then features."""
     handlers = [NORMALISER]
-    onboarding = config.settings.onboarding
-    if onboarding is not None:
-        settings = CelebrationSettings(
-            guild_id=config.settings.discord.guild_id,
-            channel_id=onboarding.celebration_channel_id,
-            contributor_role_id=onboarding.contributor_role_id,
-            github_welcome_comment=onboarding.github_welcome_comment,
-        )
-
-        async def celebrate(session: AsyncSession, delivery: Delivery) -> None:
-            await celebrate_pull_request(
-                session,
-                settings,
-                repository_id=int(delivery.payload["repository"]["id"]),
-                number=int(delivery.payload["pull_request"]["number"]),
-                now=clock.now(),
+    for feature in features:
+        for webhook in feature.webhooks:
+            handlers.append(
+                Handler(feature.name, webhook.concerns, functools.partial(webhook.handle, context))
             )
-
-        handlers.append(Handler("celebrations", _concerns_celebrations, celebrate))
-
-        async def end_claims(session: AsyncSession, delivery: Delivery) -> None:
-            await end_finished(session, settings.guild_id, clock.now())
-
-        handlers.append(Handler("claims", _ends_claims, end_claims))
-    announcements = config.settings.announcements
-    if announcements is not None:
-        routes = AnnouncementRoutes(
-            guild_id=config.settings.discord.guild_id,
-            good_first_issues_channel_id=announcements.good_first_issues_channel_id,
-            beginner_labels=onboarding.beginner_labels if onboarding else ["good first issue"],
-            label_channels=announcements.label_channels,
-        )
-
-        async def announce(session: AsyncSession, delivery: Delivery) -> None:
-            await announce_issue(
-                session,
-                routes,
-                repository_id=int(delivery.payload["repository"]["id"]),
-                number=int(delivery.payload["issue"]["number"]),
-                now=clock.now(),
-            )
-
-        handlers.append(Handler("announcements", _announces, announce))
     return tuple(handlers)
-
-
-def _concerns_celebrations(event: str, action: str | None) -> bool:
-    return event == "pull_request" and action in ("opened", "reopened", "closed")
-
-
-def _announces(event: str, action: str | None) -> bool:
-    return event == "issues" and action in ("opened", "labeled", "reopened")
-
-
-def _ends_claims(event: str, action: str | None) -> bool:
-    """A closed or removed issue, or a merged pull request, may end a claim at once."""
-    return event in ("issues", "pull_request") and action in ("closed", "deleted", "transferred")
 
 
 @contextlib.contextmanager

@@ -10,15 +10,15 @@ from discord.ext import commands
 from bot import __version__
 from bot.app import HeliosBot
 from bot.services import admin
+from cogs._interactions import PersistentView
 
-FEATURE = "admin"
 REFRESH_ID = "helios:status:refresh"  # stable: buttons on old messages work after a restart
 
 
 def organiser_problem(bot: HeliosBot, user: discord.abc.User) -> str | None:
     """Why ``user`` may not use organiser tools, or None if they may."""
     settings = bot.config.settings.admin
-    if settings is None or not bot.feature_enabled(FEATURE):
+    if settings is None or not bot.feature_enabled(admin.FEATURE.name):
         return (
             "Organiser tools are turned off: their configured role or channel "
             "doesn't exist on this server. Ask an organiser to check the bot's config."
@@ -52,21 +52,12 @@ async def status_embed(bot: HeliosBot) -> discord.Embed:
     return embed
 
 
-class StatusView(discord.ui.View):
-    def __init__(self, bot: HeliosBot) -> None:
-        super().__init__(timeout=None)  # persistent: registered once with bot.add_view
-        self.bot = bot
-
+class StatusView(PersistentView):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if problem := organiser_problem(self.bot, interaction.user):
             await interaction.response.send_message(problem, ephemeral=True)
             return False
         return True
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[StatusView]
-    ) -> None:
-        await self.bot.report_interaction_error(interaction, error)
 
     @discord.ui.button(label="Refresh", style=discord.ButtonStyle.secondary, custom_id=REFRESH_ID)
     async def refresh(

@@ -12,12 +12,11 @@ from discord.ext import commands
 from bot.app import HeliosBot
 from bot.log import get_logger
 from bot.outbox import (
-    Delivery,
     DeliverySkipped,
+    DuePromise,
     Outbox,
     PermanentDeliveryError,
     deliver_forever,
-    promise_feature,
 )
 
 log = get_logger(__name__)
@@ -44,31 +43,31 @@ class OutboxDelivery(commands.Cog):
         await self.bot.wait_until_ready()
         await deliver_forever(self.outbox, self.send, self.bot.clock, self._promised)
 
-    async def send(self, delivery: Delivery) -> int | None:
-        self._skip_if_feature_off(delivery)
+    async def send(self, due: DuePromise) -> int | None:
+        self._skip_if_feature_off(due)
         try:
-            if delivery.target_kind == "role":
-                await self._give_role(delivery)
+            if due.target_kind == "role":
+                await self._give_role(due)
                 return None
-            channel = await self._resolve(delivery)
-            payload = delivery.payload
+            channel = await self._resolve(due)
+            payload = due.payload
             message = await channel.send(
                 content=payload.get("content"),
                 embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
                 view=_buttons(payload.get("buttons", [])),
-                nonce=delivery.nonce,
+                nonce=due.nonce,
             )
         except (discord.NotFound, discord.Forbidden) as exc:
             raise PermanentDeliveryError(
-                f"{delivery.target_kind} {delivery.target_id}: {exc.text or exc}"
+                f"{due.target_kind} {due.target_id}: {exc.text or exc}"
             ) from exc
         return message.id
 
-    def _skip_if_feature_off(self, delivery: Delivery) -> None:
+    def _skip_if_feature_off(self, due: DuePromise) -> None:
         """What a turned-off feature promised (webhook handlers run in every process and
         cannot know) is not sent: its channel or role is likely the missing one."""
-        feature = promise_feature(delivery.key)
-        if feature is None or feature not in self.bot.disabled_reasons:
+        feature = due.feature
+        if feature not in self.bot.disabled_reasons:
             return
         why = self.bot.disabled_reasons[feature]
         if feature not in self._skipping:
@@ -81,27 +80,23 @@ class OutboxDelivery(commands.Cog):
             )
         raise DeliverySkipped(f"feature {feature!r} is off: {why}")
 
-    async def _give_role(self, delivery: Delivery) -> None:
+    async def _give_role(self, due: DuePromise) -> None:
         # One REST call by ids, without the guild's cache: the process delivering the promise
         # need not run the guild's shard.
         await self.bot.http.add_role(
-            delivery.guild_id,
-            delivery.target_id,
-            int(delivery.payload["role_id"]),
-            reason=str(delivery.payload.get("reason", "")) or None,
+            due.guild_id,
+            due.target_id,
+            int(due.payload["role_id"]),
+            reason=str(due.payload.get("reason", "")) or None,
         )
 
-    async def _resolve(self, delivery: Delivery) -> discord.abc.Messageable:
-        if delivery.target_kind == "dm":
-            user = self.bot.get_user(delivery.target_id) or await self.bot.fetch_user(
-                delivery.target_id
-            )
+    async def _resolve(self, due: DuePromise) -> discord.abc.Messageable:
+        if due.target_kind == "dm":
+            user = self.bot.get_user(due.target_id) or await self.bot.fetch_user(due.target_id)
             return await user.create_dm()
-        channel = self.bot.get_channel(delivery.target_id) or await self.bot.fetch_channel(
-            delivery.target_id
-        )
+        channel = self.bot.get_channel(due.target_id) or await self.bot.fetch_channel(due.target_id)
         if not isinstance(channel, discord.abc.Messageable):
-            raise PermanentDeliveryError(f"channel {delivery.target_id} cannot hold messages")
+            raise PermanentDeliveryError(f"channel {due.target_id} cannot hold messages")
         return channel
 
 

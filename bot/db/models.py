@@ -27,11 +27,11 @@ BigIntPK = Annotated[
 ]
 
 
-class OutboxMessage(Base):
-    """A message the bot has promised to post in Discord, durable until it is delivered.
+class Promise(Base):
+    """Something the bot has promised to say or do (bot/outbox.py), durable until delivered.
 
     ``key`` is the idempotency key: the same promise made twice (a redelivered webhook, two
-    processes scheduling the same ping) is stored once and so sent once.
+    processes scheduling the same ping) is stored once and so delivered once.
     """
 
     __tablename__ = "outbox"
@@ -39,7 +39,10 @@ class OutboxMessage(Base):
     id: Mapped[BigIntPK]
     guild_id: Mapped[int]
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    # "channel": target_id is a channel or thread id; "dm": target_id is a user id.
+    # The feature that promised it (its config section): the sender skips what a feature
+    # that is turned off promised.
+    feature: Mapped[str] = mapped_column(String(32))
+    # See bot.outbox.TargetKind: what target_id means depends on it.
     target_kind: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int]
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -21,6 +21,7 @@ from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.GithubRetry import GithubRetry
 
 from bot.config import Config
+from bot.github.api import GitHubAccount, GitHubUnavailable
 from bot.log import get_logger
 
 log = get_logger(__name__)
@@ -30,10 +31,6 @@ JSON = dict[str, Any]
 PER_PAGE = 100
 MAX_THREAD_WAIT = 5.0  # seconds
 _LINK = re.compile(r'<([^>]+)>;\s*rel="(\w+)"')
-
-
-class GitHubUnavailable(Exception):
-    """GitHub cannot be reached or refused the request; the message says why."""
 
 
 class RateLimited(GitHubUnavailable):
@@ -58,13 +55,6 @@ class Page:
     last_page: int | None  # from the Link header, when GitHub gives one
     rate_remaining: int | None
     rate_reset: datetime | None
-
-
-@dataclass(frozen=True)
-class GitHubUser:
-    id: int
-    login: str
-    is_bot: bool
 
 
 def _options(config: Config) -> dict[str, Any]:
@@ -136,13 +126,13 @@ class GitHubClient:
         except OSError as exc:
             raise GitHubUnavailable(f"GitHub is unreachable: {exc}") from exc
 
-    async def user(self, login: str) -> GitHubUser | None:
+    async def user(self, login: str) -> GitHubAccount | None:
         """The account with this login, or None if there is none."""
 
-        def fetch() -> GitHubUser | None:
+        def fetch() -> GitHubAccount | None:
             try:
                 found = self._api.get_user(login)
-                return GitHubUser(found.id, found.login, found.type == "Bot")
+                return GitHubAccount(found.id, found.login, found.type == "Bot")
             except github.UnknownObjectException:
                 return None
 

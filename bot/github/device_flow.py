@@ -8,42 +8,19 @@ it, and then dropped: the bot keeps only the account's id and login, never the t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
 from bot.clock import Clock
+from bot.github.api import DeviceCode, DeviceFlowError, GitHubAccount
 from bot.log import get_logger
 
 log = get_logger(__name__)
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 TIMEOUT = aiohttp.ClientTimeout(total=15)
-
-
-class DeviceFlowError(Exception):
-    """The link did not happen; ``reason`` is expired, denied or unavailable."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class DeviceCode:
-    device_code: str
-    user_code: str
-    verification_uri: str
-    expires_at: datetime
-    interval: int
-
-
-@dataclass(frozen=True)
-class VerifiedAccount:
-    id: int
-    login: str
 
 
 class DeviceFlow:
@@ -74,7 +51,7 @@ class DeviceFlow:
             interval=int(answer.get("interval", 5)),
         )
 
-    async def wait_for_account(self, code: DeviceCode) -> VerifiedAccount:
+    async def wait_for_account(self, code: DeviceCode) -> GitHubAccount:
         """Poll as GitHub asks until the member approves, denies, or the code expires."""
         interval = code.interval
         while True:
@@ -103,7 +80,7 @@ class DeviceFlow:
                 raise DeviceFlowError("unavailable", f"GitHub answered {error or answer}")
             return await self._whoami(answer["access_token"])
 
-    async def _whoami(self, token: str) -> VerifiedAccount:
+    async def _whoami(self, token: str) -> GitHubAccount:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"}
         try:
             async with self._http.get(
@@ -114,7 +91,7 @@ class DeviceFlow:
                 user = await response.json()
         except aiohttp.ClientError as exc:
             raise DeviceFlowError("unavailable", f"GitHub is unreachable: {exc}") from exc
-        return VerifiedAccount(id=int(user["id"]), login=str(user["login"]))
+        return GitHubAccount(id=int(user["id"]), login=str(user["login"]))
 
     async def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
         try:

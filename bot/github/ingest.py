@@ -5,12 +5,14 @@ Runs inside every long-running process. Processes coordinate through the databas
 
 - a worker leases a batch of pending deliveries (oldest first) with one conditional UPDATE, so
   several processes on SQLite or PostgreSQL never work on the same delivery at once;
-- each handler that says an event concerns it runs in its own savepoint, so one feature's
-  failure neither rolls back nor stops the others; the delivery is then retried with backoff
-  (every handler runs again, so handlers must be idempotent, as webhooks demand anyway) and
-  after ``max_attempts`` it is "failed", its body kept for a replay;
-- a delivery whose only failures are its own shape (:class:`MalformedPayload`, or a body that
-  is no JSON object) is "failed" at once: retrying the same bytes cannot help;
+- the body is parsed once into typed records (:class:`GitHubEvent`); each handler that says
+  the event concerns it then runs in its own savepoint, so one feature's failure neither
+  rolls back nor stops the others; the delivery is then retried with backoff (every handler
+  runs again, so handlers must be idempotent, as webhooks demand anyway) and after
+  ``max_attempts`` it is "failed", its body kept for a replay;
+- a delivery whose only failures are its own shape (a body that is no JSON object, or one
+  the parsers reject with :class:`MalformedPayload`) is "failed" at once: retrying the same
+  bytes cannot help;
 - a delivery every handler accepted is "processed" and its raw body is dropped;
 - processed and ignored deliveries older than the retention are deleted.
 
@@ -23,9 +25,6 @@ which costs the event loop far more than receiving, never delays an acknowledgem
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,11 +41,14 @@ from bot.db.models import WebhookDelivery
 from bot.github.inbox import raw_body, raw_size
 from bot.github.normalise import (
     NORMALISED_EVENTS,
+    Changes,
+    IssueRecord,
     MalformedPayload,
     apply,
     lock_history,
     parse_delivery,
 )
+from bot.leases import holder_name, retry_delay
 from bot.log import get_logger
 
 log = get_logger(__name__)
@@ -66,16 +68,29 @@ STOP_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
-class Delivery:
+class GitHubEvent:
+    """A committed webhook delivery, parsed: what every handler receives.
+
+    ``changes`` holds the typed records the delivery carries (bot/github/normalise.py); the
+    payload was parsed once, and a shape the parsers do not accept never reaches a handler.
+    """
+
     delivery_id: str
     event: str
     action: str | None
-    payload: dict[str, Any]
+    changes: Changes
+
+    @property
+    def issue(self) -> IssueRecord:
+        """The issue or pull request of an ``issues`` or ``pull_request`` delivery."""
+        if not self.changes.issues:
+            raise MalformedPayload(f"{self.event} delivery", "", "carries no issue")
+        return self.changes.issues[0]
 
 
 @dataclass(frozen=True)
 class Handler:
-    """One feature's reaction to deliveries.
+    """One reaction to deliveries.
 
     ``concerns`` is a cheap check without side effects; ``handle`` runs in the worker's
     transaction (inside its own savepoint) and must be idempotent.
@@ -83,19 +98,14 @@ class Handler:
 
     name: str
     concerns: Callable[[str, str | None], bool]
-    handle: Callable[[AsyncSession, Delivery], Awaitable[None]]
+    handle: Callable[[AsyncSession, GitHubEvent], Awaitable[None]]
 
 
-async def _normalise(session: AsyncSession, delivery: Delivery) -> None:
-    await apply(session, parse_delivery(delivery.event, delivery.payload))
+async def _normalise(session: AsyncSession, event: GitHubEvent) -> None:
+    await apply(session, event.changes)
 
 
 NORMALISER = Handler("normalise", lambda event, _action: event in NORMALISED_EVENTS, _normalise)
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """30 s after the first failure, doubling, at most an hour."""
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
 def _load(body: bytes, encoding: str | None) -> dict[str, Any]:
@@ -123,7 +133,7 @@ class IngestWorker:
         self._turns = turns or WriteTurns(serialise=False)
         self._clock = clock
         self._handlers = tuple(handlers)
-        self._owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-64:]
+        self._owner = owner or holder_name("ingest")
         self._batch_size = batch_size
         self._max_attempts = max_attempts
         self._retention = retention
@@ -311,7 +321,11 @@ class IngestWorker:
             payload = await self._parse(body, encoding)
         except (ValueError, zstandard.ZstdError) as exc:  # retrying cannot mend the body
             return [f"body: {exc!r}"], True
-        delivery = Delivery(delivery_id, event, action, payload)
+        try:
+            changes = parse_delivery(event, payload)
+        except MalformedPayload as exc:  # no handler sees a shape the parsers reject
+            return [f"payload: {exc!r}"], True
+        parsed = GitHubEvent(delivery_id, event, action, changes)
         errors = []
         malformed = True
         for handler in self._handlers:
@@ -319,7 +333,7 @@ class IngestWorker:
                 continue
             try:
                 async with session.begin_nested():
-                    await handler.handle(session, delivery)
+                    await handler.handle(session, parsed)
             except Exception as exc:
                 log.warning(
                     "%s failed on delivery %s (%s.%s): %r",

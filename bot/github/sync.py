@@ -25,9 +25,6 @@ One process syncs a repository at a time: it holds a lease row, renewed with eve
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,7 +38,8 @@ from bot.clock import Clock
 from bot.config import GitHubSettings
 from bot.db.engine import insert_for
 from bot.db.models import GitHubSyncCheckpoint, GitHubSyncLease
-from bot.github.client import GitHubClient, GitHubUnavailable, Page, RateLimited
+from bot.github.api import GitHubUnavailable
+from bot.github.client import GitHubClient, Page, RateLimited
 from bot.github.normalise import (
     Changes,
     MalformedPayload,
@@ -54,6 +52,7 @@ from bot.github.normalise import (
     parse_review,
     parse_time,
 )
+from bot.leases import holder_name
 from bot.log import get_logger
 
 log = get_logger(__name__)
@@ -175,7 +174,7 @@ class RepositorySync:
         self.since = since
         self.progress = progress
         self.stats = SyncStats(full_name)
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
+        self.holder = holder_name("sync")
         self._repository_id = 0
         self._last_line: datetime | None = None
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.app import HeliosBot
 from bot.clock import Clock
 from bot.config import Config, Secrets, Settings, WebSettings, discord_refs, load_config
-from bot.db.models import OutboxMessage, WebhookDelivery
+from bot.db.models import Promise, WebhookDelivery
 from bot.log import get_logger
 from bot.sandbox.discord import (
     Channel,
@@ -63,8 +63,8 @@ DEMO_NAMES = {
     "announcements.good_first_issues_channel_id": "dev",
     "onboarding.help_channel_id": "help",
     "onboarding.newcomer_role_id": "Newcomer",
-    "onboarding.contributor_role_id": "Contributor",
-    "onboarding.celebration_channel_id": "general",
+    "celebrations.contributor_role_id": "Contributor",
+    "celebrations.channel_id": "general",
 }
 
 
@@ -227,14 +227,16 @@ log_channel_id = {community.channels["bot-log"].id}
 good_first_issues_channel_id = {community.channels["dev"].id}
 label_channels = {{ performance = {community.channels["performance"].id} }}
 
+[celebrations]
+channel_id = {community.channels["general"].id}
+contributor_role_id = {community.roles["Contributor"].id}
+github_welcome_comment = true
+
 [onboarding]
 code_of_conduct_url = "https://github.com/helios-engine/helios/blob/main/CODE_OF_CONDUCT.md"
 contributing_url = "https://github.com/helios-engine/helios/blob/main/CONTRIBUTING.md"
 help_channel_id = {community.channels["help"].id}
 newcomer_role_id = {community.roles["Newcomer"].id}
-contributor_role_id = {community.roles["Contributor"].id}
-celebration_channel_id = {community.channels["general"].id}
-github_welcome_comment = true
 github_oauth_client_id = "Iv1.sandbox"
 github_web_url = "{github_web_url}"
 areas = [
@@ -340,9 +342,7 @@ class Sandbox:
         """Wait until the bot has caught up: deliveries normalised, due jobs run and due
         messages sent."""
         bot = self.running_bot
-        due = (
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
-        )
+        due = select(func.count()).select_from(Promise).where(Promise.status == "pending")
         undigested = (
             select(func.count())
             .select_from(WebhookDelivery)
@@ -350,7 +350,7 @@ class Sandbox:
         )
         for _ in range(int(within / SETTLE_POLL)):
             async with bot.runtime.sessions() as session:
-                now_due = due.where(OutboxMessage.not_before <= self.clock.now())
+                now_due = due.where(Promise.not_before <= self.clock.now())
                 busy = (await session.scalar(now_due) or 0) + (
                     await session.scalar(undigested) or 0
                 )

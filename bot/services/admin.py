@@ -9,7 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.migrate import current_revision
-from bot.db.models import OutboxMessage
+from bot.db.models import Promise
+from bot.feature import Feature
+
+# Organiser commands only: nothing from webhooks, no jobs, no promises.
+FEATURE = Feature("admin")
 
 
 @dataclass(frozen=True)
@@ -28,9 +32,7 @@ async def status(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], expected_revision: str | None
 ) -> Status:
     async with sessions() as session:
-        rows = await session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        )
+        rows = await session.execute(select(Promise.status, func.count()).group_by(Promise.status))
         outbox = {state: count for state, count in rows.all()}
     return Status(
         database=engine.dialect.name,

@@ -15,8 +15,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.outbox import enqueue
+from bot.config import Settings
+from bot.feature import Context, Feature, Webhook
+from bot.github.ingest import GitHubEvent
+from bot.outbox import promise
 from bot.services.history import find_issue
+
+NAME = "announcements"
 
 # Discord's limit for an embed title is 256 characters.
 TITLE_LIMIT = 240
@@ -28,6 +33,35 @@ class AnnouncementRoutes:
     good_first_issues_channel_id: int | None
     beginner_labels: Sequence[str]
     label_channels: Mapping[str, int]
+
+    @classmethod
+    def of(cls, settings: Settings) -> AnnouncementRoutes:
+        announcements, onboarding = settings.announcements, settings.onboarding
+        assert announcements is not None  # the feature runs only with its section
+        return cls(
+            guild_id=settings.discord.guild_id,
+            good_first_issues_channel_id=announcements.good_first_issues_channel_id,
+            beginner_labels=onboarding.beginner_labels if onboarding else ["good first issue"],
+            label_channels=announcements.label_channels,
+        )
+
+
+async def on_issue(context: Context, session: AsyncSession, event: GitHubEvent) -> None:
+    issue = event.issue
+    await announce_issue(
+        session,
+        AnnouncementRoutes.of(context.settings),
+        repository_id=issue.repository_id,
+        number=issue.number,
+        now=context.clock.now(),
+    )
+
+
+FEATURE = Feature(
+    NAME,
+    webhooks=(Webhook({"issues": frozenset({"opened", "labeled", "reopened"})}, on_issue),),
+    promises=frozenset({"channel"}),
+)
 
 
 async def announce_issue(
@@ -69,8 +103,9 @@ async def announce_issue(
             payload["buttons"] = [
                 {"label": "Claim", "custom_id": f"claim:{repository_id}:{number}"}
             ]
-        await enqueue(
+        await promise(
             session,
+            feature=NAME,
             guild_id=routes.guild_id,
             key=f"issue-announced:{repository_id}:{number}:{channel_id}",
             target_kind="channel",

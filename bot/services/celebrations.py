@@ -9,29 +9,50 @@ nothing new.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import CelebrationSettings
 from bot.db.models import GitHubIssue, Newcomer
-from bot.outbox import enqueue
+from bot.feature import Context, Feature, Webhook
+from bot.github.ingest import GitHubEvent
+from bot.outbox import promise
 from bot.services.history import find_issue
+from bot.services.onboarding import member_row
+
+NAME = "celebrations"
 
 
-@dataclass(frozen=True)
-class CelebrationSettings:
-    guild_id: int
-    channel_id: int | None
-    contributor_role_id: int | None
-    github_welcome_comment: bool = False
+async def on_pull_request(context: Context, session: AsyncSession, event: GitHubEvent) -> None:
+    settings = context.settings.celebrations
+    assert settings is not None  # the feature runs only with its section
+    pull = event.issue
+    await celebrate_pull_request(
+        session,
+        settings,
+        guild_id=context.guild_id,
+        repository_id=pull.repository_id,
+        number=pull.number,
+        now=context.clock.now(),
+    )
+
+
+FEATURE = Feature(
+    NAME,
+    webhooks=(
+        Webhook({"pull_request": frozenset({"opened", "reopened", "closed"})}, on_pull_request),
+    ),
+    promises=frozenset({"dm", "channel", "role", "github_comment"}),
+)
 
 
 async def celebrate_pull_request(
     session: AsyncSession,
     settings: CelebrationSettings,
     *,
+    guild_id: int,
     repository_id: int,
     number: int,
     now: datetime,
@@ -44,17 +65,18 @@ async def celebrate_pull_request(
         return
     newcomer = await session.scalar(
         select(Newcomer).where(
-            Newcomer.guild_id == settings.guild_id, Newcomer.github_user_id == pull.author_id
+            Newcomer.guild_id == guild_id, Newcomer.github_user_id == pull.author_id
         )
     )
     if newcomer is None:
         return
     link = f"[{repository}#{number}]({pull.html_url})"
     if newcomer.celebrate and await _is_first(session, pull, merged=False):
-        await enqueue(
+        await promise(
             session,
-            guild_id=settings.guild_id,
-            key=f"first-pr:{settings.guild_id}:{newcomer.user_id}",
+            feature=NAME,
+            guild_id=guild_id,
+            key=f"first-pr:{guild_id}:{newcomer.user_id}",
             target_kind="dm",
             target_id=newcomer.user_id,
             payload={
@@ -64,12 +86,13 @@ async def celebrate_pull_request(
             now=now,
         )
     if pull.merged and await _is_first(session, pull, merged=True):
-        await _first_merge(session, settings, newcomer, link, now)
+        await _first_merge(session, settings, guild_id, newcomer, link, now)
         if settings.github_welcome_comment and newcomer.celebrate:
-            await enqueue(
+            await promise(
                 session,
-                guild_id=settings.guild_id,
-                key=f"first-merge-comment:{settings.guild_id}:{newcomer.user_id}",
+                feature=NAME,
+                guild_id=guild_id,
+                key=f"first-merge-comment:{guild_id}:{newcomer.user_id}",
                 target_kind="github_comment",
                 target_id=repository_id,
                 payload={
@@ -97,16 +120,18 @@ async def _is_first(session: AsyncSession, pull: GitHubIssue, *, merged: bool) -
 async def _first_merge(
     session: AsyncSession,
     settings: CelebrationSettings,
+    guild_id: int,
     newcomer: Newcomer,
     link: str,
     now: datetime,
 ) -> None:
     member = f"<@{newcomer.user_id}>"
     if newcomer.celebrate and settings.channel_id is not None:
-        await enqueue(
+        await promise(
             session,
-            guild_id=settings.guild_id,
-            key=f"first-merge:{settings.guild_id}:{newcomer.user_id}",
+            feature=NAME,
+            guild_id=guild_id,
+            key=f"first-merge:{guild_id}:{newcomer.user_id}",
             target_kind="channel",
             target_id=settings.channel_id,
             payload={"content": f"🎉 {member}'s first contribution was just merged: {link}!"},
@@ -114,12 +139,21 @@ async def _first_merge(
         )
     # The role is standing in the community, not a celebration: opting out keeps it.
     if settings.contributor_role_id is not None:
-        await enqueue(
+        await promise(
             session,
-            guild_id=settings.guild_id,
-            key=f"contributor-role:{settings.guild_id}:{newcomer.user_id}",
+            feature=NAME,
+            guild_id=guild_id,
+            key=f"contributor-role:{guild_id}:{newcomer.user_id}",
             target_kind="role",
             target_id=newcomer.user_id,
             payload={"role_id": settings.contributor_role_id, "reason": "first merged PR"},
             now=now,
         )
+
+
+async def set_celebrations(
+    session: AsyncSession, guild_id: int, user_id: int, enabled: bool, now: datetime
+) -> None:
+    """Whether the bot may celebrate this member's contributions (in public and by message)."""
+    row = await member_row(session, guild_id, user_id, now)
+    row.celebrate = enabled

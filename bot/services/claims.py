@@ -18,18 +18,25 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
+from bot.config import OnboardingSettings
 from bot.db.models import Claim, GitHubIssue, GitHubRepository, Newcomer
-from bot.errors import DomainError
-from bot.github.client import GitHubClient, GitHubUnavailable
+from bot.errors import NO_GITHUB, DomainError
+from bot.feature import Context
+from bot.github.api import GitHub, GitHubUnavailable
 from bot.log import get_logger
-from bot.outbox import enqueue
+from bot.outbox import promise
 from bot.services.history import find_issue
 from bot.services.recommend import issues_with_open_pull_requests
 
 log = get_logger(__name__)
+
+# Claims belong to the newcomer path: its section configures them, its feature promises.
+FEATURE_NAME = "onboarding"
+
+
+ENDED = "That claim has ended already. `/issues` shows what is open now."
 
 
 class ClaimRefused(DomainError):
@@ -67,6 +74,91 @@ class ClaimPolicy:
             timedelta(days=remind) if remind else None,
             timedelta(days=release) if release else None,
         )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    target: ClaimTarget
+    by_comment: bool  # a comment on the issue instead of an assignment
+
+
+async def take(context: Context, *, user_id: int, repository_id: int, number: int) -> Claimed:
+    """Claim an issue for a member: the claim is committed, then GitHub is told (assigned,
+    or a comment where newcomers cannot be assigned); if GitHub refuses, it is withdrawn."""
+    settings = _settings(context)
+    github = _github(context)
+    async with context.sessions.begin() as session:
+        target = await claim(
+            session,
+            guild_id=context.guild_id,
+            user_id=user_id,
+            repository_id=repository_id,
+            number=number,
+            max_active=settings.max_active_claims,
+            now=context.clock.now(),
+        )
+    by_comment = target.repository in settings.claim_by_comment
+    try:
+        if by_comment:
+            await github.comment(
+                target.repository,
+                target.number,
+                f"@{target.github_login} is working on this (claimed in the community's "
+                "Discord). Thank you!",
+            )
+        else:
+            await github.assign(target.repository, target.number, target.github_login)
+    except GitHubUnavailable as exc:
+        log.warning("claim of %s#%d failed on GitHub: %s", target.repository, number, exc)
+        async with context.sessions.begin() as session:
+            await withdraw(session, target.claim_id, context.clock.now())
+        raise DomainError(
+            "GitHub didn't accept the claim just now, so the issue is still free. "
+            "Please try again in a little while."
+        ) from exc
+    if by_comment:
+        async with context.sessions.begin() as session:
+            await record_method(session, target.claim_id, "commented")
+    return Claimed(target, by_comment)
+
+
+async def give_back(context: Context, target: ClaimTarget) -> None:
+    """The holder gives the issue back: withdrawn here, then unassigned on GitHub."""
+    async with context.sessions.begin() as session:
+        await withdraw(session, target.claim_id, context.clock.now())
+    if context.github is not None and target.repository not in _settings(context).claim_by_comment:
+        try:
+            await context.github.unassign(target.repository, target.number, target.github_login)
+        except GitHubUnavailable as exc:
+            log.warning("unassigning %s#%d failed: %s", target.repository, target.number, exc)
+
+
+async def keep(context: Context, *, user_id: int, claim_id: int) -> ClaimTarget:
+    """ "I'm still on it", on a claim reminder: the periods start again from now."""
+    async with context.sessions.begin() as session:
+        return await renew(session, context.guild_id, user_id, claim_id, context.clock.now())
+
+
+async def held_claim(context: Context, *, user_id: int, claim_id: int) -> ClaimTarget:
+    """The member's active claim ``claim_id``, for "Give it back" on its reminder."""
+    async with context.sessions() as session:
+        held = await active_claims(session, context.guild_id, user_id)
+    target = next((c for c in held if c.claim_id == claim_id), None)
+    if target is None:
+        raise DomainError(ENDED)
+    return target
+
+
+def _settings(context: Context) -> OnboardingSettings:
+    settings = context.settings.onboarding
+    assert settings is not None  # claims exist only with the newcomer path
+    return settings
+
+
+def _github(context: Context) -> GitHub:
+    if context.github is None:
+        raise DomainError(NO_GITHUB)
+    return context.github
 
 
 async def claim(
@@ -198,7 +290,7 @@ async def renew(
     """ "I'm still on it": the reminder and release periods start again from now."""
     held = await _active(session, guild_id, Claim.user_id == user_id, Claim.id == claim_id)
     if not held:
-        raise DomainError("That claim has ended already. `/issues` shows what is open now.")
+        raise DomainError(ENDED)
     target, row = held[0]
     row.renewed_at, row.reminded_at = now, None
     return target
@@ -267,8 +359,9 @@ async def _remind(
             f" If I don't hear from you, I'll free it for others on "
             f"{(since + policy.release_after):%A %d %B}; you can always claim it again."
         )
-    await enqueue(
+    await promise(
         session,
+        feature=FEATURE_NAME,
         guild_id=guild_id,
         key=f"claim-reminder:{row.id}:{since.isoformat()}",
         target_kind="dm",
@@ -314,8 +407,9 @@ async def release(
     if not getattr(released, "rowcount", 0):
         return False
     days = policy.release_after.days if policy.release_after else 0
-    await enqueue(
+    await promise(
         session,
+        feature=FEATURE_NAME,
         guild_id=guild_id,
         key=f"claim-released:{target.claim_id}",
         target_kind="dm",
@@ -332,27 +426,22 @@ async def release(
     return True
 
 
-async def follow_up_claims(
-    sessions: async_sessionmaker[AsyncSession],
-    github: GitHubClient | None,
-    clock: Clock,
-    *,
-    guild_id: int,
-    policy: ClaimPolicy,
-) -> None:
+async def follow_up_claims(context: Context) -> None:
     """The scheduled job: remind, then release (unassigning on GitHub first).
 
     A release whose unassignment fails stays active and is tried again at the next run;
     unassigning twice is harmless on GitHub, so a crash in between loses nothing.
     """
-    async with sessions.begin() as session:
-        due = await follow_up(session, guild_id, policy, clock.now())
+    settings = _settings(context)
+    policy = ClaimPolicy.days(settings.claim_reminder_days, settings.claim_release_days)
+    async with context.sessions.begin() as session:
+        due = await follow_up(session, context.guild_id, policy, context.clock.now())
     for target in due:
-        if github is not None and target.method == "assigned":
+        if context.github is not None and target.method == "assigned":
             try:
-                await github.unassign(target.repository, target.number, target.github_login)
+                await context.github.unassign(target.repository, target.number, target.github_login)
             except GitHubUnavailable as exc:
                 log.warning("releasing %s#%d: %s", target.repository, target.number, exc)
                 continue
-        async with sessions.begin() as session:
-            await release(session, guild_id, target, policy, clock.now())
+        async with context.sessions.begin() as session:
+            await release(session, context.guild_id, target, policy, context.clock.now())

@@ -9,7 +9,7 @@ values and returns the member's :class:`Progress`, so `/start` can always resume
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import select
@@ -18,12 +18,39 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Newcomer
 from bot.errors import DomainError
+from bot.feature import Context, Feature, Periodic, Webhook
+from bot.github.ingest import GitHubEvent
+from bot.services import claims
+
+NAME = "onboarding"
+# Claims are measured in days; a quarter of an hour is prompt enough and costs nothing.
+CLAIM_FOLLOW_UP_INTERVAL = timedelta(minutes=15)
 
 EXPERIENCE_LEVELS = {
     "new": "New to open source",
     "some": "I have contributed a few times",
     "experienced": "Experienced contributor",
 }
+
+
+async def end_claims(context: Context, session: AsyncSession, event: GitHubEvent) -> None:
+    """A closed or removed issue, or a merged pull request, may end a claim at once."""
+    await claims.end_finished(session, context.guild_id, context.clock.now())
+
+
+FEATURE = Feature(
+    NAME,
+    webhooks=(
+        Webhook(
+            dict.fromkeys(
+                ("issues", "pull_request"), frozenset({"closed", "deleted", "transferred"})
+            ),
+            end_claims,
+        ),
+    ),
+    jobs=(Periodic("claim-follow-up", CLAIM_FOLLOW_UP_INTERVAL, claims.follow_up_claims),),
+    promises=frozenset({"dm"}),
+)
 
 
 class Step(Enum):
@@ -69,7 +96,8 @@ def _progress(row: Newcomer) -> Progress:
     )
 
 
-async def _row(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> Newcomer:
+async def member_row(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> Newcomer:
+    """The member's row, written at their first step (of the path, or a preference)."""
     row = await session.get(Newcomer, (guild_id, user_id))
     if row is None:
         row = Newcomer(guild_id=guild_id, user_id=user_id, started_at=now, areas=[])
@@ -97,7 +125,7 @@ def started(session: Session, guild_id: int) -> set[int]:
 async def accept_code_of_conduct(
     session: AsyncSession, guild_id: int, user_id: int, now: datetime
 ) -> Progress:
-    row = await _row(session, guild_id, user_id, now)
+    row = await member_row(session, guild_id, user_id, now)
     if row.coc_accepted_at is None:
         row.coc_accepted_at = now
     return _progress(row)
@@ -114,7 +142,7 @@ async def choose_areas(
     unknown = sorted(set(areas) - set(offered))
     if unknown:
         raise DomainError(f"Those areas aren't offered here: {', '.join(unknown)}.")
-    row = await _row(session, guild_id, user_id, now)
+    row = await member_row(session, guild_id, user_id, now)
     row.areas = [area for area in offered if area in areas]  # the configured order
     return _progress(row)
 
@@ -124,7 +152,7 @@ async def choose_experience(
 ) -> Progress:
     if level not in EXPERIENCE_LEVELS:
         raise DomainError("Please pick one of the experience levels offered.")
-    row = await _row(session, guild_id, user_id, now)
+    row = await member_row(session, guild_id, user_id, now)
     row.experience = level
     return _progress(row)
 
@@ -152,7 +180,7 @@ async def link_github(
             f"The GitHub account **{login}** is already linked to another member here. "
             "If it is yours, please ask an organiser in the help channel to sort it out."
         )
-    row = await _row(session, guild_id, user_id, now)
+    row = await member_row(session, guild_id, user_id, now)
     row.github_user_id = github_user_id
     row.github_login = login
     row.github_verified = verified
@@ -162,16 +190,8 @@ async def link_github(
 
 async def finish(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> bool:
     """Record the discovery time; True the first time, False if already finished."""
-    row = await _row(session, guild_id, user_id, now)
+    row = await member_row(session, guild_id, user_id, now)
     if _progress(row).step is not Step.ISSUES:
         return False
     row.finished_at = now
     return True
-
-
-async def set_celebrations(
-    session: AsyncSession, guild_id: int, user_id: int, enabled: bool, now: datetime
-) -> None:
-    """Whether the bot may celebrate this member's contributions (in public and by message)."""
-    row = await _row(session, guild_id, user_id, now)
-    row.celebrate = enabled

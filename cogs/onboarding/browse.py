@@ -19,6 +19,7 @@ from bot.app import HeliosBot
 from bot.config import OnboardingSettings
 from bot.errors import DomainError
 from bot.services.recommend import repositories_named
+from cogs._interactions import DynamicButton, cog_of, helios
 from cogs.onboarding.claims import claim_button
 from cogs.onboarding.common import (
     COLOUR,
@@ -117,7 +118,7 @@ class Issues(commands.Cog):
 
 
 class PageButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    DynamicButton,
     template=r"issues:(?P<page>[0-9]+):(?P<area>[a-z0-9-]*):(?P<repository>[0-9]*)",
 ):
     """Previous / Next: the page and the filters live in the custom id."""
@@ -148,13 +149,7 @@ class PageButton(
             label,
         )
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot = interaction.client
-        assert isinstance(bot, HeliosBot)
-        cog = bot.get_cog("Issues")
-        assert isinstance(cog, Issues)
-        try:
-            embed, view = await cog.page(interaction, self.page, self.area, self.repository_id)
-            await interaction.response.edit_message(embed=embed, view=view)
-        except Exception as exc:
-            await bot.report_interaction_error(interaction, exc)
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        cog = cog_of(helios(interaction), Issues)
+        embed, view = await cog.page(interaction, self.page, self.area, self.repository_id)
+        await interaction.response.edit_message(embed=embed, view=view)

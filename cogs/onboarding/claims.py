@@ -2,7 +2,8 @@
 """Claiming an issue from Discord, giving it back, and answering a claim reminder.
 
 The Claim buttons carry the issue in their custom ids (dynamic items), so they work on any
-message: recommendations, `/issues` pages, refusals with alternatives, forever.
+message: recommendations, `/issues` pages, refusals with alternatives, forever. The rules and
+the GitHub side live in bot/services/claims.py.
 """
 
 from __future__ import annotations
@@ -18,13 +19,10 @@ from discord.ext import commands
 from bot.app import HeliosBot
 from bot.config import OnboardingSettings
 from bot.errors import DomainError
-from bot.github.client import GitHubUnavailable
-from bot.log import get_logger
 from bot.services import claims
 from bot.services.recommend import Recommendation
+from cogs._interactions import DynamicButton, cog_of, helios
 from cogs.onboarding.common import ensure_enabled, issue_line, recommendations
-
-log = get_logger(__name__)
 
 
 class Claims(commands.Cog):
@@ -36,23 +34,15 @@ class Claims(commands.Cog):
         self, interaction: discord.Interaction, repository_id: int, number: int
     ) -> None:
         ensure_enabled(self.bot)
-        github = self.bot.runtime.github
-        if github is None:
-            raise DomainError("GitHub isn't connected here yet; please tell an organiser.")
-        assert interaction.guild_id is not None
         # Assigning on GitHub can take a second or two: acknowledge at once.
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            async with self.bot.runtime.sessions.begin() as session:
-                target = await claims.claim(
-                    session,
-                    guild_id=interaction.guild_id,
-                    user_id=interaction.user.id,
-                    repository_id=repository_id,
-                    number=number,
-                    max_active=self.settings.max_active_claims,
-                    now=self.bot.clock.now(),
-                )
+            claimed = await claims.take(
+                self.bot.runtime.context,
+                user_id=interaction.user.id,
+                repository_id=repository_id,
+                number=number,
+            )
         except claims.ClaimRefused as refused:
             # Ranked only when needed: most claims succeed.
             offered = await recommendations(self.bot, self.settings, interaction.user.id)
@@ -62,29 +52,8 @@ class Claims(commands.Cog):
                 "\n".join(lines), view=ClaimButtons(others), ephemeral=True
             )
             return
-        by_comment = target.repository in self.settings.claim_by_comment
-        try:
-            if by_comment:
-                await github.comment(
-                    target.repository,
-                    target.number,
-                    f"@{target.github_login} is working on this (claimed in the community's "
-                    "Discord). Thank you!",
-                )
-            else:
-                await github.assign(target.repository, target.number, target.github_login)
-        except GitHubUnavailable as exc:
-            log.warning("claim of %s#%d failed on GitHub: %s", target.repository, number, exc)
-            async with self.bot.runtime.sessions.begin() as session:
-                await claims.withdraw(session, target.claim_id, self.bot.clock.now())
-            raise DomainError(
-                "GitHub didn't accept the claim just now, so the issue is still free. "
-                "Please try again in a little while."
-            ) from exc
-        if by_comment:
-            async with self.bot.runtime.sessions.begin() as session:
-                await claims.record_method(session, target.claim_id, "commented")
-        how = "commented on it for you" if by_comment else "assigned it to you"
+        target = claimed.target
+        how = "commented on it for you" if claimed.by_comment else "assigned it to you"
         await interaction.followup.send(
             f"It's yours: [{target.repository}#{target.number}]({target.url}) "
             f"{target.title}. I've {how} on GitHub.\n"
@@ -98,9 +67,7 @@ class Claims(commands.Cog):
     @app_commands.guild_only()
     async def unclaim(self, interaction: discord.Interaction, issue: str | None = None) -> None:
         ensure_enabled(self.bot)
-        assert interaction.guild_id is not None
-        async with self.bot.runtime.sessions() as session:
-            held = await claims.active_claims(session, interaction.guild_id, interaction.user.id)
+        held = await self._held(interaction)
         if not held:
             raise DomainError("You have no claimed issue right now. `/start` suggests some.")
         if issue is None and len(held) > 1:
@@ -108,64 +75,50 @@ class Claims(commands.Cog):
         chosen = next((c for c in held if issue in (None, f"{c.repository}#{c.number}")), None)
         if chosen is None:
             raise DomainError(f"You don't hold {issue}.")
-        await self.give_back(interaction, chosen)
-
-    async def give_back(self, interaction: discord.Interaction, chosen: claims.ClaimTarget) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self.bot.runtime.sessions.begin() as session:
-            await claims.withdraw(session, chosen.claim_id, self.bot.clock.now())
-        github = self.bot.runtime.github
-        if github is not None and chosen.repository not in self.settings.claim_by_comment:
-            try:
-                await github.unassign(chosen.repository, chosen.number, chosen.github_login)
-            except GitHubUnavailable as exc:
-                log.warning("unassigning %s#%d failed: %s", chosen.repository, chosen.number, exc)
-        await interaction.followup.send(
-            f"Done: {chosen.repository}#{chosen.number} is free again. Thanks for saying so!",
-            ephemeral=True,
-        )
+        await claims.give_back(self.bot.runtime.context, chosen)
+        await self._given_back(interaction, chosen)
 
     async def keep_or_drop(
         self, interaction: discord.Interaction, claim_id: int, keep: bool
     ) -> None:
         """The buttons on a claim reminder, which arrives by direct message (no guild)."""
-        guild_id = self.bot.config.settings.discord.guild_id
-        target: claims.ClaimTarget | None
-        async with self.bot.runtime.sessions.begin() as session:
-            if keep:
-                target = await claims.renew(
-                    session, guild_id, interaction.user.id, claim_id, self.bot.clock.now()
-                )
-            else:
-                held = await claims.active_claims(session, guild_id, interaction.user.id)
-                target = next((c for c in held if c.claim_id == claim_id), None)
-        if target is None:
-            raise DomainError("That claim has ended already. `/issues` shows what is open now.")
+        context, user_id = self.bot.runtime.context, interaction.user.id
         if not keep:
-            await self.give_back(interaction, target)
+            target = await claims.held_claim(context, user_id=user_id, claim_id=claim_id)
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await claims.give_back(context, target)
+            await self._given_back(interaction, target)
             return
+        target = await claims.keep(context, user_id=user_id, claim_id=claim_id)
         await interaction.response.send_message(
             f"Great, {target.link} stays yours. Take your time, and shout in the help "
             "channel if anything is unclear.",
             ephemeral=True,
         )
 
+    @staticmethod
+    async def _given_back(interaction: discord.Interaction, target: claims.ClaimTarget) -> None:
+        await interaction.followup.send(
+            f"Done: {target.repository}#{target.number} is free again. Thanks for saying so!",
+            ephemeral=True,
+        )
+
+    async def _held(self, interaction: discord.Interaction) -> list[claims.ClaimTarget]:
+        assert interaction.guild_id is not None
+        async with self.bot.runtime.sessions() as session:
+            return await claims.active_claims(session, interaction.guild_id, interaction.user.id)
+
     @unclaim.autocomplete("issue")
     async def _held_issues(
         self, interaction: discord.Interaction, typed: str
     ) -> list[app_commands.Choice[str]]:
-        assert interaction.guild_id is not None
-        async with self.bot.runtime.sessions() as session:
-            held = await claims.active_claims(session, interaction.guild_id, interaction.user.id)
-        names = [f"{c.repository}#{c.number}" for c in held]
+        names = [f"{c.repository}#{c.number}" for c in await self._held(interaction)]
         return [app_commands.Choice(name=n, value=n) for n in names if typed.lower() in n.lower()]
 
 
-class ClaimButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"claim:(?P<repository>[0-9]+):(?P<number>[0-9]+)",
-):
-    """ "Claim #N": its custom id carries the issue, so it works on any message, forever."""
+class ClaimButton(DynamicButton, template=r"claim:(?P<repository>[0-9]+):(?P<number>[0-9]+)"):
+    """ "Claim #N": its custom id carries the issue."""
 
     def __init__(self, repository_id: int, number: int, label: str) -> None:
         super().__init__(
@@ -188,18 +141,13 @@ class ClaimButton(
         label = getattr(item, "label", None) or f"Claim #{match['number']}"
         return cls(int(match["repository"]), int(match["number"]), label)
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _cog(interaction)
-        try:
-            await cog.claim_issue(interaction, self.repository_id, self.number)
-        except Exception as exc:
-            await cog.bot.report_interaction_error(interaction, exc)
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await cog_of(helios(interaction), Claims).claim_issue(
+            interaction, self.repository_id, self.number
+        )
 
 
-class ClaimReminderButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"claim:(?P<choice>keep|drop):(?P<claim>[0-9]+)",
-):
+class ClaimReminderButton(DynamicButton, template=r"claim:(?P<choice>keep|drop):(?P<claim>[0-9]+)"):
     """ "I'm still on it" / "Give it back" on a claim reminder (sent through the outbox)."""
 
     def __init__(
@@ -219,20 +167,10 @@ class ClaimReminderButton(
         assert isinstance(item, discord.ui.Button)
         return cls(item, match["choice"], int(match["claim"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        cog = _cog(interaction)
-        try:
-            await cog.keep_or_drop(interaction, self.claim_id, self.keep)
-        except Exception as exc:
-            await cog.bot.report_interaction_error(interaction, exc)
-
-
-def _cog(interaction: discord.Interaction) -> Claims:
-    bot = interaction.client
-    assert isinstance(bot, HeliosBot)
-    cog = bot.get_cog("Claims")
-    assert isinstance(cog, Claims)
-    return cog
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await cog_of(helios(interaction), Claims).keep_or_drop(
+            interaction, self.claim_id, self.keep
+        )
 
 
 class ClaimButtons(discord.ui.View):

@@ -12,12 +12,11 @@ from bot.errors import DomainError
 from bot.services import onboarding
 from bot.services.recommend import Recommendation, recommend
 
-FEATURE = "onboarding"
 COLOUR = discord.Colour.blurple()
 
 
 def ensure_enabled(bot: HeliosBot) -> None:
-    if not bot.feature_enabled(FEATURE):
+    if not bot.feature_enabled(onboarding.NAME):
         raise DomainError(
             "The newcomer path is turned off right now: its configured role or channel "
             "doesn't exist on this server. Please tell an organiser."

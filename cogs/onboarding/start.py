@@ -11,22 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import HeliosBot
 from bot.config import OnboardingSettings
 from bot.errors import DomainError
-from bot.github.client import GitHubUnavailable
-from bot.github.device_flow import DeviceCode, DeviceFlow, DeviceFlowError
 from bot.log import get_logger
-from bot.services import onboarding
+from bot.services import linking, onboarding
+from bot.services.linking import DeviceCode
 from bot.services.onboarding import EXPERIENCE_LEVELS, Progress, Step
+from cogs._interactions import Form, PersistentView
 from cogs.onboarding.claims import claim_button
 from cogs.onboarding.common import COLOUR, ensure_enabled, issue_line, recommendations
 
@@ -45,17 +43,6 @@ class Onboarding(commands.Cog):
     def __init__(self, bot: HeliosBot, settings: OnboardingSettings) -> None:
         self.bot = bot
         self.settings = settings
-        self.device_flow = (
-            DeviceFlow(
-                bot.runtime.http,
-                bot.clock,
-                client_id=settings.github_oauth_client_id,
-                web_url=settings.github_web_url,
-                api_url=bot.config.settings.github.api_url,
-            )
-            if settings.github_oauth_client_id
-            else None
-        )
         self._polls: set[asyncio.Task[None]] = set()
         # Who has a row, kept by this process, the only one that answers interactions: a
         # member not in it is at the start without asking the database. A row written
@@ -183,13 +170,8 @@ class Onboarding(commands.Cog):
     # --- GitHub linking --------------------------------------------------------------------
 
     async def start_device_flow(self, interaction: discord.Interaction) -> None:
-        assert self.device_flow is not None
         await interaction.response.defer()  # GitHub may take a moment to give us a code
-        try:
-            code = await self.device_flow.start()
-        except DeviceFlowError as exc:
-            log.warning("device flow could not start: %s", exc)
-            raise DomainError("GitHub isn't answering right now. Please try again soon.") from exc
+        code = await linking.begin_verification(self.bot.runtime.context)
         embed = discord.Embed(
             title="Link your GitHub account",
             description=(
@@ -215,66 +197,25 @@ class Onboarding(commands.Cog):
             log.error("linking a GitHub account failed", exc_info=error)
 
     async def _finish_device_flow(self, interaction: discord.Interaction, code: DeviceCode) -> None:
-        assert self.device_flow is not None
         try:
-            account = await self.device_flow.wait_for_account(code)
-            progress = await self.change(
-                interaction, _link(account.id, account.login, verified=True)
+            progress = await linking.finish_verification(
+                self.bot.runtime.context, code, user_id=interaction.user.id
             )
-        except DeviceFlowError as exc:
-            await self._link_failed(interaction, _DEVICE_FLOW_PROBLEMS[exc.reason])
         except DomainError as exc:
-            await self._link_failed(interaction, exc.user_message)
-        else:
-            await self.show(interaction, progress)
-
-    async def _link_failed(self, interaction: discord.Interaction, message: str) -> None:
-        embed = discord.Embed(title="Link your GitHub account", description=message)
-        embed.colour = discord.Colour.orange()
-        await interaction.edit_original_response(embed=embed, view=GitHubView(self, retry=True))
-
-    async def link_by_login(self, interaction: discord.Interaction, login: str) -> None:
-        github = self.bot.runtime.github
-        if github is None:
-            raise DomainError("GitHub isn't connected here yet; please tell an organiser.")
-        await interaction.response.defer()
-        try:
-            account = await github.user(login.strip().lstrip("@"))
-        except GitHubUnavailable as exc:
-            log.warning("GitHub look-up failed: %s", exc)
-            raise DomainError("GitHub isn't answering right now. Please try again soon.") from exc
-        if account is None:
-            raise DomainError(f"There's no GitHub account called **{login}**. Typo?")
-        progress = await self.change(interaction, _link(account.id, account.login, verified=False))
+            embed = discord.Embed(title="Link your GitHub account", description=exc.user_message)
+            embed.colour = discord.Colour.orange()
+            await interaction.edit_original_response(embed=embed, view=GitHubView(self, retry=True))
+            return
+        self._started.add(interaction.user.id)
         await self.show(interaction, progress)
 
-    @app_commands.command(
-        name="celebrations",
-        description="Turn the bot's celebrations of your contributions on or off",
-    )
-    @app_commands.describe(setting="off: no messages or shout-outs about your pull requests")
-    @app_commands.guild_only()
-    async def celebrations(
-        self, interaction: discord.Interaction, setting: Literal["on", "off"]
-    ) -> None:
-        assert interaction.guild_id is not None
-        async with self.bot.runtime.sessions.begin() as session:
-            await onboarding.set_celebrations(
-                session,
-                interaction.guild_id,
-                interaction.user.id,
-                setting == "on",
-                self.bot.clock.now(),
-            )
-        self._started.add(interaction.user.id)
-        await interaction.response.send_message(
-            "Celebrations are on: your first pull request and first merge get a cheer."
-            if setting == "on"
-            else "Done: no messages or shout-outs about your contributions. You still get the "
-            "Contributor role when your first pull request is merged. `/celebrations on` "
-            "brings them back.",
-            ephemeral=True,
+    async def link_by_login(self, interaction: discord.Interaction, login: str) -> None:
+        await interaction.response.defer()
+        progress = await linking.link_typed_login(
+            self.bot.runtime.context, user_id=interaction.user.id, login=login
         )
+        self._started.add(interaction.user.id)
+        await self.show(interaction, progress)
 
     async def finish(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None
@@ -289,28 +230,6 @@ class Onboarding(commands.Cog):
         await self.show(interaction, await self.current(interaction))
 
 
-def _link(github_id: int, login: str, *, verified: bool) -> Callable[..., Awaitable[Progress]]:
-    async def link(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> Progress:
-        return await onboarding.link_github(
-            session,
-            guild_id,
-            user_id,
-            github_user_id=github_id,
-            login=login,
-            verified=verified,
-            now=now,
-        )
-
-    return link
-
-
-_DEVICE_FLOW_PROBLEMS = {
-    "expired": "That code expired before GitHub heard back. No problem: try again.",
-    "denied": "It looks like the request was cancelled on GitHub. You can try again.",
-    "unavailable": "GitHub isn't answering right now. Please try again in a moment.",
-}
-
-
 def _values(interaction: discord.Interaction) -> list[str]:
     """What the member picked in a select menu, read from this interaction alone."""
     data = cast(Mapping[str, Any], interaction.data or {})
@@ -320,19 +239,14 @@ def _values(interaction: discord.Interaction) -> list[str]:
 # --- views: stateless and persistent ----------------------------------------------------
 
 
-class PathView(discord.ui.View):
+class PathView(PersistentView):
     def __init__(self, cog: Onboarding) -> None:
-        super().__init__(timeout=None)
+        super().__init__(cog.bot)
         self.cog = cog
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        ensure_enabled(self.cog.bot)
+        ensure_enabled(self.bot)
         return True
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[PathView]
-    ) -> None:
-        await self.cog.bot.report_interaction_error(interaction, error)
 
 
 class CodeOfConductView(PathView):
@@ -403,7 +317,7 @@ class InterestsView(PathView):
 class GitHubView(PathView):
     def __init__(self, cog: Onboarding, *, retry: bool = False) -> None:
         super().__init__(cog)
-        if cog.device_flow is not None:
+        if cog.bot.runtime.verifier is not None:
             button: discord.ui.Button[GitHubView] = discord.ui.Button(
                 label="Try again" if retry else "Link with GitHub",
                 style=discord.ButtonStyle.primary,
@@ -422,23 +336,17 @@ class GitHubView(PathView):
         await interaction.response.send_modal(LoginModal(self.cog))
 
 
-class LoginModal(discord.ui.Modal, title="Your GitHub login"):
+class LoginModal(Form, title="Your GitHub login"):
     login: discord.ui.TextInput[LoginModal] = discord.ui.TextInput(
         label="GitHub login", custom_id="login", placeholder="octocat", max_length=39
     )
 
     def __init__(self, cog: Onboarding) -> None:
-        super().__init__(custom_id="onboarding:link:login")
+        super().__init__(cog.bot, custom_id="onboarding:link:login")
         self.cog = cog
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await self.cog.link_by_login(interaction, self.login.value)
-
-    # discord.py's Modal narrows BaseView.on_error's signature; mypy sees it as an override.
-    async def on_error(  # type: ignore[override]
-        self, interaction: discord.Interaction, error: Exception
-    ) -> None:
-        await self.cog.bot.report_interaction_error(interaction, error)
 
 
 class FinishView(PathView):

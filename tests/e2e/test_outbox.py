@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, cast
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import OutboxMessage
-from bot.outbox import Delivery, TargetKind, enqueue
+from bot.db.models import Promise
+from bot.outbox import DuePromise, TargetKind
+from bot.outbox import promise as make_promise
 from bot.sandbox.community import Sandbox
 
 if TYPE_CHECKING:
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 async def promise(sandbox: Sandbox, key: str, kind: TargetKind, target: int, text: str) -> None:
     bot = sandbox.running_bot
     async with bot.runtime.sessions.begin() as session:
-        await enqueue(
+        await make_promise(
             session,
+            feature="test",
             guild_id=bot.guild_id,
             key=key,
             target_kind=kind,
@@ -34,13 +36,11 @@ async def promise(sandbox: Sandbox, key: str, kind: TargetKind, target: int, tex
         )
 
 
-async def wait_for(
-    sandbox: Sandbox, key: str, condition: Callable[[OutboxMessage], bool]
-) -> OutboxMessage:
+async def wait_for(sandbox: Sandbox, key: str, condition: Callable[[Promise], bool]) -> Promise:
     """The outbox row once the bot has recorded an outcome that meets ``condition``."""
     for _ in range(250):
         async with sandbox.running_bot.runtime.sessions() as session:
-            row = await session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+            row = await session.scalar(select(Promise).where(Promise.key == key))
         if row is not None and condition(row):
             return row
         await asyncio.sleep(0.02)  # the outcome is a database row: there is no event to await
@@ -68,13 +68,19 @@ async def test_a_resend_after_a_crash_is_dropped_by_the_nonce(sandbox: Sandbox) 
     """A sender that crashed after Discord accepted the message sends it again on restart."""
     assert sandbox.community is not None
     general = sandbox.community.channels["general"]
-    delivery = Delivery(
-        1, sandbox.running_bot.guild_id, "crash", "channel", general.id, {"content": "once only"}
+    due = DuePromise(
+        1,
+        sandbox.running_bot.guild_id,
+        "crash",
+        "test",
+        "channel",
+        general.id,
+        {"content": "once only"},
     )
     # discord.py loads extensions as fresh modules, so look the cog up by name, not class.
     cog = cast("OutboxDelivery", sandbox.running_bot.get_cog("OutboxDelivery"))
-    first = await cog.send(delivery)
-    again = await cog.send(delivery)
+    first = await cog.send(due)
+    again = await cog.send(due)
     assert again == first
     assert [m.content for m in sandbox.discord.messages_in(general)] == ["once only"]
 
@@ -137,9 +143,7 @@ async def test_a_turned_off_features_promises_are_skipped_and_reported_once(
 
     async with sandbox.running_bot.runtime.sessions() as session:
         announced = list(
-            await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.key.startswith("issue-announced:"))
-            )
+            await session.scalars(select(Promise).where(Promise.key.startswith("issue-announced:")))
         )
     skipped = [row for row in announced if row.status != "sent"]  # the seed's were sent
     why = f"config announcements.good_first_issues_channel_id: channel {dev.id} is not in the guild"

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from bot.clock import ManualClock
-from bot.github.device_flow import DeviceCode, DeviceFlow, DeviceFlowError, VerifiedAccount
+from bot.github.api import DeviceCode, DeviceFlowError, GitHubAccount
+from bot.github.device_flow import DeviceFlow
 from bot.sandbox.github import GitHubSimulator
 
 
@@ -58,7 +59,7 @@ async def test_approved_code_links_the_account_and_keeps_no_token(
     sim.device.approve(code.user_code, "ada")
     clock.advance(timedelta(seconds=code.interval))
     account = await asyncio.wait_for(task, timeout=5)
-    assert account == VerifiedAccount(id=sim.state.user("ada").id, login="ada")
+    assert account == GitHubAccount(id=sim.state.user("ada").id, login="ada")
 
 
 async def test_denied_code_is_reported(

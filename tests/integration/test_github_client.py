@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.clock import ManualClock
 from bot.config import Config, load_config
-from bot.github.client import GitHubClient, GitHubUnavailable
+from bot.github.api import GitHubUnavailable
+from bot.github.client import GitHubClient
 from bot.sandbox.github import GitHubSimulator
 
 REPO = "acme/widgets"

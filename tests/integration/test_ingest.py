@@ -25,11 +25,11 @@ from bot.db.models import (
     GitHubRepository,
     GitHubReview,
     GitHubUser,
-    OutboxMessage,
+    Promise,
     WebhookDelivery,
 )
 from bot.github.inbox import Inbox, Incoming
-from bot.github.ingest import MAX_ATTEMPTS, NORMALISER, Delivery, Handler, IngestWorker
+from bot.github.ingest import MAX_ATTEMPTS, NORMALISER, GitHubEvent, Handler, IngestWorker
 from bot.github.normalise import (
     Changes,
     apply,
@@ -39,7 +39,7 @@ from bot.github.normalise import (
     parse_issue_event,
     parse_review,
 )
-from bot.outbox import enqueue
+from bot.outbox import promise
 from bot.runtime import Runtime
 from bot.sandbox.github import Delivery as SentDelivery
 from bot.sandbox.github import GitHubSimulator
@@ -368,13 +368,14 @@ async def test_a_failing_handler_is_retried_without_stopping_the_others(
     await commit_deliveries(sessions, clock, 1)
     failures_left = 2
 
-    async def promise_then_fail(session: AsyncSession, delivery: Delivery) -> None:
+    async def promise_then_fail(session: AsyncSession, event: GitHubEvent) -> None:
         nonlocal failures_left
         # Its write must be rolled back with it, while the normaliser's stays.
-        await enqueue(
+        await promise(
             session,
+            feature="welcome",
             guild_id=1,
-            key=f"welcome:{delivery.delivery_id}",
+            key=f"welcome:{event.delivery_id}",
             target_kind="channel",
             target_id=2,
             payload={"content": "welcome"},
@@ -395,7 +396,7 @@ async def test_a_failing_handler_is_retried_without_stopping_the_others(
     assert "welcome: RuntimeError('discord feature is broken')" in (row.last_error or "")
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(GitHubIssue)) == 1
-        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert await session.scalar(select(func.count()).select_from(Promise)) == 0
 
     assert await worker.run_once() == 0  # backing off
     clock.advance(timedelta(seconds=30))
@@ -408,7 +409,7 @@ async def test_a_failing_handler_is_retried_without_stopping_the_others(
     (row,) = await delivery_rows(sessions)
     assert (row.status, row.body, row.last_error, row.attempts) == ("processed", None, None, 3)
     async with sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        assert await session.scalar(select(func.count()).select_from(Promise)) == 1
 
 
 async def test_a_delivery_that_keeps_failing_is_kept_for_replay(
@@ -416,7 +417,7 @@ async def test_a_delivery_that_keeps_failing_is_kept_for_replay(
 ) -> None:
     await commit_deliveries(sessions, clock, 1)
 
-    async def broken(_session: AsyncSession, _delivery: Delivery) -> None:
+    async def broken(_session: AsyncSession, _event: GitHubEvent) -> None:
         raise ValueError("bug")
 
     worker = IngestWorker(sessions, clock, handlers=[Handler("broken", lambda e, a: True, broken)])
@@ -429,7 +430,7 @@ async def test_a_delivery_that_keeps_failing_is_kept_for_replay(
     assert row.body is not None
 
 
-async def test_a_malformed_delivery_fails_at_once_unless_another_handler_may_recover(
+async def test_a_malformed_delivery_fails_at_once_and_reaches_no_handler(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     github = GitHubSimulator(clock, webhook_secret=SECRET)
@@ -442,30 +443,22 @@ async def test_a_malformed_delivery_fails_at_once_unless_another_handler_may_rec
     await inbox.record(Incoming("malformed", "issues", "opened", json.dumps(payload).encode()))
     await inbox.record(Incoming("no-object", "issues", "opened", b"[]"))
     await inbox.close()
-    failures_left = 1
+    seen: list[str] = []
 
-    async def flaky(_session: AsyncSession, _delivery: Delivery) -> None:
-        nonlocal failures_left
-        if failures_left:
-            failures_left -= 1
-            raise RuntimeError("discord is down")
+    async def record(_session: AsyncSession, event: GitHubEvent) -> None:
+        seen.append(event.delivery_id)
 
     worker = IngestWorker(
-        sessions, clock, handlers=[NORMALISER, Handler("flaky", lambda e, a: True, flaky)]
+        sessions, clock, handlers=[NORMALISER, Handler("record", lambda e, a: True, record)]
     )
     assert await worker.run_once() == 2
     rows = {r.delivery_id: r for r in await delivery_rows(sessions)}
-    # Retrying cannot change a body; it can help the other handler.
-    assert (rows["no-object"].status, rows["no-object"].attempts) == ("failed", 1)
-    assert (rows["malformed"].status, rows["malformed"].attempts) == ("pending", 1)
-
-    clock.advance(timedelta(seconds=30))
-    assert await worker.run_once() == 1
-    (row,) = [r for r in await delivery_rows(sessions) if r.delivery_id == "malformed"]
-    assert (row.status, row.attempts, row.retry_at) == ("failed", 2, None)
-    assert row.body is not None  # kept for a replay once the parser knows the new shape
-    assert row.last_error == (
-        "normalise: MalformedPayload('issues.opened delivery: issue.updated_at is missing')"
+    # Retrying cannot change a body: both fail at once, and no handler sees either.
+    assert {(r.status, r.attempts, r.retry_at) for r in rows.values()} == {("failed", 1, None)}
+    assert seen == []
+    assert rows["malformed"].body is not None  # kept for a replay once the parser knows it
+    assert rows["malformed"].last_error == (
+        "payload: MalformedPayload('issues.opened delivery: issue.updated_at is missing')"
     )
 
 
@@ -475,8 +468,8 @@ async def test_two_workers_never_process_the_same_delivery(
     ids = await commit_deliveries(sessions, clock, 60)
     seen: list[str] = []
 
-    async def record(_session: AsyncSession, delivery: Delivery) -> None:
-        seen.append(delivery.delivery_id)
+    async def record(_session: AsyncSession, event: GitHubEvent) -> None:
+        seen.append(event.delivery_id)
         await asyncio.sleep(0)  # let the other worker run in between
 
     recorder = Handler("record", lambda _e, _a: True, record)
@@ -603,7 +596,7 @@ async def test_a_signed_delivery_of_unexpected_shape_is_kept_and_the_next_goes_t
     kept, done = rows[malformed.delivery_id], rows[second.delivery_id]
     assert (kept.status, kept.attempts, kept.body is not None) == ("failed", 1, True)
     assert kept.last_error == (
-        "normalise: MalformedPayload('issues.opened delivery: issue.user.id should be an "
+        "payload: MalformedPayload('issues.opened delivery: issue.user.id should be an "
         "integer, not a string')"
     )
     assert (done.status, done.last_error) == ("processed", None)

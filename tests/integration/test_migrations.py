@@ -68,3 +68,44 @@ async def test_webhook_bodies_are_compressed_with_lz4_on_postgresql(database_url
         assert await compression() == ""  # the server's default_toast_compression
     finally:
         await engine.dispose()
+
+
+async def test_outbox_promises_get_their_feature_from_the_key_and_lose_it_going_down(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    keys = {
+        "issue-announced:1:2:3": "announcements",
+        "first-pr:1:2": "celebrations",
+        "first-merge:1:2": "celebrations",
+        "first-merge-comment:1:2": "celebrations",
+        "contributor-role:1:2": "celebrations",
+        "claim-reminder:7:2026-01-05T09:00:00+00:00": "onboarding",
+        "claim-released:7": "onboarding",
+        "test:hello": "bot",
+    }
+    try:
+        await migrate(engine, "0008")
+        async with engine.begin() as connection:
+            for key in keys:
+                await connection.execute(
+                    text(
+                        "INSERT INTO outbox (guild_id, key, target_kind, target_id, payload, "
+                        "status, not_before, attempts, created_at) VALUES (1, :key, 'dm', 2, "
+                        "'{}', 'pending', CURRENT_TIMESTAMP, 0, CURRENT_TIMESTAMP)"
+                    ),
+                    {"key": key},
+                )
+        await migrate(engine, "0009")
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT key, feature FROM outbox"))
+            assert dict(rows.all()) == keys
+        await migrate(engine, "0008")
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("outbox")}
+            )
+        assert "feature" not in columns
+        assert "key" in columns
+    finally:
+        await engine.dispose()

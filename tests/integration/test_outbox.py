@@ -10,27 +10,28 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.db.models import OutboxMessage
+from bot.db.models import Promise
 from bot.outbox import (
     GITHUB_KINDS,
     LEASE,
     MAX_ATTEMPTS,
-    Delivery,
     DeliverySkipped,
+    DuePromise,
     Outbox,
     PermanentDeliveryError,
-    enqueue,
+    promise,
 )
 
 GUILD = 1234
 
 
-async def promise(
+async def promised(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock, key: str, **extra: object
 ) -> bool:
     async with sessions.begin() as session:
-        return await enqueue(
+        return await promise(
             session,
+            feature="test",
             guild_id=GUILD,
             key=key,
             target_id=555,
@@ -40,18 +41,18 @@ async def promise(
         )
 
 
-async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxMessage]:
+async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[Promise]:
     async with sessions() as session:
-        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        return list(await session.scalars(select(Promise).order_by(Promise.id)))
 
 
 class Recorder:
     """Stands in for Discord at this layer; e2e tests send through the simulator."""
 
     def __init__(self) -> None:
-        self.sent: list[Delivery] = []
+        self.sent: list[DuePromise] = []
 
-    async def __call__(self, delivery: Delivery) -> int:
+    async def __call__(self, delivery: DuePromise) -> int:
         self.sent.append(delivery)
         return 9000 + len(self.sent)
 
@@ -59,16 +60,16 @@ class Recorder:
 async def test_same_key_is_stored_once(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
-    assert await promise(sessions, clock, "first-pr:1")
-    assert not await promise(sessions, clock, "first-pr:1")
+    assert await promised(sessions, clock, "first-pr:1")
+    assert not await promised(sessions, clock, "first-pr:1")
     assert [row.key for row in await rows(sessions)] == ["first-pr:1"]
 
 
 async def test_due_messages_are_sent_once_in_order(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
-    await promise(sessions, clock, "later", not_before=clock.now() + timedelta(hours=1))
-    await promise(sessions, clock, "now")
+    await promised(sessions, clock, "later", not_before=clock.now() + timedelta(hours=1))
+    await promised(sessions, clock, "now")
     outbox, send = Outbox(sessions, clock, "proc-a"), Recorder()
 
     assert await outbox.deliver_due(send) == 1
@@ -89,10 +90,10 @@ async def test_due_messages_are_sent_once_in_order(
 async def test_transient_failure_backs_off_then_gives_up(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
-    await promise(sessions, clock, "flaky")
+    await promised(sessions, clock, "flaky")
     outbox = Outbox(sessions, clock, "proc-a")
 
-    async def fail(_delivery: Delivery) -> int:
+    async def fail(_delivery: DuePromise) -> int:
         raise ConnectionError("discord is down")
 
     assert await outbox.deliver_due(fail) == 0
@@ -111,9 +112,9 @@ async def test_transient_failure_backs_off_then_gives_up(
 async def test_permanent_failure_is_not_retried(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
-    await promise(sessions, clock, "gone")
+    await promised(sessions, clock, "gone")
 
-    async def forbidden(_delivery: Delivery) -> int:
+    async def forbidden(_delivery: DuePromise) -> int:
         raise PermanentDeliveryError("missing access to channel 555")
 
     await Outbox(sessions, clock, "proc-a").deliver_due(forbidden)
@@ -124,10 +125,10 @@ async def test_permanent_failure_is_not_retried(
 async def test_a_skipped_message_is_kept_with_its_reason_and_not_retried(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
-    await promise(sessions, clock, "issue-announced:1:2:555")
+    await promised(sessions, clock, "issue-announced:1:2:555")
     outbox = Outbox(sessions, clock, "proc-a")
 
-    async def feature_off(_delivery: Delivery) -> int:
+    async def feature_off(_delivery: DuePromise) -> int:
         raise DeliverySkipped("feature 'announcements' is off")
 
     assert await outbox.deliver_due(feature_off) == 0
@@ -147,7 +148,7 @@ async def test_a_skipped_message_is_kept_with_its_reason_and_not_retried(
 async def test_a_crashed_senders_lease_expires_and_another_delivers(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
-    await promise(sessions, clock, "orphan")
+    await promised(sessions, clock, "orphan")
     crashed = Outbox(sessions, clock, "proc-a")
     leased = await crashed.lease_due()  # ...and the process dies before sending
     assert [d.key for d in leased] == ["orphan"]
@@ -167,7 +168,7 @@ async def test_concurrent_senders_never_deliver_the_same_message(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     for n in range(60):
-        await promise(sessions, clock, f"m{n}")
+        await promised(sessions, clock, f"m{n}")
     send = Recorder()
     senders = [Outbox(sessions, clock, f"proc-{i}", batch_size=7) for i in range(4)]
 
@@ -187,8 +188,8 @@ async def test_each_sender_gets_only_its_kinds(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     """The Discord and GitHub senders of one process may lease at the same instant."""
-    await promise(sessions, clock, "to-discord")
-    await promise(sessions, clock, "to-github", target_kind="github_comment")
+    await promised(sessions, clock, "to-discord")
+    await promised(sessions, clock, "to-github", target_kind="github_comment")
     discord_side = Outbox(sessions, clock, "proc-a")
     github_side = Outbox(sessions, clock, "proc-a", kinds=GITHUB_KINDS)
 

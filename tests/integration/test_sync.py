@@ -25,7 +25,8 @@ from bot.db.models import (
     GitHubReview,
     GitHubSyncCheckpoint,
 )
-from bot.github.client import GitHubClient, GitHubUnavailable, Page
+from bot.github.api import GitHubUnavailable
+from bot.github.client import GitHubClient, Page
 from bot.github.sync import (
     RepositorySync,
     SyncScheduler,

@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: Apache-2.0
+"""How a feature declares what it needs from the shared machinery.
+
+Each feature module in ``bot/services/`` exports one :class:`Feature`: its name (which is
+also its config section, its outbox feature and its log name), the GitHub webhook events it
+concerns with their handler, its scheduled jobs, and the outbox kinds it promises. The
+runtime collects the declarations of ``bot.services.FEATURES`` and wires each enabled one
+into ingestion, the scheduler and the outbox; nothing shared learns a feature's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.github.api import AccountVerifier, GitHub
+from bot.github.ingest import GitHubEvent
+from bot.outbox import TargetKind
+
+
+@dataclass(frozen=True)
+class Context:
+    """What handlers and jobs are given: the settings, the clock, the database and GitHub."""
+
+    settings: Settings
+    clock: Clock
+    sessions: async_sessionmaker[AsyncSession]
+    # None when no GitHub credentials are configured.
+    github: GitHub | None
+    # GitHub's device flow, None unless an OAuth client id is configured.
+    verifier: AccountVerifier | None = None
+
+    @property
+    def guild_id(self) -> int:
+        return self.settings.discord.guild_id
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """The webhook deliveries a feature reacts to, and how.
+
+    ``events`` maps an event name to its actions (an empty set: every action). ``handle``
+    runs inside the ingestion transaction, after normalisation, in its own savepoint; it must
+    be idempotent, since a failed delivery is handled again.
+    """
+
+    events: Mapping[str, frozenset[str]]
+    handle: Callable[[Context, AsyncSession, GitHubEvent], Awaitable[None]]
+
+    def concerns(self, event: str, action: str | None) -> bool:
+        actions = self.events.get(event)
+        return actions is not None and (not actions or action in actions)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A periodic job (bot/scheduler.py): every process offers it, one runs it each
+    ``interval``; it must be idempotent, picking up whatever its last run left undone."""
+
+    name: str
+    interval: timedelta
+    run: Callable[[Context], Awaitable[None]]
+    first_run_after: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    webhooks: tuple[Webhook, ...] = ()
+    jobs: tuple[Periodic, ...] = ()
+    # The outbox kinds its promises use: a process delivers GitHub kinds only when an
+    # enabled feature promises them.
+    promises: frozenset[TargetKind] = frozenset()
+    # On when its config section is present, unless it says otherwise.
+    enabled: Callable[[Settings], bool] | None = None
+
+    def is_enabled(self, settings: Settings) -> bool:
+        if self.enabled is not None:
+            return self.enabled(settings)
+        return getattr(settings, self.name, None) is not None

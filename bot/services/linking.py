@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Linking a member's GitHub account: verified through GitHub's device flow, or, where the
+config allows it, by a login they type, which is marked unverified.
+
+A GitHub account is linked to at most one member (bot/services/onboarding.py); the device
+flow's token is never kept, only the account's id and login.
+"""
+
+from __future__ import annotations
+
+from bot.errors import NO_GITHUB, DomainError
+from bot.feature import Context
+from bot.github.api import AccountVerifier, DeviceFlowError, DeviceFlowProblem, GitHubAccount
+from bot.github.api import DeviceCode as DeviceCode  # what the cogs show the member
+from bot.log import get_logger
+from bot.services import onboarding
+from bot.services.onboarding import Progress
+
+log = get_logger(__name__)
+
+DEVICE_FLOW_PROBLEMS: dict[DeviceFlowProblem, str] = {
+    "expired": "That code expired before GitHub heard back. No problem: try again.",
+    "denied": "It looks like the request was cancelled on GitHub. You can try again.",
+    "unavailable": "GitHub isn't answering right now. Please try again in a moment.",
+}
+
+
+async def begin_verification(context: Context) -> DeviceCode:
+    """A device code for the member to enter on GitHub."""
+    verifier = _verifier(context)
+    try:
+        return await verifier.start()
+    except DeviceFlowError as exc:
+        log.warning("device flow could not start: %s", exc)
+        raise DomainError(DEVICE_FLOW_PROBLEMS["unavailable"]) from exc
+
+
+async def finish_verification(context: Context, code: DeviceCode, *, user_id: int) -> Progress:
+    """Wait until the member approves ``code`` on GitHub, then link the account as verified."""
+    try:
+        account = await _verifier(context).wait_for_account(code)
+    except DeviceFlowError as exc:
+        raise DomainError(DEVICE_FLOW_PROBLEMS[exc.reason]) from exc
+    return await _link(context, user_id, account, verified=True)
+
+
+async def link_typed_login(context: Context, *, user_id: int, login: str) -> Progress:
+    """Link the account a member named, marked unverified (GitHubUnavailable passes up)."""
+    if context.github is None:
+        raise DomainError(NO_GITHUB)
+    account = await context.github.user(login.strip().lstrip("@"))
+    if account is None:
+        raise DomainError(f"There's no GitHub account called **{login}**. Typo?")
+    return await _link(context, user_id, account, verified=False)
+
+
+def _verifier(context: Context) -> AccountVerifier:
+    if context.verifier is None:
+        raise DomainError(NO_GITHUB)
+    return context.verifier
+
+
+async def _link(
+    context: Context, user_id: int, account: GitHubAccount, *, verified: bool
+) -> Progress:
+    async with context.sessions.begin() as session:
+        return await onboarding.link_github(
+            session,
+            context.guild_id,
+            user_id,
+            github_user_id=account.id,
+            login=account.login,
+            verified=verified,
+            now=context.clock.now(),
+        )
