@@ -61,6 +61,7 @@ lint: dev-setup
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(PY) .ci/check_spdx.py
 
 lint-fix: dev-setup

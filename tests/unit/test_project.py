@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import extension_names
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -72,7 +74,18 @@ def test_ci_runs_the_test_command_the_readme_gives() -> None:
     assert re.search(r"^\s*make test\b", ci, re.M)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "cogs").glob("[!_]*.py")))
+@pytest.mark.parametrize("name", extension_names())
 def test_every_extension_imports_and_has_setup(name: str) -> None:
-    module = importlib.import_module(f"cogs.{name}")
+    module = importlib.import_module(name)
     assert callable(getattr(module, "setup", None))
+
+
+def test_every_module_and_package_under_cogs_is_an_extension() -> None:
+    # Every directory counts: one without __init__.py is not a package to pkgutil, so the bot
+    # would never load it.
+    on_disk = {
+        f"cogs.{path.stem}"
+        for path in (ROOT / "cogs").iterdir()
+        if not path.name.startswith(("_", ".")) and (path.is_dir() or path.suffix == ".py")
+    }
+    assert set(extension_names()) == on_disk

@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The running bot loads every extension under cogs/, and its slash commands have one owner."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.app import extension_names
+from bot.sandbox.community import Sandbox
+
+
+async def test_every_extension_is_loaded(sandbox: Sandbox) -> None:
+    missing = sorted(set(extension_names()) - set(sandbox.running_bot.extensions))
+    assert not missing, f"extensions not loaded by the running bot: {missing}"
+
+
+async def test_no_two_slash_commands_share_a_qualified_name(sandbox: Sandbox) -> None:
+    bot = sandbox.running_bot
+    tree = bot.tree
+    guild = discord.Object(bot.guild_id)
+    # Syncing copies the global commands into the guild's scope, replacing any guild command of
+    # the same name without a word; the cogs still hold what they defined, so both are walked.
+    # A command held by the tree and by its cog, or by both scopes, is counted once.
+    commands: dict[int, app_commands.Command[Any, ..., Any] | app_commands.Group] = {}
+    for scope in (None, guild):
+        commands.update((id(c), c) for c in tree.walk_commands(guild=scope))
+    for cog in bot.cogs.values():
+        commands.update((id(c), c) for c in cog.walk_app_commands())
+        if cog.app_command is not None:
+            commands[id(cog.app_command)] = cog.app_command
+    names = Counter(command.qualified_name for command in commands.values())
+    shared = sorted(name for name, count in names.items() if count > 1)
+    assert not shared, f"slash commands defined more than once: {shared}"
