@@ -81,7 +81,6 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # discord.py's gateway chatter at DEBUG drowns everything else.
     # discord.py's gateway chatter at DEBUG and alembic's per-connection notes drown the rest;
     # bot.db.migrate logs what a migration changed.
     logging.getLogger("discord").setLevel(max(root.level, logging.INFO))

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Periodic jobs (the GitHub repair sync, claim reminders, and later check-ins and digests).
+"""Periodic jobs: the GitHub repair sync, and the jobs features declare (bot/feature.py).
 
 Every long-running process runs a :class:`Scheduler`, and the database decides which one runs
 a due job: the ``scheduled_jobs`` row holds when the job is next due, and a process takes the
