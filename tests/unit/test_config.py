@@ -96,6 +96,18 @@ def test_unknown_key_is_named_with_file(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}: web.prot: unknown key"]
 
 
+def test_a_key_that_moved_to_another_section_says_where(tmp_path: Path) -> None:
+    onboarding = (
+        '[onboarding]\ncode_of_conduct_url = "c"\ncontributing_url = "c"\n'
+        "help_channel_id = 4\nnewcomer_role_id = 5\nallow_unverified_link = true\n"
+        "areas = [{ name = 'docs' }]\ncelebration_channel_id = 7\n"
+    )
+    path = write(tmp_path, MINIMAL + onboarding)
+    assert problems(path) == [
+        f"{path}: onboarding.celebration_channel_id: moved to [celebrations] channel_id"
+    ]
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = write(tmp_path, '[web]\nport = "eighty"\n[logging]\nlevel = "LOUD"\n')
     found = problems(path, {"GITHUB_APP_ID": "abc"})
