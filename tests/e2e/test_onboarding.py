@@ -321,3 +321,21 @@ async def test_a_typed_login_is_linked_unverified(typed_logins: Sandbox) -> None
     assert "Linked to GitHub as **ada-codes** (unverified)." in message.embeds[0]["description"]
     row = await newcomer(sandbox, "ada")
     assert (row.github_login, row.github_verified) == ("ada-codes", False)
+
+
+async def test_github_failing_a_typed_login_gets_one_friendly_message(
+    typed_logins: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox = typed_logins
+    sandbox.github.state.add_user("ada-codes")
+    message = await through_interests(sandbox, "ada")
+    sandbox.github.inject_error(401, path="/users/ada-codes$")
+
+    opened = await sandbox.driver.click(message, label="Type my GitHub login instead")
+    answered = await sandbox.driver.submit_modal(opened, {"login": "ada-codes"})
+    (apology,) = await answered.wait_for_followups()
+    assert apology.content == "GitHub isn't answering right now. Please try again in a moment."
+    assert (await newcomer(sandbox, "ada")).github_login is None
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.app"] == [
+        "component onboarding:link:login: GitHub answered 401: Server Error"
+    ]
