@@ -16,11 +16,14 @@ from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_settings, resolve_config_path
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
+from bot.feature import Context
 from bot.github.api import GitHubUnavailable
 from bot.github.client import GitHubClient
+from bot.github.ingest import IngestWorker
 from bot.github.sync import followed, repositories, sync_repositories
 from bot.log import get_logger, setup_logging
 from bot.runtime import Runtime, shutdown_signals, unless_stopped
+from bot.services import retention
 
 log = get_logger(__name__)
 
@@ -89,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser(
+        "purge",
+        parents=[common],
+        help="delete now what is past its retention ([retention]; the bot does it hourly)",
+    )
+
+    commands.add_parser(
         "check-config",
         parents=[common],
         help="validate the config and print the resolved settings, secrets redacted",
@@ -123,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_migrate(config, args.to))
     if args.command == "web":
         return asyncio.run(_serve_web(config, args.host, args.port, not args.no_migrate))
+    if args.command == "purge":
+        return asyncio.run(_purge(config))
     if args.command == "sync":
         try:
             since = _sync_arguments(config, args.repo, args.since)
@@ -210,6 +221,24 @@ async def _sync(config: Config, repo: str | None, since: datetime | None) -> int
     for name in busy:
         print(f"{name}: skipped, another process is syncing it", file=sys.stderr)
     return 1 if busy else 0
+
+
+async def _purge(config: Config) -> int:
+    engine = create_engine(config.secrets.database_url.get_secret_value(), config.settings.database)
+    try:
+        await migrate(engine)
+        sessions, clock = create_session_factory(engine), SystemClock()
+        kept, kept_failed = config.settings.retention.webhooks
+        worker = IngestWorker(sessions, clock, retention=kept, failed_retention=kept_failed)
+        deliveries = await worker.purge()
+        purged = await retention.purge(Context(config.settings, clock, sessions, github=None))
+    finally:
+        await engine.dispose()
+    print(
+        f"deleted {deliveries} webhook deliveries, {purged.promises} outbox messages and "
+        f"the data of {purged.members} departed members"
+    )
+    return 0
 
 
 async def _serve_web(config: Config, host: str | None, port: int | None, apply: bool) -> int:

@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import unquote_plus
@@ -122,6 +123,25 @@ class GitHubSettings(Section):
     metrics_window_days: int = Field(default=180, ge=1)
 
 
+class RetentionSettings(Section):
+    """How long the bot keeps what it stores (docs/operations.md#retention)."""
+
+    # Processed and ignored webhook deliveries (a processed one's body is dropped at once).
+    webhook_days: int = Field(default=7, ge=1)
+    # Failed deliveries keep their body for a replay this long.
+    failed_webhook_days: int = Field(default=30, ge=1)
+    # Messages the bot delivered, skipped or gave up on (their texts).
+    outbox_days: int = Field(default=90, ge=1)
+    # A member who left the server: their data is deleted after this many days (0: at once);
+    # coming back in time keeps it.
+    departed_member_days: int = Field(default=30, ge=0)
+
+    @property
+    def webhooks(self) -> tuple[timedelta, timedelta]:
+        """How long processed or ignored deliveries, and failed ones, are kept."""
+        return timedelta(days=self.webhook_days), timedelta(days=self.failed_webhook_days)
+
+
 class Area(Section):
     """An area of interest a newcomer can pick, and the GitHub labels that mean it."""
 
@@ -214,6 +234,7 @@ class Settings(Section):
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
     github: GitHubSettings = GitHubSettings()
+    retention: RetentionSettings = RetentionSettings()
     # Feature sections: absent means the feature is off.
     admin: AdminSettings | None = None
     onboarding: OnboardingSettings | None = None

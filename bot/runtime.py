@@ -180,11 +180,14 @@ class Runtime:
         # Ingestion runs even without a webhook secret: other processes may commit deliveries.
         self._turns = WriteTurns.for_engine(self._engine)
         context = self.context
+        retention, failed_retention = self.config.settings.retention.webhooks
         self._ingest = IngestWorker(
             self.sessions,
             self.clock,
             handlers=feature_handlers(self.features, context),
             owner=self.owner,
+            retention=retention,
+            failed_retention=failed_retention,
             turns=self._turns,
         )
         await self._start_web(host, port)

@@ -259,6 +259,8 @@ class Newcomer(Base):
     linked_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     celebrate: Mapped[bool] = mapped_column(default=True)
+    # When the member left the server; their data is deleted after the retention period.
+    departed_at: Mapped[datetime | None]
 
     # One Discord member per GitHub account in a community.
     __table_args__ = (

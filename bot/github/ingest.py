@@ -14,7 +14,8 @@ Runs inside every long-running process. Processes coordinate through the databas
   the parsers reject with :class:`MalformedPayload`) is "failed" at once: retrying the same
   bytes cannot help;
 - a delivery every handler accepted is "processed" and its raw body is dropped;
-- processed and ignored deliveries older than the retention are deleted.
+- processed and ignored deliveries older than the retention are deleted, and failed ones
+  (kept with their body for a replay) after a longer one ([retention] in the config).
 
 The worker wakes when the local inbox commits (:meth:`IngestWorker.wake`) and polls for
 deliveries other processes committed. Its transactions are background turns
@@ -56,6 +57,7 @@ log = get_logger(__name__)
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 RETENTION = timedelta(days=7)
+FAILED_RETENTION = timedelta(days=30)
 POLL_INTERVAL = 2.0
 # Small batches: a batch holds the database's write turn (SQLite) while it runs, and webhook
 # acknowledgements wait for it.
@@ -126,6 +128,7 @@ class IngestWorker:
         batch_size: int = BATCH_SIZE,
         max_attempts: int = MAX_ATTEMPTS,
         retention: timedelta = RETENTION,
+        failed_retention: timedelta = FAILED_RETENTION,
         poll_interval: float = POLL_INTERVAL,
         turns: WriteTurns | None = None,
     ) -> None:
@@ -137,6 +140,7 @@ class IngestWorker:
         self._batch_size = batch_size
         self._max_attempts = max_attempts
         self._retention = retention
+        self._failed_retention = failed_retention
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._stopping = False
@@ -383,14 +387,19 @@ class IngestWorker:
         )
 
     async def purge(self) -> int:
-        """Delete processed and ignored deliveries received before the retention window."""
-        cutoff = self._clock.now() - self._retention
+        """Delete processed and ignored deliveries received before the retention window, and
+        failed ones (and their bodies) before the longer one."""
+        now = self._clock.now()
+        done = WebhookDelivery.status.in_(("processed", "ignored"))
         async with self._turns.background(), self._sessions.begin() as session:
             result = await session.execute(
                 delete(WebhookDelivery)
                 .where(
-                    WebhookDelivery.status.in_(("processed", "ignored")),
-                    WebhookDelivery.received_at < cutoff,
+                    or_(
+                        done & (WebhookDelivery.received_at < now - self._retention),
+                        (WebhookDelivery.status == "failed")
+                        & (WebhookDelivery.received_at < now - self._failed_retention),
+                    )
                 )
                 .execution_options(synchronize_session=False)
             )

@@ -8,11 +8,12 @@ its own modules and adding its declaration here. Their webhook handlers run in t
 from __future__ import annotations
 
 from bot.feature import Feature
-from bot.services import admin, announcements, celebrations, onboarding
+from bot.services import admin, announcements, celebrations, onboarding, retention
 
 FEATURES: tuple[Feature, ...] = (
     admin.FEATURE,
     celebrations.FEATURE,
     onboarding.FEATURE,
     announcements.FEATURE,
+    retention.FEATURE,
 )

@@ -487,7 +487,7 @@ async def test_two_workers_never_process_the_same_delivery(
         assert await session.scalar(select(func.count()).select_from(GitHubUser)) == 7
 
 
-async def test_retention_deletes_old_processed_and_ignored_deliveries(
+async def test_retention_deletes_old_deliveries_and_failed_ones_later(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
     old = await commit_deliveries(sessions, clock, 2)
@@ -495,7 +495,13 @@ async def test_retention_deletes_old_processed_and_ignored_deliveries(
     inbox.start()
     await inbox.record(Incoming("old-star", "star", "created", None))
     await inbox.record(Incoming("old-bad", "issues", "opened", b"[]"))
-    worker = IngestWorker(sessions, clock, max_attempts=1, retention=timedelta(days=7))
+    worker = IngestWorker(
+        sessions,
+        clock,
+        max_attempts=1,
+        retention=timedelta(days=7),
+        failed_retention=timedelta(days=30),
+    )
     assert await worker.drain() == 3
     clock.advance(timedelta(days=6))
     await inbox.record(Incoming("new-star", "star", "created", None))
@@ -507,6 +513,11 @@ async def test_retention_deletes_old_processed_and_ignored_deliveries(
     left = {r.delivery_id: r.status for r in await delivery_rows(sessions)}
     assert left == {"old-bad": "failed", "new-star": "ignored"}
     assert not set(old) & set(left)
+    clock.advance(timedelta(days=22))
+    assert await worker.purge() == 1  # new-star
+    clock.advance(timedelta(days=1))  # the failed one is 30 days old: it goes, body and all
+    assert await worker.purge() == 1
+    assert await delivery_rows(sessions) == []
 
 
 async def test_a_process_without_webhooks_ingests_what_others_commit(

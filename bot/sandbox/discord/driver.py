@@ -371,6 +371,15 @@ class DiscordDriver:
         )
         return member
 
+    async def member_return(self, member: Member) -> Member:
+        """Someone who left joins ``member``'s guild again, as the same user."""
+        guild = self.sim.state.guild(member.guild_id)
+        again = self.sim.state.add_member(guild, member.user, role_ids=[])
+        await self.sim.gateway.dispatch(
+            "GUILD_MEMBER_ADD", {**member_payload(again), "guild_id": str(guild.id)}
+        )
+        return again
+
     async def member_leave(self, member: Member) -> None:
         """``member`` leaves their guild: GUILD_MEMBER_REMOVE reaches the bot."""
         guild = self.sim.state.guild(member.guild_id)

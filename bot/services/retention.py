@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: Apache-2.0
+"""How long the bot keeps what it stores, and what happens when a member leaves.
+
+- Messages the bot delivered, skipped or gave up on are deleted after
+  ``retention.outbox_days``; pending ones are kept until they are delivered.
+- A member who leaves the server gives back their claims at once (unassigned on GitHub, so
+  the issues are free for others) and nothing more is sent to them; their data (the newcomer
+  row, their claims, what was promised to them) is deleted after
+  ``retention.departed_member_days``, unless they come back first.
+- Webhook deliveries are purged by ingestion itself (bot/github/ingest.py), with the same
+  section's ``webhook_days`` and ``failed_webhook_days``.
+
+Public GitHub facts (the normalised history) are kept: they are GitHub's, not the member's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Claim, Newcomer, Promise
+from bot.feature import Context, Feature, Periodic
+from bot.log import get_logger
+from bot.services import claims
+
+log = get_logger(__name__)
+
+NAME = "retention"
+DONE = ("sent", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class Purged:
+    promises: int
+    members: int
+
+
+async def purge(context: Context) -> Purged:
+    """Delete what is past its retention; the scheduled job, and `helios-bot purge`."""
+    settings, now = context.settings.retention, context.clock.now()
+    departed_before = now - timedelta(days=settings.departed_member_days)
+    async with context.sessions.begin() as session:
+        old = await session.execute(
+            delete(Promise)
+            .where(
+                Promise.status.in_(DONE),
+                Promise.created_at < now - timedelta(days=settings.outbox_days),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        departed = list(
+            await session.scalars(
+                select(Newcomer.user_id).where(
+                    Newcomer.guild_id == context.guild_id,
+                    Newcomer.departed_at.is_not(None),
+                    Newcomer.departed_at <= departed_before,
+                )
+            )
+        )
+        for user_id in departed:
+            await forget(session, context.guild_id, user_id)
+    purged = Purged(int(getattr(old, "rowcount", 0)), len(departed))
+    if purged.promises or purged.members:
+        log.info(
+            "retention: deleted %d old outbox messages and the data of %d departed members",
+            purged.promises,
+            purged.members,
+        )
+    return purged
+
+
+async def _purge_job(context: Context) -> None:
+    await purge(context)
+
+
+FEATURE = Feature(
+    NAME,
+    jobs=(Periodic("retention", timedelta(hours=1), _purge_job),),
+    enabled=lambda _settings: True,  # [retention] has defaults: the bot always cleans up
+)
+
+
+async def member_left(context: Context, user_id: int) -> None:
+    """Free the member's claims and stop what was promised to them; forget them later."""
+    now = context.clock.now()
+    async with context.sessions.begin() as session:
+        await session.execute(
+            update(Newcomer)
+            .where(
+                Newcomer.guild_id == context.guild_id,
+                Newcomer.user_id == user_id,
+                Newcomer.departed_at.is_(None),
+            )
+            .values(departed_at=now)
+        )
+        await session.execute(
+            update(Promise)
+            .where(_promised_to(context.guild_id, user_id), Promise.status == "pending")
+            .values(status="skipped", last_error="the member left the server")
+            .execution_options(synchronize_session=False)
+        )
+        held = await claims.active_claims(session, context.guild_id, user_id)
+    for target in held:
+        await claims.give_back(context, target)
+    if context.settings.retention.departed_member_days == 0:
+        async with context.sessions.begin() as session:
+            await forget(session, context.guild_id, user_id)
+
+
+async def member_returned(context: Context, user_id: int) -> None:
+    """A member who left came back before their data was deleted: keep it."""
+    async with context.sessions.begin() as session:
+        await session.execute(
+            update(Newcomer)
+            .where(Newcomer.guild_id == context.guild_id, Newcomer.user_id == user_id)
+            .values(departed_at=None)
+        )
+
+
+async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
+    """Delete the member's Discord-side data: their newcomer row, claims and promises."""
+    await session.execute(
+        delete(Newcomer).where(Newcomer.guild_id == guild_id, Newcomer.user_id == user_id)
+    )
+    await session.execute(delete(Claim).where(Claim.guild_id == guild_id, Claim.user_id == user_id))
+    await session.execute(
+        delete(Promise)
+        .where(_promised_to(guild_id, user_id))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _promised_to(guild_id: int, user_id: int) -> ColumnElement[bool]:
+    """Promises addressed to the member: direct messages and roles."""
+    return and_(
+        Promise.guild_id == guild_id,
+        Promise.target_id == user_id,
+        Promise.target_kind.in_(("dm", "role")),
+    )
