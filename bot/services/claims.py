@@ -34,8 +34,6 @@ log = get_logger(__name__)
 
 # Claims belong to the newcomer path: its section configures them, its feature promises.
 FEATURE_NAME = "onboarding"
-
-
 ENDED = "That claim has ended already. `/issues` shows what is open now."
 
 
