@@ -272,7 +272,7 @@ async def end_finished(
         GitHubIssue.repository_id == Claim.repository_id,
         GitHubIssue.merged.is_(True),
         GitHubIssue.created_at >= Claim.claimed_at,
-        GitHubIssue.author_id == _holder(Claim).scalar_subquery(),
+        GitHubIssue.author_id == _holder(Claim).correlate(Claim).scalar_subquery(),
     )
     statement = update(Claim).where(
         Claim.guild_id == guild_id, Claim.status == "active", closed.exists() | merged.exists()
