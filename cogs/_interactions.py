@@ -16,6 +16,9 @@ from discord.ext import commands
 from bot.app import HeliosBot
 
 CogT = TypeVar("CogT", bound=commands.Cog)
+# A number in a dynamic item's custom id: a forged one with more digits than a BIGINT holds
+# would fail deep in the database instead of not matching at all.
+ID = r"[0-9]{1,18}"
 
 
 def helios(interaction: discord.Interaction) -> HeliosBot:

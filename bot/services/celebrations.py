@@ -65,7 +65,10 @@ async def celebrate_pull_request(
         return
     newcomer = await session.scalar(
         select(Newcomer).where(
-            Newcomer.guild_id == guild_id, Newcomer.github_user_id == pull.author_id
+            Newcomer.guild_id == guild_id,
+            Newcomer.github_user_id == pull.author_id,
+            # Anyone can type anyone's login: only a verified owner is cheered or given a role.
+            Newcomer.github_verified.is_(True),
         )
     )
     if newcomer is None:

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Claims: a newcomer says "I'll take this issue", and everyone else can see it is taken.
 
-The database decides who holds an issue (a unique index allows one active claim per issue),
-so two people clicking Claim at once cannot both get it. The GitHub side (assigning, or a
-comment where newcomers cannot be assigned) happens after the claim is committed; if GitHub
-refuses, the claim is withdrawn again.
+The database decides who holds an issue (a unique index allows one active claim per issue,
+and the member's row is locked while their claims are counted), so two clicks at once cannot
+both get it. Everything that makes an issue worth recommending is checked again when it is
+claimed, since a button may be days old. The GitHub side (assigning, or a comment where
+newcomers cannot be assigned) happens after the claim is committed; if GitHub refuses, the
+claim is withdrawn again. A member whose GitHub link is unverified claims in Discord only:
+the bot never writes to GitHub on the word of an account it could not verify.
 
 A claim ends when its issue closes, when its holder gives it back, or when it goes too long
 without a pull request: a scheduled follow-up reminds the holder first, then releases it.
@@ -12,11 +15,12 @@ without a pull request: a scheduled follow-up reminds the holder first, then rel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +32,7 @@ from bot.github.api import GitHub, GitHubUnavailable
 from bot.log import get_logger
 from bot.outbox import promise
 from bot.services.history import find_issue
-from bot.services.recommend import issues_with_open_pull_requests
+from bot.services.recommend import issues_with_open_pull_requests, not_claimable
 
 log = get_logger(__name__)
 
@@ -39,6 +43,11 @@ ENDED = "That claim has ended already. `/issues` shows what is open now."
 
 class ClaimRefused(DomainError):
     """The issue cannot be claimed by this member; other issues are worth offering."""
+
+
+# How a claim shows on GitHub: the member is assigned, a comment says they are on it (where
+# newcomers cannot be assigned), or nothing (their GitHub link is unverified).
+ClaimMethod = Literal["assigned", "commented", "unverified"]
 
 
 @dataclass(frozen=True)
@@ -74,13 +83,7 @@ class ClaimPolicy:
         )
 
 
-@dataclass(frozen=True)
-class Claimed:
-    target: ClaimTarget
-    by_comment: bool  # a comment on the issue instead of an assignment
-
-
-async def take(context: Context, *, user_id: int, repository_id: int, number: int) -> Claimed:
+async def take(context: Context, *, user_id: int, repository_id: int, number: int) -> ClaimTarget:
     """Claim an issue for a member: the claim is committed, then GitHub is told (assigned,
     or a comment where newcomers cannot be assigned); if GitHub refuses, it is withdrawn."""
     settings = _settings(context)
@@ -93,18 +96,19 @@ async def take(context: Context, *, user_id: int, repository_id: int, number: in
             repository_id=repository_id,
             number=number,
             max_active=settings.max_active_claims,
+            beginner_labels=settings.beginner_labels,
+            by_comment=settings.claim_by_comment,
             now=context.clock.now(),
         )
-    by_comment = target.repository in settings.claim_by_comment
     try:
-        if by_comment:
+        if target.method == "commented":
             await github.comment(
                 target.repository,
                 target.number,
                 f"@{target.github_login} is working on this (claimed in the community's "
                 "Discord). Thank you!",
             )
-        else:
+        elif target.method == "assigned":
             await github.assign(target.repository, target.number, target.github_login)
     except GitHubUnavailable as exc:
         log.warning("claim of %s#%d failed on GitHub: %s", target.repository, number, exc)
@@ -114,21 +118,24 @@ async def take(context: Context, *, user_id: int, repository_id: int, number: in
             "GitHub didn't accept the claim just now, so the issue is still free. "
             "Please try again in a little while."
         ) from exc
-    if by_comment:
-        async with context.sessions.begin() as session:
-            await record_method(session, target.claim_id, "commented")
-    return Claimed(target, by_comment)
+    return target
 
 
-async def give_back(context: Context, target: ClaimTarget) -> None:
-    """The holder gives the issue back: withdrawn here, then unassigned on GitHub."""
-    async with context.sessions.begin() as session:
-        await withdraw(session, target.claim_id, context.clock.now())
-    if context.github is not None and target.repository not in _settings(context).claim_by_comment:
+async def give_back(context: Context, target: ClaimTarget) -> bool:
+    """The holder gives the issue back. An assignment is undone on GitHub first; if GitHub
+    does not answer, the claim waits as "unassigning" (no longer the member's, still
+    theirs on GitHub) and the follow-up job asks again. False in that case."""
+    if target.method == "assigned" and context.github is not None:
         try:
             await context.github.unassign(target.repository, target.number, target.github_login)
         except GitHubUnavailable as exc:
             log.warning("unassigning %s#%d failed: %s", target.repository, target.number, exc)
+            async with context.sessions.begin() as session:
+                await _end(session, target.claim_id, "unassigning", context.clock.now())
+            return False
+    async with context.sessions.begin() as session:
+        await withdraw(session, target.claim_id, context.clock.now())
+    return True
 
 
 async def keep(context: Context, *, user_id: int, claim_id: int) -> ClaimTarget:
@@ -167,20 +174,25 @@ async def claim(
     repository_id: int,
     number: int,
     max_active: int,
+    beginner_labels: Sequence[str],
+    by_comment: Sequence[str] = (),
     now: datetime,
 ) -> ClaimTarget:
-    newcomer = await session.get(Newcomer, (guild_id, user_id))
+    # Locked until the claim is committed: two clicks at once are counted one after the other
+    # (PostgreSQL; SQLite has one writer at a time anyway).
+    newcomer = await session.get(Newcomer, (guild_id, user_id), with_for_update=True)
     if newcomer is None or newcomer.github_user_id is None or newcomer.github_login is None:
         raise DomainError("Link your GitHub account first: run /start, it takes a minute.")
     found = await find_issue(session, repository_id, number)
-    if found is None:
+    repository = await session.get(GitHubRepository, repository_id)
+    if found is None or repository is None:
         raise DomainError("I can't find that issue any more. It may have moved or been deleted.")
     issue, full_name = found
     label = f"{full_name}#{number}"
-    if issue.state != "open" or issue.removed is not None:
-        raise ClaimRefused(f"{label} is already closed.")
-    if issue.assignee_ids and newcomer.github_user_id not in issue.assignee_ids:
-        raise ClaimRefused(f"{label} is already assigned to someone on GitHub.")
+    linked = await session.run_sync(issues_with_open_pull_requests)
+    refused = not_claimable(issue, repository, beginner_labels, linked, newcomer.github_user_id)
+    if refused is not None:
+        raise ClaimRefused(f"{label} {refused}")
     await end_finished(session, guild_id, now, user_id=user_id)
     active = await session.scalars(
         select(Claim).where(
@@ -195,12 +207,17 @@ async def claim(
             "You already have an active claim. Finish it, or `/unclaim` it, before taking "
             "another: it keeps issues free for everyone."
         )
+    method: ClaimMethod = "assigned"
+    if not newcomer.github_verified:
+        method = "unverified"
+    elif full_name.lower() in {name.lower() for name in by_comment}:
+        method = "commented"
     row = Claim(
         guild_id=guild_id,
         user_id=user_id,
         repository_id=repository_id,
         number=number,
-        method="assigned",
+        method=method,
         status="active",
         claimed_at=now,
     )
@@ -211,19 +228,27 @@ async def claim(
     except IntegrityError:
         raise ClaimRefused(f"Someone else has just claimed {label}. Here are others:") from None
     return ClaimTarget(
-        row.id, full_name, number, issue.title, issue.html_url, newcomer.github_login
+        row.id,
+        full_name,
+        number,
+        issue.title,
+        issue.html_url,
+        newcomer.github_login,
+        user_id,
+        method,
     )
 
 
-async def record_method(session: AsyncSession, claim_id: int, method: str) -> None:
-    await session.execute(update(Claim).where(Claim.id == claim_id).values(method=method))
-
-
 async def withdraw(session: AsyncSession, claim_id: int, now: datetime) -> None:
+    await _end(session, claim_id, "withdrawn", now)
+
+
+async def _end(session: AsyncSession, claim_id: int, status: str, now: datetime) -> None:
+    """End a claim the member held or was giving back; it ended when they first let go."""
     await session.execute(
         update(Claim)
-        .where(Claim.id == claim_id, Claim.status == "active")
-        .values(status="withdrawn", ended_at=now)
+        .where(Claim.id == claim_id, Claim.status.in_(("active", "unassigning")))
+        .values(status=status, ended_at=func.coalesce(Claim.ended_at, now))
     )
 
 
@@ -232,7 +257,7 @@ async def active_claims(session: AsyncSession, guild_id: int, user_id: int) -> l
 
 
 async def _active(
-    session: AsyncSession, guild_id: int, *where: ColumnElement[bool]
+    session: AsyncSession, guild_id: int, *where: ColumnElement[bool], status: str = "active"
 ) -> list[tuple[ClaimTarget, Claim]]:
     rows = await session.execute(
         select(Claim, GitHubIssue.title, GitHubIssue.html_url, GitHubRepository.full_name)
@@ -244,7 +269,7 @@ async def _active(
         .join(GitHubRepository, GitHubRepository.id == Claim.repository_id)
         .join(Newcomer, (Newcomer.guild_id == Claim.guild_id) & (Newcomer.user_id == Claim.user_id))
         .add_columns(Newcomer.github_login)
-        .where(Claim.guild_id == guild_id, Claim.status == "active", *where)
+        .where(Claim.guild_id == guild_id, Claim.status == status, *where)
         .order_by(Claim.claimed_at)
     )
     return [
@@ -434,6 +459,9 @@ async def follow_up_claims(context: Context) -> None:
     policy = ClaimPolicy.days(settings.claim_reminder_days, settings.claim_release_days)
     async with context.sessions.begin() as session:
         due = await follow_up(session, context.guild_id, policy, context.clock.now())
+        giving_back = await _active(session, context.guild_id, status="unassigning")
+    for target, _ in giving_back:
+        await give_back(context, target)
     for target in due:
         if context.github is not None and target.method == "assigned":
             try:

@@ -8,6 +8,8 @@ flow's token is never kept, only the account's id and login.
 
 from __future__ import annotations
 
+import re
+
 from bot.errors import NO_GITHUB, DomainError
 from bot.feature import Context
 from bot.github.api import AccountVerifier, DeviceFlowError, DeviceFlowProblem, GitHubAccount
@@ -18,6 +20,10 @@ from bot.services.onboarding import Progress
 
 log = get_logger(__name__)
 
+# GitHub logins: letters, digits and hyphens, not starting with one, at most 39 (older
+# accounts may have double or trailing hyphens). Anything else never reaches GitHub's API,
+# where a typed "../orgs/x" would have named another path.
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
 DEVICE_FLOW_PROBLEMS: dict[DeviceFlowProblem, str] = {
     "expired": "That code expired before GitHub heard back. No problem: try again.",
     "denied": "It looks like the request was cancelled on GitHub. You can try again.",
@@ -48,7 +54,13 @@ async def link_typed_login(context: Context, *, user_id: int, login: str) -> Pro
     """Link the account a member named, marked unverified (GitHubUnavailable passes up)."""
     if context.github is None:
         raise DomainError(NO_GITHUB)
-    account = await context.github.user(login.strip().lstrip("@"))
+    login = login.strip().lstrip("@")
+    if not GITHUB_LOGIN.fullmatch(login):
+        raise DomainError(
+            "That isn't a GitHub login: they are letters, digits and hyphens (not at the "
+            "start), at most 39 characters."
+        )
+    account = await context.github.user(login)
     if account is None:
         raise DomainError(f"There's no GitHub account called **{login}**. Typo?")
     return await _link(context, user_id, account, verified=False)

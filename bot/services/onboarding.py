@@ -167,15 +167,22 @@ async def link_github(
     verified: bool,
     now: datetime,
 ) -> Progress:
-    """Link the member to a GitHub account, unless another member already holds it."""
+    """Link the member to a GitHub account, unless another member already holds it.
+
+    A verified link takes the account from a member who only typed its login: anyone can
+    type anyone's login, and the account's owner must not be locked out by it.
+    """
     holder = await session.scalar(
-        select(Newcomer.user_id).where(
+        select(Newcomer).where(
             Newcomer.guild_id == guild_id,
             Newcomer.github_user_id == github_user_id,
             Newcomer.user_id != user_id,
         )
     )
-    if holder is not None:
+    if holder is not None and verified and not holder.github_verified:
+        holder.github_user_id = holder.github_login = holder.linked_at = None
+        await session.flush()  # before the new link takes the unique account
+    elif holder is not None:
         raise AccountTaken(
             f"The GitHub account **{login}** is already linked to another member here. "
             "If it is yours, please ask an organiser in the help channel to sort it out."

@@ -46,9 +46,9 @@ def recommend(
     """
     conditions = [] if repository_id is None else [GitHubIssue.repository_id == repository_id]
     rows = session.execute(
-        select(GitHubIssue, GitHubRepository.full_name)
+        select(GitHubIssue, GitHubRepository)
         .join(GitHubRepository, GitHubRepository.id == GitHubIssue.repository_id)
-        .where(
+        .where(  # what not_claimable checks, narrowed in SQL first
             GitHubIssue.state == "open",
             GitHubIssue.is_pull_request.is_(False),
             GitHubIssue.removed.is_(None),
@@ -63,13 +63,13 @@ def recommend(
         )
     )
     claimed = {(repository_id, number) for repository_id, number in active_claims.all()}
-    claimed |= issues_with_open_pull_requests(session)
-    beginner, priority = set(beginner_labels), set(priority_labels)
+    linked = issues_with_open_pull_requests(session)
+    priority = set(priority_labels)
     required = set(area_labels.get(only_area, ())) if only_area is not None else None
     ranked = []
-    for issue, full_name in rows.all():
+    for issue, repository in rows.all():
         labels = set(issue.labels)
-        if not labels & beginner or issue.assignee_ids:
+        if not_claimable(issue, repository, beginner_labels, linked) is not None:
             continue
         if required is not None and not labels & required:
             continue
@@ -78,11 +78,41 @@ def recommend(
         matched = tuple(a for a in areas if labels & set(area_labels.get(a, ())))
         key = (len(matched), bool(labels & priority), issue.created_at)
         recommendation = Recommendation(
-            issue.repository_id, full_name, issue.number, issue.title, issue.html_url, matched
+            issue.repository_id,
+            repository.full_name,
+            issue.number,
+            issue.title,
+            issue.html_url,
+            matched,
         )
         ranked.append((key, recommendation))
     ranked.sort(key=lambda pair: pair[0], reverse=True)
     return [recommendation for _, recommendation in ranked[:limit]]
+
+
+def not_claimable(
+    issue: GitHubIssue,
+    repository: GitHubRepository,
+    beginner_labels: Sequence[str],
+    linked: set[tuple[int, int]],
+    holder: int | None = None,
+) -> str | None:
+    """Why an issue cannot be recommended or claimed now, as the end of a sentence that
+    starts with its name, or None. ``linked``: issues an open pull request closes;
+    ``holder``: a GitHub account that may already be assigned (the member claiming)."""
+    if issue.is_pull_request:
+        return "is a pull request, not an issue."
+    if repository.archived or repository.deleted:
+        return "is in an archived or deleted repository."
+    if issue.state != "open" or issue.removed is not None:
+        return "is already closed."
+    if not set(issue.labels) & set(beginner_labels):
+        return "is no longer marked as a good first issue."
+    if issue.assignee_ids and holder not in issue.assignee_ids:
+        return "is already assigned to someone on GitHub."
+    if (issue.repository_id, issue.number) in linked:
+        return "already has a pull request that will close it."
+    return None
 
 
 def repositories_named(session: Session, typed: str) -> list[tuple[int, str]]:

@@ -19,7 +19,7 @@ from bot.app import HeliosBot
 from bot.config import OnboardingSettings
 from bot.errors import DomainError
 from bot.services.recommend import repositories_named
-from cogs._interactions import DynamicButton, cog_of, helios
+from cogs._interactions import ID, DynamicButton, cog_of, helios
 from cogs.onboarding.claims import claim_button
 from cogs.onboarding.common import (
     COLOUR,
@@ -119,7 +119,7 @@ class Issues(commands.Cog):
 
 class PageButton(
     DynamicButton,
-    template=r"issues:(?P<page>[0-9]+):(?P<area>[a-z0-9-]*):(?P<repository>[0-9]*)",
+    template=rf"issues:(?P<page>[0-9]{{1,4}}):(?P<area>[a-z0-9-]{{0,32}}):(?P<repository>{ID}|)",
 ):
     """Previous / Next: the page and the filters live in the custom id."""
 

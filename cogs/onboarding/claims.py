@@ -21,8 +21,16 @@ from bot.config import OnboardingSettings
 from bot.errors import DomainError
 from bot.services import claims
 from bot.services.recommend import Recommendation
-from cogs._interactions import DynamicButton, cog_of, helios
+from cogs._interactions import ID, DynamicButton, cog_of, helios
 from cogs.onboarding.common import ensure_enabled, issue_line, recommendations
+
+# What the claim did on GitHub (bot/services/claims.py ClaimMethod), said to the member.
+ON_GITHUB = {
+    "assigned": "I've assigned it to you on GitHub.",
+    "commented": "I've commented on it for you on GitHub.",
+    "unverified": "Your GitHub link isn't verified, so I haven't told GitHub: say on the "
+    "issue that you're working on it.",
+}
 
 
 class Claims(commands.Cog):
@@ -37,7 +45,7 @@ class Claims(commands.Cog):
         # Assigning on GitHub can take a second or two: acknowledge at once.
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            claimed = await claims.take(
+            target = await claims.take(
                 self.bot.runtime.context,
                 user_id=interaction.user.id,
                 repository_id=repository_id,
@@ -52,11 +60,9 @@ class Claims(commands.Cog):
                 "\n".join(lines), view=ClaimButtons(others), ephemeral=True
             )
             return
-        target = claimed.target
-        how = "commented on it for you" if claimed.by_comment else "assigned it to you"
         await interaction.followup.send(
             f"It's yours: [{target.repository}#{target.number}]({target.url}) "
-            f"{target.title}. I've {how} on GitHub.\n"
+            f"{target.title}. {ON_GITHUB[target.method]}\n"
             f"Open a pull request when you're ready; questions are welcome in "
             f"<#{self.settings.help_channel_id}>.",
             ephemeral=True,
@@ -76,8 +82,8 @@ class Claims(commands.Cog):
         if chosen is None:
             raise DomainError(f"You don't hold {issue}.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await claims.give_back(self.bot.runtime.context, chosen)
-        await self._given_back(interaction, chosen)
+        unassigned = await claims.give_back(self.bot.runtime.context, chosen)
+        await self._given_back(interaction, chosen, unassigned)
 
     async def keep_or_drop(
         self, interaction: discord.Interaction, claim_id: int, keep: bool
@@ -87,8 +93,8 @@ class Claims(commands.Cog):
         if not keep:
             target = await claims.held_claim(context, user_id=user_id, claim_id=claim_id)
             await interaction.response.defer(ephemeral=True, thinking=True)
-            await claims.give_back(context, target)
-            await self._given_back(interaction, target)
+            unassigned = await claims.give_back(context, target)
+            await self._given_back(interaction, target, unassigned)
             return
         target = await claims.keep(context, user_id=user_id, claim_id=claim_id)
         await interaction.response.send_message(
@@ -98,9 +104,15 @@ class Claims(commands.Cog):
         )
 
     @staticmethod
-    async def _given_back(interaction: discord.Interaction, target: claims.ClaimTarget) -> None:
+    async def _given_back(
+        interaction: discord.Interaction, target: claims.ClaimTarget, unassigned: bool
+    ) -> None:
+        issue = f"{target.repository}#{target.number}"
         await interaction.followup.send(
-            f"Done: {target.repository}#{target.number} is free again. Thanks for saying so!",
+            f"Done: {issue} is free again. Thanks for saying so!"
+            if unassigned
+            else f"Done: {issue} is no longer yours here. GitHub didn't answer just now, so it "
+            "may still show you as assigned there for a while; I'll keep asking it to let go.",
             ephemeral=True,
         )
 
@@ -117,7 +129,7 @@ class Claims(commands.Cog):
         return [app_commands.Choice(name=n, value=n) for n in names if typed.lower() in n.lower()]
 
 
-class ClaimButton(DynamicButton, template=r"claim:(?P<repository>[0-9]+):(?P<number>[0-9]+)"):
+class ClaimButton(DynamicButton, template=rf"claim:(?P<repository>{ID}):(?P<number>{ID})"):
     """ "Claim #N": its custom id carries the issue."""
 
     def __init__(self, repository_id: int, number: int, label: str) -> None:
@@ -147,7 +159,7 @@ class ClaimButton(DynamicButton, template=r"claim:(?P<repository>[0-9]+):(?P<num
         )
 
 
-class ClaimReminderButton(DynamicButton, template=r"claim:(?P<choice>keep|drop):(?P<claim>[0-9]+)"):
+class ClaimReminderButton(DynamicButton, template=rf"claim:(?P<choice>keep|drop):(?P<claim>{ID})"):
     """ "I'm still on it" / "Give it back" on a claim reminder (sent through the outbox)."""
 
     def __init__(

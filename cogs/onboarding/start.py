@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
@@ -43,7 +44,8 @@ class Onboarding(commands.Cog):
     def __init__(self, bot: HeliosBot, settings: OnboardingSettings) -> None:
         self.bot = bot
         self.settings = settings
-        self._polls: set[asyncio.Task[None]] = set()
+        # The device flow each member is waiting on: one at a time, the newest.
+        self._polls: dict[int, asyncio.Task[None]] = {}
         # Who has a row, kept by this process, the only one that answers interactions: a
         # member not in it is at the start without asking the database. A row written
         # elsewhere only means their first screen is the welcome, whose button then catches
@@ -55,9 +57,9 @@ class Onboarding(commands.Cog):
         self._started = await self.bot.runtime.read(lambda s: onboarding.started(s, guild_id))
 
     async def cog_unload(self) -> None:
-        for task in self._polls:
+        for task in self._polls.values():
             task.cancel()
-        for task in list(self._polls):
+        for task in list(self._polls.values()):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -186,12 +188,16 @@ class Onboarding(commands.Cog):
         view = discord.ui.View(timeout=None)
         view.add_item(discord.ui.Button(label="Open GitHub", url=code.verification_uri))
         await interaction.edit_original_response(embed=embed, view=view)
+        user_id = interaction.user.id
+        if (earlier := self._polls.get(user_id)) is not None:
+            earlier.cancel()  # its code is superseded by this one
         task = asyncio.create_task(self._finish_device_flow(interaction, code))
-        self._polls.add(task)
-        task.add_done_callback(self._poll_ended)
+        self._polls[user_id] = task
+        task.add_done_callback(functools.partial(self._poll_ended, user_id))
 
-    def _poll_ended(self, task: asyncio.Task[None]) -> None:
-        self._polls.discard(task)
+    def _poll_ended(self, user_id: int, task: asyncio.Task[None]) -> None:
+        if self._polls.get(user_id) is task:
+            del self._polls[user_id]
         if not task.cancelled() and (error := task.exception()) is not None:
             # Nobody awaits this task: its failure must still reach the logs.
             log.error("linking a GitHub account failed", exc_info=error)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
@@ -139,3 +141,37 @@ async def test_an_issue_with_an_open_linked_pull_request_is_not_recommended(
     message = await linked(sandbox, "ada", "ada-codes")
     assert "Claim helios#1" not in message.button_labels
     assert "Claim helios-sdk-python#1" in message.button_labels
+
+
+async def test_an_old_claim_button_rechecks_the_issue(sandbox: Sandbox) -> None:
+    """Announced with a Claim button, then no longer a good first issue: the button refuses."""
+    state = sandbox.github.state
+    issue = state.open_issue(REPO, "marta", "Profile the loader", labels=["good first issue"])
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+    assert sandbox.community is not None
+    dev = sandbox.community.channels["dev"]
+    (announced,) = [m for m in sandbox.discord.messages_in(dev) if "Profile" in str(m.embeds)]
+    state.remove_label(REPO, issue.number, "good first issue", actor="marta")
+    await sandbox.github.emitter.flush()
+    await sandbox.settle()
+
+    await linked(sandbox, "ada", "ada-codes")
+    refused = await sandbox.driver.click(announced, label="Claim", member=member(sandbox, "ada"))
+    assert refused.content.startswith(
+        f"{REPO}#{issue.number} is no longer marked as a good first issue."
+    )
+    assert assignees(sandbox, issue.number) == []
+
+
+async def test_a_forged_claim_id_with_a_huge_number_is_not_taken_for_a_claim(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    message = await linked(sandbox, "ada", "ada-codes")
+    button = message.find_component(label="Claim helios#1")
+    button["custom_id"] = f"claim:{10**30}:1"  # a client can send any custom id
+    sandbox.driver.timeout = 0.5
+    with pytest.raises(TimeoutError):  # no item matches: nothing runs, nothing fails
+        await sandbox.driver.click(message, label="Claim helios#1")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert assignees(sandbox) == []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
@@ -339,3 +340,27 @@ async def test_github_failing_a_typed_login_gets_one_friendly_message(
     assert [r.getMessage() for r in caplog.records if r.name == "bot.app"] == [
         "component onboarding:link:login: GitHub answered 401: Server Error"
     ]
+
+
+async def test_a_new_link_attempt_replaces_the_member_s_earlier_one(sandbox: Sandbox) -> None:
+    """One device flow per member: approving an abandoned code links nothing."""
+    sandbox.github.state.add_user("ada-codes")
+    sandbox.github.state.add_user("someone-else")
+    first = await through_interests(sandbox, "ada")
+    abandoned = await user_code(sandbox, first)
+    again = await start(sandbox, "ada")  # /start again, and link from there
+    assert again.message is not None
+    second = again.message
+    current = await user_code(sandbox, second)
+
+    sandbox.github.device.approve(abandoned, "someone-else")
+    sandbox.github.device.approve(current, "ada-codes")
+    await let_time_pass_until(
+        sandbox, lambda: second.embeds[0]["title"] == "Almost there", "the issues step"
+    )
+    for _ in range(3):  # the abandoned poller would have redeemed its code by now
+        sandbox.clock.advance(timedelta(seconds=5))  # type: ignore[attr-defined]
+        await asyncio.sleep(0.05)
+    grants = {g.user_code: g for g in sandbox.github.device.grants.values()}
+    assert (grants[abandoned].redeemed, grants[current].redeemed) == (False, True)
+    assert (await newcomer(sandbox, "ada")).github_login == "ada-codes"

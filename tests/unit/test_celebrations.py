@@ -11,7 +11,7 @@ import pytest
 from bot.db.models import Newcomer, Promise
 from bot.feature import Context
 from bot.github.normalise import IssueRecord, UserRecord
-from bot.services import celebrations
+from bot.services import celebrations, onboarding
 from bot.services.celebrations import FEATURE, celebrate_pull_request, on_pull_request
 from tests.unit.services_helpers import (
     GUILD,
@@ -263,3 +263,26 @@ async def test_set_celebrations_writes_the_members_row_and_can_turn_them_on_agai
         await celebrations.set_celebrations(session, GUILD, 42, True, world.clock.now())
     (row,) = await world.rows(Newcomer)
     assert (row.celebrate, row.started_at) == (True, world.clock.now() - timedelta(days=1))
+
+
+async def test_a_member_who_only_typed_the_login_is_neither_cheered_nor_given_the_role(
+    world: World,
+) -> None:
+    """Anyone can type anyone's login: the impostor must not get the owner's cheers."""
+    await world.repository()
+    await world.newcomer(ADA)
+    async with world.sessions.begin() as session:
+        await onboarding.link_github(
+            session,
+            GUILD,
+            ADA,
+            github_user_id=11,
+            login="ada-codes",
+            verified=False,
+            now=world.clock.now(),
+        )
+    owner = account(11, "ada-codes", world.clock.now())
+
+    await pull_event(world, world.issue(10, pull=True, author=owner, merged=True), "closed")
+
+    assert await world.rows(Promise) == []

@@ -14,7 +14,7 @@ from bot.db.models import Claim, Promise
 from bot.errors import NO_GITHUB, DomainError
 from bot.feature import Context
 from bot.github.normalise import Changes, UserRecord
-from bot.services import claims
+from bot.services import claims, onboarding
 from bot.services.claims import ENDED, ClaimPolicy, ClaimRefused, ClaimTarget
 from tests.unit.services_helpers import (
     GUILD,
@@ -62,7 +62,7 @@ async def take(world: World, user_id: int, number: int, context: Context | None 
     claimed = await claims.take(
         context or world.context(), user_id=user_id, repository_id=REPO_ID, number=number
     )
-    return claimed.target.claim_id
+    return claimed.claim_id
 
 
 async def claim_row(world: World, claim_id: int) -> Claim:
@@ -101,10 +101,9 @@ async def test_the_unit_database_is_migrated_to_head(engine: AsyncEngine) -> Non
 async def test_a_linked_newcomer_claims_an_open_issue_and_is_assigned_on_github(
     world: World, ada: UserRecord
 ) -> None:
-    claimed = await claims.take(world.context(), user_id=ADA, repository_id=REPO_ID, number=1)
+    target = await claims.take(world.context(), user_id=ADA, repository_id=REPO_ID, number=1)
 
-    assert claimed.by_comment is False
-    target = claimed.target
+    assert target.method == "assigned"
     assert (target.repository, target.number, target.title, target.github_login) == (
         REPO,
         1,
@@ -267,11 +266,12 @@ async def test_github_refusing_the_assignment_withdraws_the_claim(
 async def test_claim_by_comment_repositories_get_a_comment_instead_of_an_assignment(
     world: World, ada: UserRecord
 ) -> None:
-    context = world.context(settings(onboarding=with_onboarding(claim_by_comment=[REPO])))
+    # GitHub's names ignore case, and so does the list.
+    context = world.context(settings(onboarding=with_onboarding(claim_by_comment=[REPO.upper()])))
 
     claimed = await claims.take(context, user_id=ADA, repository_id=REPO_ID, number=1)
 
-    assert claimed.by_comment is True
+    assert claimed.method == "commented"
     assert world.github.calls == [
         (
             "comment",
@@ -337,19 +337,45 @@ async def test_giving_back_in_a_claim_by_comment_repository_unassigns_nobody(
     assert [call[0] for call in world.github.calls] == ["comment"]
 
 
-@pytest.mark.parametrize("github", ["unavailable", "not connected"])
-async def test_giving_back_withdraws_the_claim_whatever_github_says(
-    world: World, ada: UserRecord, github: str
+async def test_giving_back_while_github_refuses_waits_as_unassigning_until_it_answers(
+    world: World, ada: UserRecord, bruno: UserRecord
 ) -> None:
     await take(world, ADA, 1)
     (target,) = await held(world)
+    # GitHub's webhook for the assignment (newer than the issue as first seen).
+    world.clock.advance(timedelta(minutes=1))
+    await world.seed(
+        world.issue(1, title="Explain the frame graph", labels=BEGINNER, assignees=(ada,))
+    )
     world.github.failing.add("unassign")
 
-    await claims.give_back(world.context(connected=github != "not connected"), target)
+    assert await claims.give_back(world.context(), target) is False
+    (row,) = await world.rows(Claim)
+    assert (row.status, row.ended_at) == ("unassigning", world.clock.now())
+    assert await held(world) == []  # no longer Ada's: it does not count toward her limit
+    with pytest.raises(ClaimRefused, match="already assigned to someone on GitHub"):
+        await take(world, BRUNO, 1)  # still Ada's on GitHub, so not yet anyone else's
 
-    assert [row.status for row in await world.rows(Claim)] == ["withdrawn"]
+    gave_back_at = world.clock.now()
+    await days_pass(world, 1)  # the follow-up asks GitHub again, and again fails
+    assert [row.status for row in await world.rows(Claim)] == ["unassigning"]
+    world.github.failing.clear()
+    await days_pass(world, 1)
+    (row,) = await world.rows(Claim)
+    assert (row.status, row.ended_at) == ("withdrawn", gave_back_at)
     unassigned = [call for call in world.github.calls if call[0] == "unassign"]
-    assert len(unassigned) == (1 if github == "unavailable" else 0)
+    assert unassigned == [("unassign", REPO, 1, "ada-codes")] * 3
+
+
+async def test_giving_back_without_github_credentials_withdraws_at_once(
+    world: World, ada: UserRecord
+) -> None:
+    await take(world, ADA, 1)
+    (target,) = await held(world)
+
+    assert await claims.give_back(world.context(connected=False), target) is True
+    assert [row.status for row in await world.rows(Claim)] == ["withdrawn"]
+    assert [call[0] for call in world.github.calls] == ["assign"]
 
 
 async def test_active_claims_are_the_members_own_oldest_first(
@@ -724,3 +750,57 @@ async def test_follow_up_returns_the_claims_due_for_release_without_releasing_th
     ]
     assert (await claim_row(world, claim_id)).status == "active"
     assert await dms(world) == []  # a release is due, so no reminder now
+
+
+# --- a button may be days old: everything a recommendation checks is checked again ----------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("label removed", "is no longer marked as a good first issue."),
+        ("a pull request", "is a pull request, not an issue."),
+        ("archived", "is in an archived or deleted repository."),
+        ("linked pull request", "already has a pull request that will close it."),
+    ],
+)
+async def test_a_claim_rechecks_what_made_the_issue_worth_recommending(
+    world: World, ada: UserRecord, change: str, reason: str
+) -> None:
+    world.clock.advance(DAY)
+    if change == "label removed":
+        await world.seed(world.issue(1, labels=("docs",)))
+    elif change == "a pull request":
+        await world.seed(world.issue(1, labels=BEGINNER, pull=True))
+    elif change == "archived":
+        await world.repository(archived=True)
+    else:
+        await world.seed(world.issue(7, pull=True, closes=("#1",)))
+
+    with pytest.raises(ClaimRefused) as refused:
+        await take(world, ADA, 1)
+    assert refused.value.user_message == f"{REPO}#1 {reason}"
+    assert await world.rows(Claim) == []
+    assert world.github.calls == []
+
+
+async def test_an_unverified_member_claims_in_discord_only(world: World, ada: UserRecord) -> None:
+    """Anyone can type anyone's login: the bot writes nothing to GitHub on its word."""
+    async with world.sessions.begin() as session:
+        await onboarding.link_github(
+            session,
+            GUILD,
+            BRUNO,
+            github_user_id=12,
+            login="bruno-dev",
+            verified=False,
+            now=world.clock.now(),
+        )
+    target = await claims.take(world.context(), user_id=BRUNO, repository_id=REPO_ID, number=1)
+    assert target.method == "unverified"
+    (row,) = await world.rows(Claim)
+    assert (row.method, row.status) == ("unverified", "active")
+
+    assert await claims.give_back(world.context(), target) is True
+    assert [row.status for row in await world.rows(Claim)] == ["withdrawn"]
+    assert world.github.calls == []

@@ -180,3 +180,13 @@ async def test_a_typed_login_needs_only_the_github_client_not_the_device_flow(
         await linking.begin_verification(context)
     assert await linked(world) == [(ADA, 11, "ada-codes", False)]
     assert context.guild_id == GUILD
+
+
+@pytest.mark.parametrize("typed", ["../orgs/helios", "ada codes", "-ada", "a" * 40, "ada?x=1", ""])
+async def test_a_typed_login_that_is_no_github_login_never_reaches_github(
+    world: World, typed: str
+) -> None:
+    with pytest.raises(DomainError, match="That isn't a GitHub login"):
+        await linking.link_typed_login(world.context(), user_id=ADA, login=typed)
+    assert world.github.calls == []
+    assert await world.rows(Newcomer) == []

@@ -281,3 +281,35 @@ async def test_a_closing_webhook_ends_the_claims_it_finishes(world: World, how: 
 
     (row,) = await world.rows(Claim)
     assert (row.status, row.ended_at) == ("done", world.clock.now())
+
+
+async def test_a_verified_link_takes_the_account_from_a_member_who_only_typed_it(
+    world: World,
+) -> None:
+    """An impostor who typed the owner's login must not lock the owner out."""
+
+    async def link(user_id: int, *, verified: bool) -> None:
+        async with world.sessions.begin() as session:
+            await onboarding.link_github(
+                session,
+                GUILD,
+                user_id,
+                github_user_id=11,
+                login="ada-codes",
+                verified=verified,
+                now=world.clock.now(),
+            )
+
+    await world.newcomer(ADA)
+    await world.newcomer(BRUNO)
+    await link(BRUNO, verified=False)
+    with pytest.raises(AccountTaken):
+        await link(ADA, verified=False)  # typed against typed: first come, first served
+
+    await link(ADA, verified=True)
+    assert [(r.user_id, r.github_login, r.github_verified) for r in await world.rows(Newcomer)] == [
+        (ADA, "ada-codes", True),
+        (BRUNO, None, False),
+    ]
+    with pytest.raises(AccountTaken):
+        await link(BRUNO, verified=False)  # and cannot type it back

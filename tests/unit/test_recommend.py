@@ -118,7 +118,7 @@ async def test_claimed_issues_are_left_out_until_the_claim_ends(
     claimed = await claims.take(context, user_id=1, repository_id=REPO_ID, number=2)
     assert await recommended(world) == [1]
 
-    await claims.give_back(context, claimed.target)
+    await claims.give_back(context, claimed)
 
     assert await recommended(world) == [2, 1]
 
