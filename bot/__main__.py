@@ -110,9 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run" and config.secrets.discord_token is None:
             raise ConfigError(["environment: DISCORD_TOKEN: required by `helios-bot run`"])
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_CONFIG
+        return _report(exc)
     logging_settings = config.settings.logging
     setup_logging(logging_settings.level, logging_settings.format, config.secrets.values())
 
@@ -127,15 +125,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             since = _sync_arguments(config, args.repo, args.since)
         except ConfigError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            return EXIT_CONFIG
+            return _report(exc)
         return asyncio.run(_sync(config, args.repo, since))
     if args.command == "run":
         from bot.app import run_bot  # discord.py is only imported by the mode that uses it
 
-        return asyncio.run(run_bot(config, SystemClock(), apply_migrations=not args.no_migrate))
+        try:
+            return asyncio.run(run_bot(config, SystemClock(), apply_migrations=not args.no_migrate))
+        except ConfigError as exc:  # Discord refused the token or the intents
+            return _report(exc)
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects the rest
+
+
+def _report(error: ConfigError) -> int:
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+    return EXIT_CONFIG
 
 
 async def _migrate(config: Config, target: str) -> int:
