@@ -19,6 +19,7 @@ from bot.db.migrate import migrate
 from bot.github.api import GitHubUnavailable
 from bot.github.client import GitHubClient
 from bot.github.sync import followed, repositories, sync_repositories
+from bot.invite import invite_url
 from bot.log import get_logger, setup_logging
 from bot.runtime import Runtime, shutdown_signals, unless_stopped
 
@@ -93,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="validate the config and print the resolved settings, secrets redacted",
     )
+    commands.add_parser(
+        "invite-url",
+        parents=[common],
+        help="print the link that invites the bot to discord.guild_id with the permissions "
+        "its enabled features need",
+    )
     return parser
 
 
@@ -116,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "check-config":
         sys.stdout.write(render_settings(config))
+        return 0
+    if args.command == "invite-url":
+        try:
+            print(invite_url(config))
+        except ConfigError as exc:
+            return _report(exc)
         return 0
     if args.command == "migrate":
         return asyncio.run(_migrate(config, args.to))
