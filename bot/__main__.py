@@ -21,6 +21,7 @@ from bot.github.api import GitHubUnavailable
 from bot.github.client import GitHubClient
 from bot.github.ingest import IngestWorker
 from bot.github.sync import followed, repositories, sync_repositories
+from bot.invite import invite_url
 from bot.log import get_logger, setup_logging
 from bot.runtime import Runtime, shutdown_signals, unless_stopped
 from bot.services import retention
@@ -102,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="validate the config and print the resolved settings, secrets redacted",
     )
+    commands.add_parser(
+        "invite-url",
+        parents=[common],
+        help="print the link that invites the bot to discord.guild_id with the permissions "
+        "its enabled features need",
+    )
     return parser
 
 
@@ -119,14 +126,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run" and config.secrets.discord_token is None:
             raise ConfigError(["environment: DISCORD_TOKEN: required by `helios-bot run`"])
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_CONFIG
+        return _report(exc)
     logging_settings = config.settings.logging
     setup_logging(logging_settings.level, logging_settings.format, config.secrets.values())
 
     if args.command == "check-config":
         sys.stdout.write(render_settings(config))
+        return 0
+    if args.command == "invite-url":
+        try:
+            print(invite_url(config))
+        except ConfigError as exc:
+            return _report(exc)
         return 0
     if args.command == "migrate":
         return asyncio.run(_migrate(config, args.to))
@@ -138,15 +149,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             since = _sync_arguments(config, args.repo, args.since)
         except ConfigError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            return EXIT_CONFIG
+            return _report(exc)
         return asyncio.run(_sync(config, args.repo, since))
     if args.command == "run":
         from bot.app import run_bot  # discord.py is only imported by the mode that uses it
 
-        return asyncio.run(run_bot(config, SystemClock(), apply_migrations=not args.no_migrate))
+        try:
+            return asyncio.run(run_bot(config, SystemClock(), apply_migrations=not args.no_migrate))
+        except ConfigError as exc:  # Discord refused the token or the intents
+            return _report(exc)
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects the rest
+
+
+def _report(error: ConfigError) -> int:
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+    return EXIT_CONFIG
 
 
 async def _migrate(config: Config, target: str) -> int:

@@ -20,7 +20,7 @@ from discord.ext import commands
 
 import cogs
 from bot.clock import Clock
-from bot.config import Config, discord_refs
+from bot.config import Config, ConfigError, discord_refs
 from bot.errors import DomainError
 from bot.github.api import GitHubUnavailable
 from bot.log import get_logger
@@ -38,6 +38,19 @@ from bot.services.command_sync import needs_sync, payload_hash, record_sync
 log = get_logger(__name__)
 
 GITHUB_UNAVAILABLE = "GitHub isn't answering right now. Please try again in a moment."
+
+# Discord refusing the bot for what only its operator can fix: one line saying what to change,
+# and exit status 2, as for any configuration error (bot/__main__.py).
+CLOSE_AUTHENTICATION_FAILED = 4004
+LOGIN_REFUSED = (
+    "environment: DISCORD_TOKEN: Discord refused this token ({how}); set the bot's current "
+    "token, from Bot > Reset Token in the Discord Developer Portal"
+)
+MEMBERS_INTENT_OFF = (
+    "Discord Developer Portal: Server Members Intent is off: switch it on under Bot > "
+    "Privileged Gateway Intents for this application (the gateway closed with 4014, "
+    "disallowed intents)"
+)
 
 
 def extension_names() -> list[str]:
@@ -266,5 +279,23 @@ async def run_bot(config: Config, clock: Clock, *, apply_migrations: bool) -> in
                 gateway.cancel()  # still starting (migrations, login): cut it short
             await bot.close()
             with contextlib.suppress(asyncio.CancelledError):
-                await gateway  # re-raises a login or connection failure with its own message
+                try:
+                    await gateway  # re-raises a login or connection failure
+                except discord.ClientException as exc:
+                    if (fix := operator_fix(exc)) is None:
+                        raise
+                    raise fix from None
     return 0 if stop.is_set() else 1
+
+
+def operator_fix(error: discord.ClientException) -> ConfigError | None:
+    """The configuration error that Discord refusing the token or the intents means, naming
+    the fix; None for any other failure, which keeps its own message."""
+    if isinstance(error, discord.LoginFailure):  # GET /users/@me answered 401
+        return ConfigError([LOGIN_REFUSED.format(how="401 Unauthorized at login")])
+    if isinstance(error, discord.PrivilegedIntentsRequired):  # gateway close code 4014
+        return ConfigError([MEMBERS_INTENT_OFF])
+    if isinstance(error, discord.ConnectionClosed) and error.code == CLOSE_AUTHENTICATION_FAILED:
+        how = "the gateway closed with 4004, authentication failed"
+        return ConfigError([LOGIN_REFUSED.format(how=how)])
+    return None

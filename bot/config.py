@@ -64,6 +64,8 @@ class Section(BaseModel):
 
 class DiscordSettings(Section):
     guild_id: Snowflake = Field(description="the community's Discord server")
+    # For `helios-bot invite-url`; without it, the id is read from DISCORD_TOKEN.
+    application_id: Snowflake | None = None
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
 

@@ -3,9 +3,11 @@
 
 Each feature module in ``bot/services/`` exports one :class:`Feature`: its name (which is
 also its config section, its outbox feature and its log name), the GitHub webhook events it
-concerns with their handler, its scheduled jobs, and the outbox kinds it promises. The
-runtime collects the declarations of ``bot.services.FEATURES`` and wires each enabled one
-into ingestion, the scheduler and the outbox; nothing shared learns a feature's name.
+concerns with their handler, its scheduled jobs, the outbox kinds it promises and the
+Discord permissions it needs. The runtime collects the declarations of
+``bot.services.FEATURES`` and wires each enabled one into ingestion, the scheduler and the
+outbox, and `helios-bot invite-url` asks for their permissions; nothing shared learns a
+feature's name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import IntFlag
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -68,6 +71,26 @@ class Periodic:
     first_run_after: timedelta = timedelta(0)
 
 
+class Permission(IntFlag):
+    """The bot's permissions in the guild that features need, with the bit values of Discord's
+    permissions documentation (tests check them against discord.py's)."""
+
+    VIEW_CHANNEL = 1 << 10
+    SEND_MESSAGES = 1 << 11
+    EMBED_LINKS = 1 << 14
+    # Giving and taking roles below the bot's own highest role.
+    MANAGE_ROLES = 1 << 28
+
+
+# What posting a promised message in a channel takes: seeing it, sending, and showing embeds
+# (and the previews of links).
+POST_IN_CHANNELS = Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES | Permission.EMBED_LINKS
+
+
+def _no_permissions(settings: Settings) -> Permission:
+    return Permission(0)
+
+
 @dataclass(frozen=True)
 class Feature:
     name: str
@@ -78,6 +101,10 @@ class Feature:
     promises: frozenset[TargetKind] = frozenset()
     # On when its config section is present, unless it says otherwise.
     enabled: Callable[[Settings], bool] | None = None
+    # The guild permissions it needs with these settings (its section is present); the
+    # invite link asks for those of every enabled feature. Private messages and answers to
+    # commands and buttons need none.
+    discord_permissions: Callable[[Settings], Permission] = _no_permissions
 
     def is_enabled(self, settings: Settings) -> bool:
         if self.enabled is not None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.feature import Context, Feature, Webhook
+from bot.feature import POST_IN_CHANNELS, Context, Feature, Permission, Webhook
 from bot.github.ingest import GitHubEvent
 from bot.outbox import promise
 from bot.services.history import find_issue
@@ -57,10 +57,20 @@ async def on_issue(context: Context, session: AsyncSession, event: GitHubEvent) 
     )
 
 
+def discord_permissions(settings: Settings) -> Permission:
+    """Posting announcements, when a channel is configured."""
+    section = settings.announcements
+    assert section is not None  # asked only of an enabled feature
+    if section.good_first_issues_channel_id is None and not section.label_channels:
+        return Permission(0)
+    return POST_IN_CHANNELS
+
+
 FEATURE = Feature(
     NAME,
     webhooks=(Webhook({"issues": frozenset({"opened", "labeled", "reopened"})}, on_issue),),
     promises=frozenset({"channel"}),
+    discord_permissions=discord_permissions,
 )
 
 

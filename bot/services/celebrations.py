@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import CelebrationSettings
+from bot.config import CelebrationSettings, Settings
 from bot.db.models import GitHubIssue, Newcomer
-from bot.feature import Context, Feature, Webhook
+from bot.feature import POST_IN_CHANNELS, Context, Feature, Permission, Webhook
 from bot.github.ingest import GitHubEvent
 from bot.outbox import promise
 from bot.services.history import find_issue
@@ -39,12 +39,25 @@ async def on_pull_request(context: Context, session: AsyncSession, event: GitHub
     )
 
 
+def discord_permissions(settings: Settings) -> Permission:
+    """Posting first merges in their channel and giving the Contributor role, when set."""
+    section = settings.celebrations
+    assert section is not None  # asked only of an enabled feature
+    needed = Permission(0)
+    if section.channel_id is not None:
+        needed |= POST_IN_CHANNELS
+    if section.contributor_role_id is not None:
+        needed |= Permission.MANAGE_ROLES
+    return needed
+
+
 FEATURE = Feature(
     NAME,
     webhooks=(
         Webhook({"pull_request": frozenset({"opened", "reopened", "closed"})}, on_pull_request),
     ),
     promises=frozenset({"dm", "channel", "role", "github_comment"}),
+    discord_permissions=discord_permissions,
 )
 
 

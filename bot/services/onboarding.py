@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Newcomer
 from bot.errors import DomainError
-from bot.feature import Context, Feature, Periodic, Webhook
+from bot.feature import Context, Feature, Periodic, Permission, Webhook
 from bot.github.ingest import GitHubEvent
 from bot.services import claims
 
@@ -50,6 +50,8 @@ FEATURE = Feature(
     ),
     jobs=(Periodic("claim-follow-up", CLAIM_FOLLOW_UP_INTERVAL, claims.follow_up_claims),),
     promises=frozenset({"dm"}),
+    # Finishing /start gives the Newcomer role.
+    discord_permissions=lambda _: Permission.MANAGE_ROLES,
 )
 
 

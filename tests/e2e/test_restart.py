@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +24,8 @@ from bot.sandbox.community import (
 )
 from bot.sandbox.discord import DiscordDriver, DiscordSimulator
 from bot.sandbox.github import GitHubSimulator
+from tests.integration.processes import start_run
 
-ROOT = Path(__file__).parents[2]
-# `helios-bot run` exactly, with discord.py pointed at the simulator as test mode does; only
-# the wrapper differs, since a process's discord.py can be redirected only from inside it.
-RUN = """\
-import sys
-from bot.__main__ import main
-from bot.sandbox.discord import point_discord_py_at
-with point_discord_py_at(sys.argv[1]):
-    sys.exit(main(["run", "--config", sys.argv[2]]))
-"""
 CONNECTED = "connected to Discord as"
 START_TIMEOUT = 60  # a deadline for a process start on a busy machine, not a measurement
 
@@ -64,16 +53,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         config = tmp_path / "config.toml"
         config.write_text(config_text(community, github.api_url, github.web_url))
         env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("GITHUB_", "DISCORD_", "HELIOS_BOT_"))
+            "DISCORD_TOKEN": discord.token,
+            "GITHUB_TOKEN": GITHUB_TOKEN,
+            "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'helios.db'}",
         }
-        env.update(
-            DISCORD_TOKEN=discord.token,
-            GITHUB_TOKEN=GITHUB_TOKEN,
-            GITHUB_WEBHOOK_SECRET=WEBHOOK_SECRET,
-            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'helios.db'}",
-        )
         yield World(discord, github, community, config, env)
     finally:
         await github.close()
@@ -91,17 +75,7 @@ class BotProcess:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            RUN,
-            self.world.discord.url,
-            str(self.world.config),
-            cwd=ROOT,
-            env=self.world.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        self.process = await start_run(self.world.discord.url, self.world.config, self.world.env)
         self._reader = asyncio.create_task(self._read())
         ready = asyncio.create_task(self._connected.wait())
         await asyncio.wait(

@@ -70,6 +70,50 @@ async def test_run_needs_a_discord_token(
     assert err == "environment: DISCORD_TOKEN: required by `helios-bot run`\n"
 
 
+async def test_invite_url_asks_for_what_the_example_s_features_need(
+    dummy_env: dict[str, str],
+) -> None:
+    # A token shaped like Discord's: its first part is base64 for 100000000000000042.
+    env = {**dummy_env, "DISCORD_TOKEN": "MTAwMDAwMDAwMDAwMDAwMDQy.GabcDe.signature_part"}
+    code, out, err = await cli("invite-url", "--config", str(EXAMPLE), env=env)
+    # View Channels, Send Messages, Embed Links and Manage Roles.
+    assert (code, out, err) == (
+        0,
+        "https://discord.com/oauth2/authorize?client_id=100000000000000042"
+        "&scope=bot+applications.commands&permissions=268454912"
+        "&guild_id=100000000000000001&disable_guild_select=true\n",
+        "",
+    )
+
+
+async def test_invite_url_without_roles_or_token(dummy_env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[discord]\nguild_id = 100000000000000001\napplication_id = 100000000000000099\n"
+        "[announcements]\ngood_first_issues_channel_id = 100000000000000008\n"
+    )
+    env = {**dummy_env, "DISCORD_TOKEN": ""}
+    code, out, err = await cli("invite-url", "--config", str(path), env=env)
+    # View Channels, Send Messages and Embed Links: no role to give.
+    assert (code, out, err) == (
+        0,
+        "https://discord.com/oauth2/authorize?client_id=100000000000000099"
+        "&scope=bot+applications.commands&permissions=19456"
+        "&guild_id=100000000000000001&disable_guild_select=true\n",
+        "",
+    )
+
+
+async def test_invite_url_names_a_token_it_cannot_read(dummy_env: dict[str, str]) -> None:
+    code, out, err = await cli("invite-url", "--config", str(EXAMPLE), env=dummy_env)
+    assert (code, out) == (2, "")
+    assert err == (
+        "environment: DISCORD_TOKEN: not a bot token, whose first part is the bot's id in "
+        f"base64; copy it again, or set discord.application_id in {EXAMPLE}\n"
+    )
+    assert dummy_env["DISCORD_TOKEN"] not in err
+
+
 async def test_migrate_up_and_down(
     dummy_env: dict[str, str], write_config: Callable[..., Path], database_url: str
 ) -> None:

@@ -43,8 +43,6 @@ HELLO = 10
 HEARTBEAT_ACK = 11
 
 HEARTBEAT_INTERVAL_MS = 41_250
-# GATEWAY_GUILD_MEMBERS | GATEWAY_MESSAGE_CONTENT: the privileged intents are approved.
-APPLICATION_FLAGS = (1 << 14) | (1 << 18)
 
 # Intents an event needs; events not listed here are always delivered.
 INTENT_GUILDS = 1 << 0
@@ -66,6 +64,7 @@ EVENT_INTENTS = {
 CLOSE_UNKNOWN_OPCODE = 4001
 CLOSE_DECODE_ERROR = 4002
 CLOSE_AUTHENTICATION_FAILED = 4004
+CLOSE_DISALLOWED_INTENTS = 4014
 
 
 # The gateway's transport compressions: one compression context for the whole connection,
@@ -128,11 +127,8 @@ class GatewayStats:
 
 
 class Gateway:
-    def __init__(
-        self, state: SimState, token: str, waiters: Waiters, resume_url: Callable[[], str]
-    ) -> None:
+    def __init__(self, state: SimState, waiters: Waiters, resume_url: Callable[[], str]) -> None:
         self._state = state
-        self._token = token
         self._waiters = waiters
         self._resume_url = resume_url
         self._sessions: dict[str, _Session] = {}
@@ -260,10 +256,16 @@ class Gateway:
         self._waiters.notify()
 
     async def _identify(self, connection: _Connection, data: JSON) -> None:
-        if data.get("token") != self._token:
-            await connection.ws.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"bad token")
+        if data.get("token") != self._state.token:
+            await self._refuse_token(connection)
             return
-        session = _Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)))
+        intents = int(data.get("intents", 0))
+        if self._state.disallowed_intents(intents):
+            await connection.ws.close(
+                code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s)."
+            )
+            return
+        session = _Session(id=secrets.token_hex(16), intents=intents)
         session.connection = connection
         self._sessions[session.id] = session
         self._current = session
@@ -274,7 +276,10 @@ class Gateway:
             "guilds": [{"id": str(g), "unavailable": True} for g in self._state.guilds],
             "session_id": session.id,
             "resume_gateway_url": self._resume_url(),
-            "application": {"id": str(self._state.application_id), "flags": APPLICATION_FLAGS},
+            "application": {
+                "id": str(self._state.application_id),
+                "flags": self._state.application_flags,
+            },
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -285,9 +290,17 @@ class Gateway:
         for guild in self._state.guilds.values():
             await self.dispatch("GUILD_CREATE", guild_payload(self._state, guild, gateway=True))
 
+    async def _refuse_token(self, connection: _Connection) -> None:
+        await connection.ws.close(
+            code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed."
+        )
+
     async def _resume(self, connection: _Connection, data: JSON) -> None:
+        if data.get("token") != self._state.token:
+            await self._refuse_token(connection)
+            return
         session = self._sessions.get(str(data.get("session_id")))
-        if session is None or data.get("token") != self._token:
+        if session is None:
             await connection.send({"op": INVALID_SESSION, "d": False})
             return
         self._current = session

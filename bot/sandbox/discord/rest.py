@@ -17,7 +17,6 @@ from aiohttp import BodyPartReader, web
 
 from bot.log import get_logger
 from bot.sandbox.discord.gateway import (
-    APPLICATION_FLAGS,
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     Gateway,
@@ -216,7 +215,7 @@ class RestApi:
                 "owner": user_payload(state.owner),
                 "team": None,
                 "verify_key": "0" * 64,
-                "flags": APPLICATION_FLAGS,
+                "flags": state.application_flags,
                 "interactions_endpoint_url": None,
             }
         )

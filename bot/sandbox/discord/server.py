@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import math
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,14 +25,17 @@ from bot.sandbox.discord.rest import Handler, RestApi, json_response
 from bot.sandbox.discord.state import (
     GUILD_TEXT,
     JSON,
+    PRIVILEGED_INTENTS,
     Channel,
     DiscordError,
     Guild,
     Member,
     Message,
+    PrivilegedIntent,
     Role,
     SimState,
     User,
+    bot_token,
     channel_payload,
     role_payload,
 )
@@ -86,12 +88,9 @@ class DiscordSimulator:
         self, clock: Clock | None = None, *, token: str | None = None, bot_name: str = "Helios"
     ) -> None:
         self.clock = clock or SystemClock()
-        self.token = token or secrets.token_urlsafe(24)  # the bot token discord.py must log in with
-        self.state = SimState(self.clock, bot_name=bot_name)
+        self.state = SimState(self.clock, bot_name=bot_name, token=token)
         self.waiters = Waiters()
-        self.gateway = Gateway(
-            self.state, self.token, self.waiters, lambda: self.resume_gateway_url
-        )
+        self.gateway = Gateway(self.state, self.waiters, lambda: self.resume_gateway_url)
         self.requests: list[RecordedRequest] = []
         self.unhandled: list[tuple[str, str]] = []  # (method, path) of unimplemented routes
         self.faults: list[Fault] = []
@@ -158,6 +157,12 @@ class DiscordSimulator:
     # world building (before or while the bot runs; these do not notify the bot)
 
     @property
+    def token(self) -> str:
+        """The bot token discord.py must log in with; shaped like Discord's, so its first part
+        is the bot's user id in base64."""
+        return self.state.token
+
+    @property
     def application_id(self) -> int:
         return self.state.application_id
 
@@ -197,6 +202,24 @@ class DiscordSimulator:
     def dm_channel(self, user: User | Member) -> Channel:
         """The DM channel between the bot and ``user`` (created on first use)."""
         return self.state.dm_channel(user.user if isinstance(user, Member) else user)
+
+    # the application's settings in the Developer Portal
+
+    def set_privileged_intent(self, intent: PrivilegedIntent, enabled: bool) -> None:
+        """Switch an intent under Bot > Privileged Gateway Intents (members and message content
+        start on): an IDENTIFY asking for an intent that is off is closed with 4014."""
+        flag = PRIVILEGED_INTENTS[intent][1]
+        if enabled:
+            self.state.application_flags |= flag
+        else:
+            self.state.application_flags &= ~flag
+
+    def reset_token(self) -> str:
+        """Bot > Reset Token: returns the new token. The old one is refused from now on (REST
+        answers 401, IDENTIFY and RESUME are closed with 4004); a live connection stays up
+        until it next identifies or resumes."""
+        self.state.token = bot_token(self.state.bot.id)
+        return self.state.token
 
     # live changes: like the builders above, and the bot is told over the gateway
 
@@ -350,7 +373,7 @@ class DiscordSimulator:
         # Interaction callbacks and webhook calls are authorised by the token in their path.
         if path.startswith(("/webhooks/", "/interactions/")):
             return True
-        return request.headers.get("Authorization") == f"Bot {self.token}"
+        return request.headers.get("Authorization") == f"Bot {self.state.token}"
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -7,11 +7,12 @@ Discord API v10 (the same shapes serve REST responses and gateway events).
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot.clock import Clock
 
@@ -45,6 +46,20 @@ CHAT_INPUT_COMMAND = 20
 ADMINISTRATOR = 1 << 3
 ALL_PERMISSIONS = (1 << 51) - 1
 
+# Application flags that allow a privileged intent (its switch in the Developer Portal is on).
+GATEWAY_PRESENCE = 1 << 12
+GATEWAY_GUILD_MEMBERS = 1 << 14
+GATEWAY_MESSAGE_CONTENT = 1 << 18
+
+# The privileged gateway intents, the switches under Bot > Privileged Gateway Intents in the
+# Developer Portal: each one's intent bit, and the application flag that allows it.
+PrivilegedIntent = Literal["presences", "members", "message_content"]
+PRIVILEGED_INTENTS: dict[PrivilegedIntent, tuple[int, int]] = {
+    "presences": (1 << 8, GATEWAY_PRESENCE),
+    "members": (1 << 1, GATEWAY_GUILD_MEMBERS),
+    "message_content": (1 << 15, GATEWAY_MESSAGE_CONTENT),
+}
+
 
 class DiscordError(Exception):
     """An API error with Discord's HTTP status and JSON error code."""
@@ -58,6 +73,13 @@ class DiscordError(Exception):
 
 def iso(moment: datetime) -> str:
     return moment.isoformat()
+
+
+def bot_token(user_id: int) -> str:
+    """A new token shaped like Discord's: the bot's user id in base64, then a timestamp part
+    and an HMAC part (random here)."""
+    head = base64.b64encode(str(user_id).encode()).decode().rstrip("=")
+    return f"{head}.{secrets.token_urlsafe(4)}.{secrets.token_urlsafe(27)}"
 
 
 class Snowflakes:
@@ -274,11 +296,15 @@ class AppCommand:
 class SimState:
     """Everything the simulated Discord knows, with lookups that raise Discord's errors."""
 
-    def __init__(self, clock: Clock, *, bot_name: str) -> None:
+    def __init__(self, clock: Clock, *, bot_name: str, token: str | None = None) -> None:
         self.clock = clock
         self.ids = Snowflakes(clock)
         self.application_id = self.ids.next()
         self.bot = User(id=self.application_id, username=bot_name, bot=True)
+        # The token discord.py must log in with, and the application's flags: the members
+        # and message content intents start switched on.
+        self.token = token or bot_token(self.bot.id)
+        self.application_flags = GATEWAY_GUILD_MEMBERS | GATEWAY_MESSAGE_CONTENT
         self.owner = User(id=self.ids.next(), username="sandbox-owner")
         self.users: dict[int, User] = {self.bot.id: self.bot, self.owner.id: self.owner}
         self.guilds: dict[int, Guild] = {}
@@ -288,6 +314,14 @@ class SimState:
         self.commands: dict[int, AppCommand] = {}
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.closed_dms: set[int] = set()
+
+    def disallowed_intents(self, intents: int) -> list[PrivilegedIntent]:
+        """The privileged intents asked for in ``intents`` that the application may not use."""
+        return [
+            name
+            for name, (intent, flag) in PRIVILEGED_INTENTS.items()
+            if intents & intent and not self.application_flags & flag
+        ]
 
     # lookups raising documented error codes
 

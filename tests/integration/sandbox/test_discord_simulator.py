@@ -8,6 +8,7 @@ to the simulator over loopback; the driver plays the guild members.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import zlib
@@ -546,6 +547,37 @@ async def test_wrong_token_fails_login() -> None:
                     await bot.login("not-the-token")
             finally:
                 await bot.close()
+
+
+async def test_identify_asking_for_an_intent_switched_off_is_closed_with_4014(
+    clock: ManualClock,
+) -> None:
+    guilds_and_members = (1 << 0) | (1 << 1)
+    async with (
+        DiscordSimulator(clock) as sim,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{sim.gateway_url}?v=10&encoding=json") as ws,
+    ):
+        sim.set_privileged_intent("members", False)
+        assert (await ws.receive_json())["op"] == 10  # HELLO
+        identify = {"token": sim.token, "intents": guilds_and_members, "properties": {}}
+        await ws.send_json({"op": 2, "d": identify})
+        closed = await ws.receive()
+    assert (closed.type, closed.data, closed.extra) == (
+        aiohttp.WSMsgType.CLOSE,
+        4014,
+        "Disallowed intent(s).",
+    )
+    assert not sim.gateway.connected
+
+
+def test_tokens_carry_the_bot_id_as_discord_s_do(clock: ManualClock) -> None:
+    sim = DiscordSimulator(clock)
+    first = sim.token
+    assert base64.b64decode(first.split(".")[0] + "==").decode() == str(sim.bot_user.id)
+    second = sim.reset_token()
+    assert second != first
+    assert (sim.token, second.split(".")[0]) == (second, first.split(".")[0])
 
 
 def test_point_discord_py_at_restores_the_real_endpoints() -> None:
