@@ -60,13 +60,16 @@ class Token:
 
 @dataclass
 class Fault:
-    """An injected failure for the next ``count`` requests whose path matches ``path``."""
+    """An injected failure for the next ``count`` requests whose path matches ``path`` (and
+    whose method is ``method``, if given)."""
 
     status: int
     count: int
     path: re.Pattern[str] | None
+    method: str | None = None
     retry_after: int | None = None
     message: str = "Server Error"
+    applied: bool = False  # the request takes effect all the same; only the answer fails
 
 
 @dataclass
@@ -249,16 +252,32 @@ class GitHubSimulator:
 
     # --- fault injection ------------------------------------------------------------------
 
-    def inject_error(self, status: int = 502, *, count: int = 1, path: str | None = None) -> None:
-        """Answer the next ``count`` API requests (matching regex ``path``) with ``status``."""
-        self.faults.append(Fault(status, count, re.compile(path) if path else None))
+    def inject_error(
+        self,
+        status: int = 502,
+        *,
+        count: int = 1,
+        path: str | None = None,
+        method: str | None = None,
+        applied: bool = False,
+    ) -> None:
+        """Answer the next ``count`` API requests (matching regex ``path``, and ``method``)
+        with ``status``.
+
+        With ``applied``, each request is carried out first and only its answer is the error:
+        GitHub did the work, then a proxy in between timed out.
+        """
+        pattern = re.compile(path) if path else None
+        self.faults.append(Fault(status, count, pattern, method=method, applied=applied))
 
     def inject_secondary_rate_limit(
         self, *, retry_after: int = 1, count: int = 1, path: str | None = None
     ) -> None:
         """403 with ``Retry-After`` and GitHub's secondary rate limit message."""
         pattern = re.compile(path) if path else None
-        self.faults.append(Fault(403, count, pattern, retry_after, SECONDARY_MESSAGE))
+        self.faults.append(
+            Fault(403, count, pattern, retry_after=retry_after, message=SECONDARY_MESSAGE)
+        )
 
     def exhaust_rate_limit(self, reset_in: timedelta, *, status: int = 403) -> None:
         """Use up the primary rate limit until ``reset_in`` from now (per the clock)."""
@@ -266,8 +285,10 @@ class GitHubSimulator:
         self.rate.reset_at = self.clock.now() + reset_in
         self.primary_status = status
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
+            if fault.method not in (None, method):
+                continue
             if fault.path is None or fault.path.search(path):
                 fault.count -= 1
                 if fault.count <= 0:
@@ -304,12 +325,19 @@ class GitHubSimulator:
     async def _api(
         self, request: web.Request, handler: Handler, request_id: str
     ) -> web.StreamResponse:
-        fault = self._take_fault(request.path)
-        if fault is not None:
-            response = error_response(fault.status, fault.message.format(request_id=request_id))
-            if fault.retry_after is not None:
-                response.headers["Retry-After"] = str(fault.retry_after)
-            return response
+        fault = self._take_fault(request.method, request.path)
+        if fault is None:
+            return await self._serve(request, handler, request_id)
+        if fault.applied:
+            await self._serve(request, handler, request_id)
+        response = error_response(fault.status, fault.message.format(request_id=request_id))
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = str(fault.retry_after)
+        return response
+
+    async def _serve(
+        self, request: web.Request, handler: Handler, request_id: str
+    ) -> web.StreamResponse:
         identity = self._identify(request.headers.get("Authorization", ""))
         if identity is None:
             return error_response(401, "Bad credentials")

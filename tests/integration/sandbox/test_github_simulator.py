@@ -366,6 +366,20 @@ async def test_injected_server_errors(
     assert sim.counter.total == 3  # two 503s, then success
 
 
+async def test_an_injected_error_can_follow_the_work(
+    sim: GitHubSimulator, connect: Callable[..., github.Github]
+) -> None:
+    """A proxy timing out after GitHub did the work: the error, and the comment made."""
+    sim.state.open_issue(REPO, "alice", "Crash on start")
+    issue = await run(lambda: connect().get_repo(REPO).get_issue(1))
+    sim.inject_error(502, path=r"/comments$", method="POST", applied=True)
+    with pytest.raises(GithubException) as caught:
+        await run(lambda: issue.create_comment("Can reproduce."))
+    assert caught.value.status == 502
+    assert [c.body for c in sim.state.issue(REPO, 1).comments] == ["Can reproduce."]
+    assert len(await run(lambda: list(issue.get_comments()))) == 1  # a GET is not matched
+
+
 # --- OAuth device flow ----------------------------------------------------------------------
 
 
