@@ -30,6 +30,11 @@ T = TypeVar("T")
 JSON = dict[str, Any]
 PER_PAGE = 100
 MAX_THREAD_WAIT = 5.0  # seconds
+# Methods PyGithub's transport may send again. An error answer does not mean GitHub did
+# nothing (a proxy can time out after GitHub applied the request), so a POST (a comment, an
+# assignment) or a PATCH is sent once and its caller decides; reads, PUT and DELETE come out
+# the same however often they are sent.
+RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _LINK = re.compile(r'<([^>]+)>;\s*rel="(\w+)"')
 
 
@@ -68,7 +73,12 @@ def _options(config: Config) -> dict[str, Any]:
         # limits, in the worker thread. A thread cannot be interrupted, so a wait longer
         # than MAX_THREAD_WAIT raises instead (RateLimited from `page`): the sync waits it
         # out on its clock, and a shutdown is not held up by a sleeping thread.
-        "retry": GithubRetry(total=10, secondary_rate_wait=60, max_rate_limit_wait=MAX_THREAD_WAIT),
+        "retry": GithubRetry(
+            total=10,
+            allowed_methods=RETRIED_METHODS,
+            secondary_rate_wait=60,
+            max_rate_limit_wait=MAX_THREAD_WAIT,
+        ),
         "seconds_between_requests": settings.seconds_between_requests or None,
         "seconds_between_writes": settings.seconds_between_writes or None,
     }
@@ -157,14 +167,24 @@ class GitHubClient:
         """Comment unless a comment carrying ``marker`` is already there.
 
         GitHub has no idempotency key; the marker, an HTML comment GitHub does not show,
-        lets a retry after a crash between posting and recording find the first attempt.
+        lets a retry after a crash between posting and recording find the first attempt, and
+        a post that failed find out whether GitHub made the comment all the same.
         """
         tag = f"<!-- helios:{marker} -->"
 
         def post() -> None:
             issue = self._api.get_repo(full_name).get_issue(number)
-            if not any(tag in (comment.body or "") for comment in issue.get_comments()):
+
+            def posted() -> bool:
+                return any(tag in (comment.body or "") for comment in issue.get_comments())
+
+            if posted():
+                return
+            try:
                 issue.create_comment(f"{body}\n\n{tag}")
+            except (github.GithubException, OSError):
+                if not posted():
+                    raise
 
         await self.call(post)
 

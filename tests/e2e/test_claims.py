@@ -175,3 +175,17 @@ async def test_a_forged_claim_id_with_a_huge_number_is_not_taken_for_a_claim(
         await sandbox.driver.click(message, label="Claim helios#1")
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert assignees(sandbox) == []
+
+
+async def test_a_claim_github_fails_is_sent_once_and_withdrawn(sandbox: Sandbox) -> None:
+    """GitHub may have assigned behind its error; the click still makes one request."""
+    message = await linked(sandbox, "ada", "ada-codes")
+    sandbox.github.inject_error(502, count=20, path=r"/assignees$")
+    sandbox.github.counter.reset()
+
+    refused = await sandbox.driver.click(message, label="Claim helios#1")
+    assert refused.content.startswith("GitHub didn't accept the claim just now")
+    assert sandbox.github.counter.by_route == {
+        "POST /repos/{owner}/{repo}/issues/{number}/assignees": 1
+    }
+    assert await claim_status(sandbox) == "withdrawn"

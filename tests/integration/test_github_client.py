@@ -91,6 +91,74 @@ async def test_comment_once_survives_a_retry(
         client.close()
 
 
+COMMENTS = "POST /repos/{owner}/{repo}/issues/{number}/comments"
+ASSIGN = "POST /repos/{owner}/{repo}/issues/{number}/assignees"
+
+
+async def test_a_failed_write_is_sent_once(
+    sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    """GitHub may have done a write it answers with an error: PyGithub must not send it again."""
+    client = await GitHubClient.connect(configure({"GITHUB_TOKEN": TOKEN}))
+    assert client is not None
+    sim.state.add_user("ada")
+    try:
+        sim.inject_error(502, count=20, path=r"/assignees$")
+        with pytest.raises(GitHubUnavailable, match="502"):
+            await client.assign(REPO, 1, "ada")
+        sim.inject_error(503, count=20, path=r"/comments$")
+        with pytest.raises(GitHubUnavailable, match="503"):
+            await client.comment(REPO, 1, "I'd like to work on this.")
+        assert (sim.counter.by_route[ASSIGN], sim.counter.by_route[COMMENTS]) == (1, 1)
+    finally:
+        sim.faults.clear()
+        client.close()
+
+
+async def test_reads_and_idempotent_writes_are_retried(
+    sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    client = await GitHubClient.connect(configure({"GITHUB_TOKEN": TOKEN}))
+    assert client is not None
+    sim.state.assign(REPO, 1, ["maintainer"], actor="maintainer")
+    try:
+        sim.inject_error(502, count=2, path=r"/issues/1$")
+        assert (await client.get(f"/repos/{REPO}/issues/1"))["number"] == 1
+        assert sim.counter.by_route["GET /repos/{owner}/{repo}/issues/{number}"] == 3
+        sim.inject_error(502, path=r"/assignees$")
+        await client.unassign(REPO, 1, "maintainer")  # DELETE: the same result however often
+        assert sim.state.issue(REPO, 1).assignees == []
+        assert sim.counter.by_route["DELETE /repos/{owner}/{repo}/issues/{number}/assignees"] == 2
+    finally:
+        client.close()
+
+
+async def test_comment_once_recognises_a_comment_github_made_behind_an_error(
+    sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
+) -> None:
+    client = await GitHubClient.connect(configure({"GITHUB_TOKEN": TOKEN}))
+    assert client is not None
+    try:
+        sim.inject_error(502, path=r"/comments$", method="POST", applied=True)
+        await client.comment_once(REPO, 1, "Welcome!", marker="first-merge-7")
+        await client.comment_once(REPO, 1, "Welcome!", marker="first-merge-7")
+        assert [c.body for c in sim.state.issue(REPO, 1).comments] == [
+            "Welcome!\n\n<!-- helios:first-merge-7 -->"
+        ]
+        assert sim.counter.by_route[COMMENTS] == 1
+
+        # Refused and not done: reported, so the outbox tries again later, once.
+        sim.inject_error(502, count=20, path=r"/comments$", method="POST")
+        with pytest.raises(GitHubUnavailable, match="502"):
+            await client.comment_once(REPO, 1, "Thanks!", marker="other")
+        sim.faults.clear()
+        await client.comment_once(REPO, 1, "Thanks!", marker="other")
+        assert len(sim.state.issue(REPO, 1).comments) == 2
+        assert sim.counter.by_route[COMMENTS] == 3
+    finally:
+        client.close()
+
+
 async def test_errors_become_one_domain_error(
     sim: GitHubSimulator, configure: Callable[[dict[str, str]], Config]
 ) -> None:
