@@ -85,3 +85,10 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
     # bot.db.migrate logs what a migration changed.
     logging.getLogger("discord").setLevel(max(root.level, logging.INFO))
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    # PyGithub gives its logger a stderr handler of its own when imported (the CLI imports it
+    # before calling this), which printed each of its lines a second time, unredacted and
+    # never JSON; they go through ours alone. Its DEBUG lines hold whole responses, an
+    # installation token among them.
+    pygithub = logging.getLogger("github")
+    pygithub.handlers.clear()
+    pygithub.setLevel(max(root.level, logging.INFO))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -508,6 +509,22 @@ async def test_the_sync_command_prints_progress_and_exits_0(
     code, _, err = await cli("sync", "--config", str(path), "--repo", REPO, env=env)
     assert code == 0, err
     assert sim.counter.by_route[ISSUES] == 3  # incremental: one page
+
+
+async def test_pygithub_log_lines_are_ours_once(
+    sim: GitHubSimulator, dummy_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "sync.toml"
+    settings = '[logging]\nformat = "json"\n'
+    path.write_text(f"[discord]\nguild_id = 1\n{settings}{github_toml(sim)}", encoding="utf-8")
+    sim.state.create_repo(REPO)
+    sim.inject_secondary_rate_limit(retry_after=0, path="/issues/events")  # PyGithub logs it
+    code, _, err = await cli(
+        "sync", "--config", str(path), env={**dummy_env, "GITHUB_TOKEN": TOKEN}
+    )
+    assert code == 0, err
+    (line,) = [line for line in err.splitlines() if "failed with 403" in line]
+    assert json.loads(line)["logger"] == "github.GithubRetry"
 
 
 @pytest.mark.parametrize(

@@ -56,3 +56,25 @@ def test_setup_logging_redacts_through_the_root_handler(capsys: pytest.CaptureFi
         root.handlers[:], root.level = saved[0], saved[1]
     assert REDACTED in err
     assert SECRET not in err
+
+
+def test_pygithub_logs_once_through_our_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    import github  # noqa: F401 (its import gives the `github` logger a handler of its own)
+
+    root, pygithub = logging.getLogger(), logging.getLogger("github")
+    saved = root.handlers[:], root.level, pygithub.handlers[:], pygithub.level
+    try:
+        setup_logging("WARNING", "json", [SECRET])
+        assert pygithub.handlers == []
+        logging.getLogger("github.Requester").info("not shown at WARNING")
+        logging.getLogger("github.GithubRetry").warning("retrying with %s", SECRET)
+        lines = capsys.readouterr().err.splitlines()
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        pygithub.handlers[:], pygithub.level = saved[2], saved[3]
+    (line,) = lines
+    entry = json.loads(line)
+    assert (entry["logger"], entry["message"]) == (
+        "github.GithubRetry",
+        f"retrying with {REDACTED}",
+    )
