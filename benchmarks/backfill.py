@@ -45,7 +45,7 @@ from bot.sandbox.github.state import GitHubState, Issue, IssueEvent, PullInfo, R
 
 REPO = "helios-engine/helios"
 TOKEN = "ghp_benchmark_token"  # noqa: S105 (a throwaway, loopback only)
-WEBHOOK_SECRET = "unused"  # noqa: S105 (no webhook is sent)
+WEBHOOK_SECRET = "unused-webhook-secret"  # noqa: S105 (no webhook is sent)
 WINDOW_DAYS = 180
 GOAL_RATIO = 1.1
 

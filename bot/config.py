@@ -29,9 +29,14 @@ from pydantic import (
     model_validator,
 )
 
+from bot.log import SECRET_PARAMETER
+
 DEFAULT_CONFIG_PATH = "config.toml"
 CONFIG_ENV = "HELIOS_BOT_CONFIG"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/helios.db"
+# Anyone who guesses the webhook secret can feed the bot GitHub events; a short one is
+# guessed, and is too short for the log redactor to hide wherever it appears.
+MIN_WEBHOOK_SECRET = 16
 
 # Key names that look like secrets; such a key in the TOML file is refused with a pointer to
 # the environment variable that should hold it.
@@ -391,6 +396,12 @@ def _secrets_from_env(env: Mapping[str, str]) -> tuple[Secrets, list[str]]:
         for part in env.get("GITHUB_WEBHOOK_SECRET", "").split(",")
         if part.strip()
     )
+    lengths = [len(secret.get_secret_value()) for secret in webhook_secrets]
+    if short := [n for n in lengths if n < MIN_WEBHOOK_SECRET]:
+        problems.append(
+            f"environment: GITHUB_WEBHOOK_SECRET: each secret must be at least "
+            f"{MIN_WEBHOOK_SECRET} characters (got {', '.join(f'one of {n}' for n in short)})"
+        )
     database_url = secret("DATABASE_URL") or SecretStr(DEFAULT_DATABASE_URL)
     if not database_url.get_secret_value().startswith(("sqlite", "postgres")):
         problems.append("environment: DATABASE_URL: expected a sqlite:// or postgresql:// URL")
@@ -469,27 +480,26 @@ def render_settings(config: Config) -> str:
 _USERINFO = re.compile(
     r"^(?P<head>[A-Za-z][\w+.-]*://[^:/?#@]*:)(?P<password>.*)@(?P<tail>[^@]*)$", re.S
 )
-# A `password` query parameter, which libpq and asyncpg accept as well as userinfo.
-_QUERY_PASSWORD = re.compile(r"([?&;]password=)([^&;#]*)", re.I)
 
 
 def url_passwords(url: str) -> list[str]:
-    """Every password in a database URL, as written and decoded, for the log redactor."""
+    """Every password in a database URL (the userinfo's, and any parameter whose name says it
+    holds a secret: password, sslpassword...), as written and decoded, for the log redactor."""
     found = []
     if userinfo := _USERINFO.match(url):
         found.append(userinfo["password"])
         url = userinfo["tail"]
-    found += [match[2] for match in _QUERY_PASSWORD.finditer(url)]
+    found += [match["value"] for match in SECRET_PARAMETER.finditer(url)]
     return [form for raw in found if raw for form in dict.fromkeys((raw, unquote_plus(raw)))]
 
 
 def redact_url(url: SecretStr) -> str:
-    """A database URL with its password (in the userinfo or the query) replaced, safe to print."""
+    """A database URL with its passwords (userinfo, secret parameters) hidden, safe to print."""
     value = url.get_secret_value()
     head = ""
     if userinfo := _USERINFO.match(value):
         head, value = f"{userinfo['head']}***@", userinfo["tail"]
-    return head + _QUERY_PASSWORD.sub(r"\1***", value)
+    return head + SECRET_PARAMETER.sub(r"\g<head>***", value)
 
 
 def _toml_value(value: Any) -> str:

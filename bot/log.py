@@ -8,12 +8,26 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 REDACTED = "[REDACTED]"
+# A secret shorter than this (in practice only a database password: webhook secrets have at
+# least 16 characters, tokens far more) would turn every line to mush if replaced wherever it
+# occurs; it is hidden where it stands as a password, as any password there is.
+MIN_REDACTED_EVERYWHERE = 4
+# Where a value is a password whatever it is: after "user:" in a URL (up to the URL's last
+# "@": an unencoded "@" in the password must not leave a part of it), and as a parameter whose
+# name says it holds a secret (password, sslpassword, client_secret, token...).
+_USERINFO_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^\s:/?#@]*:)\S*@")
+SECRET_PARAMETER = re.compile(
+    r"(?P<head>[?&;][^\s=&;#?]*(?:password|passwd|pwd|secret|token)[^\s=&;#?]*=)"
+    r"(?P<value>[^\s&;#]*)",
+    re.IGNORECASE,
+)
 
 # Attributes every LogRecord has; anything else was passed through ``extra=`` and is context.
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -24,21 +38,23 @@ def get_logger(name: str) -> logging.Logger:
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces every known secret value in the rendered message and its context."""
+    """Replaces every known secret value, and any password in a URL, in the rendered message
+    and its context."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         # Longest first so a secret that contains another is redacted whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._secrets = sorted(
+            {s for s in secrets if len(s) >= MIN_REDACTED_EVERYWHERE}, key=len, reverse=True
+        )
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return text
+        text = _USERINFO_PASSWORD.sub(rf"\g<head>{REDACTED}@", text)
+        return SECRET_PARAMETER.sub(rf"\g<head>{REDACTED}", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
         record.msg = self.redact(record.getMessage())
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:

@@ -45,6 +45,30 @@ async def test_check_config_accepts_the_example(dummy_env: dict[str, str]) -> No
         assert secret not in out + err
 
 
+async def test_check_config_hides_every_password_of_the_database_url(
+    dummy_env: dict[str, str],
+) -> None:
+    url = "postgresql://helios:db-pass-1@db/helios?sslmode=verify-full&sslpassword=key-pass-2"
+    env = {**dummy_env, "DATABASE_URL": url}
+    code, out, err = await cli("check-config", "--config", str(EXAMPLE), env=env)
+    assert code == 0, err
+    assert (
+        'DATABASE_URL = "postgresql://helios:***@db/helios?sslmode=verify-full&sslpassword=***"'
+        in out
+    )
+    assert "pass-" not in out + err
+
+
+async def test_a_short_webhook_secret_is_refused(dummy_env: dict[str, str]) -> None:
+    env = {**dummy_env, "GITHUB_WEBHOOK_SECRET": "hunter22"}
+    code, out, err = await cli("check-config", "--config", str(EXAMPLE), env=env)
+    assert (code, out) == (2, "")
+    assert err == (
+        "environment: GITHUB_WEBHOOK_SECRET: each secret must be at least 16 characters "
+        "(got one of 8)\n"
+    )
+
+
 async def test_check_config_names_an_unknown_key(dummy_env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(EXAMPLE.read_text() + "\n[web.extra]\ncolour = 'blue'\n")

@@ -18,7 +18,7 @@ from bot.sandbox.github import GitHubSimulator
 
 @pytest.fixture
 async def sim(clock: ManualClock) -> AsyncIterator[GitHubSimulator]:
-    async with GitHubSimulator(clock, webhook_secret="s") as simulator:
+    async with GitHubSimulator(clock, webhook_secret="client-webhook-secret") as simulator:
         simulator.state.add_user("ada")
         yield simulator
 

@@ -24,7 +24,7 @@ TOKEN = "ghp_client_test_token"
 
 @pytest.fixture
 async def sim(clock: ManualClock) -> AsyncIterator[GitHubSimulator]:
-    async with GitHubSimulator(clock, webhook_secret="s") as simulator:
+    async with GitHubSimulator(clock, webhook_secret="client-webhook-secret") as simulator:
         simulator.add_token(TOKEN, "helios-bot")
         simulator.state.create_repo(REPO)
         simulator.state.open_issue(REPO, "maintainer", "Write docs", labels=["good first issue"])

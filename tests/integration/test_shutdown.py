@@ -26,7 +26,7 @@ from bot.db.migrate import _MIGRATION_LOCK_ID
 from bot.github.signature import sign
 from tests.integration.processes import start_web
 
-SECRET = "shutdown-secret"
+SECRET = "shutdown-webhook-secret"
 # A hang detector, far above the 10 s the shutdown is allowed: not a measurement.
 HANG = 60
 

@@ -21,7 +21,7 @@ from bot.github.inbox import raw_body
 from bot.github.signature import sign
 from bot.runtime import Runtime
 
-SECRETS = "new-secret,old-secret"
+SECRETS = "new-webhook-secret,old-webhook-secret"
 ISSUE_OPENED = json.dumps(
     {"action": "opened", "issue": {"id": 1, "number": 7}, "repository": {"id": 2}}
 ).encode()
@@ -44,7 +44,7 @@ async def deliver(
     *,
     event: str | None = "issues",
     delivery: str | None = None,
-    signed_with: str | None = "new-secret",
+    signed_with: str | None = "new-webhook-secret",
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str]]:
     sent = {"Content-Type": "application/json"}
@@ -87,7 +87,7 @@ async def test_the_same_delivery_twice_is_stored_once(server: Runtime) -> None:
 
 
 async def test_any_configured_secret_verifies(server: Runtime) -> None:
-    assert (await deliver(server, signed_with="old-secret"))[0] == 200
+    assert (await deliver(server, signed_with="old-webhook-secret"))[0] == 200
 
 
 @pytest.mark.parametrize(

@@ -227,7 +227,7 @@ def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
         "DISCORD_TOKEN": "tok",
         "GITHUB_APP_ID": "1234",
         "GITHUB_APP_PRIVATE_KEY_PATH": str(key_file),
-        "GITHUB_WEBHOOK_SECRET": " new-secret , old-secret ,",
+        "GITHUB_WEBHOOK_SECRET": " new-webhook-secret , old-webhook-secret ,",
         "DATABASE_URL": "postgresql://bot:hunter2@db/helios",
     }
     secrets = load_config(write(tmp_path, MINIMAL), env).secrets
@@ -235,8 +235,8 @@ def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
     assert secrets.github_app_private_key is not None
     assert "abc" in secrets.github_app_private_key.get_secret_value()
     assert [s.get_secret_value() for s in secrets.github_webhook_secrets] == [
-        "new-secret",
-        "old-secret",
+        "new-webhook-secret",
+        "old-webhook-secret",
     ]
     assert "hunter2" in secrets.values()[0]
 
@@ -259,6 +259,14 @@ def test_bad_environment_names_the_variable(
     tmp_path: Path, env: dict[str, str], expected: str
 ) -> None:
     assert any(expected in p for p in problems(write(tmp_path, MINIMAL), env))
+
+
+def test_a_short_webhook_secret_is_refused_without_showing_it(tmp_path: Path) -> None:
+    env = {"GITHUB_WEBHOOK_SECRET": "long-enough-webhook-secret,hunter22,abc"}
+    assert problems(write(tmp_path, MINIMAL), env) == [
+        "environment: GITHUB_WEBHOOK_SECRET: each secret must be at least 16 characters "
+        "(got one of 8, one of 3)"
+    ]
 
 
 def test_rendered_settings_never_show_secrets(tmp_path: Path) -> None:
@@ -289,6 +297,14 @@ def test_rendered_settings_never_show_secrets(tmp_path: Path) -> None:
         ("postgresql://bot:s3cret%40pw@db/x", "postgresql://bot:***@db/x"),
         ("sqlite+aiosqlite:///data/helios.db", "sqlite+aiosqlite:///data/helios.db"),
         ("postgresql://db:5432/x", "postgresql://db:5432/x"),
+        (
+            "postgresql://bot@db/x?sslmode=verify-full&sslpassword=k3ypass&sslcert=/c.pem",
+            "postgresql://bot@db/x?sslmode=verify-full&sslpassword=***&sslcert=/c.pem",
+        ),
+        (
+            "postgresql://bot:pw@db/x?Client_Secret=abc;auth_token=xyz&passfile=/p",
+            "postgresql://bot:***@db/x?Client_Secret=***;auth_token=***&passfile=/p",
+        ),
     ],
 )
 def test_database_passwords_are_redacted(tmp_path: Path, url: str, shown: str) -> None:
@@ -303,6 +319,7 @@ def test_database_passwords_are_redacted(tmp_path: Path, url: str, shown: str) -
         ("postgresql://helios@db/x?password=s3cretpw", "s3cretpw"),
         ("postgresql://:s3cretpw@db/x", "s3cretpw"),
         ("postgresql://helios@db/x?password=s3cret%21pw", "s3cret!pw"),  # decoded, as used
+        ("postgresql://helios@db/x?sslmode=require&sslpassword=k3ypass", "k3ypass"),
     ],
 )
 def test_database_passwords_are_redacted_from_logs(tmp_path: Path, url: str, password: str) -> None:
@@ -380,3 +397,15 @@ def test_any_structure_gives_a_config_or_named_problems(
     problems = outcome_of("\n".join(lines).encode())
     if "discord" not in tables:
         assert f"{problems[0].split(': ')[0]}: discord: required value is missing" in problems
+
+
+def test_a_short_database_password_is_redacted_where_it_is_a_password(tmp_path: Path) -> None:
+    """Replacing "pw" everywhere would wreck every line; as a password, it is hidden."""
+    url = "postgresql://bot:pw@db/x?sslpassword=k"
+    secrets = load_config(write(tmp_path, MINIMAL), {"DATABASE_URL": url}).secrets
+    redactor = RedactingFilter(secrets.values())
+    assert redactor.redact(f"cannot connect to {url}") == f"cannot connect to {REDACTED}"
+    said = redactor.redact("retrying postgresql://bot:pw@db2/x?sslpassword=k&pw=1 with pwd")
+    assert said == (
+        f"retrying postgresql://bot:{REDACTED}@db2/x?sslpassword={REDACTED}&pw=1 with pwd"
+    )

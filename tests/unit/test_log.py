@@ -37,6 +37,17 @@ def test_secrets_are_redacted_from_tracebacks() -> None:
     assert SECRET not in text
 
 
+def test_any_password_in_a_url_is_redacted_known_or_not() -> None:
+    url = "postgresql://u:x@db/x?sslmode=require&SSLPassword=y&api_token=z"
+    record = _record("connecting to %s", url, target="mysql://root:r@@h/?secret=s")
+    assert RedactingFilter([]).filter(record)
+    assert record.getMessage() == (
+        f"connecting to postgresql://u:{REDACTED}@db/x?sslmode=require"
+        f"&SSLPassword={REDACTED}&api_token={REDACTED}"
+    )
+    assert record.target == f"mysql://root:{REDACTED}@h/?secret={REDACTED}"  # type: ignore[attr-defined]
+
+
 def test_json_lines_carry_context() -> None:
     line = JsonFormatter().format(_record("hello %s", "world", delivery="abc"))
     entry = json.loads(line)
