@@ -20,6 +20,7 @@ from bot.feature import POST_IN_CHANNELS, Context, Feature, Permission, Webhook
 from bot.github.ingest import GitHubEvent
 from bot.outbox import promise
 from bot.services.history import find_issue
+from bot.text import code, escape, web_url
 
 NAME = "announcements"
 
@@ -96,18 +97,18 @@ async def announce_issue(
     beginner = labels & set(routes.beginner_labels) and not issue.assignee_ids
     if beginner and routes.good_first_issues_channel_id is not None:
         channels[routes.good_first_issues_channel_id] = True
+    embed = {
+        "title": escape(f"{repository}#{number}: {issue.title}")[:TITLE_LIMIT],
+        "description": " · ".join(code(label) for label in sorted(labels)),
+    }
+    if url := web_url(issue.html_url):
+        embed["url"] = url
     for channel_id, claimable in channels.items():
         payload: dict[str, object] = {
             "content": "New good first issue! Claim it here if you'd like to take it on."
             if claimable
             else "New issue:",
-            "embeds": [
-                {
-                    "title": f"{repository}#{number}: {issue.title}"[:TITLE_LIMIT],
-                    "url": issue.html_url,
-                    "description": " · ".join(f"`{label}`" for label in sorted(labels)),
-                }
-            ],
+            "embeds": [embed],
         }
         if claimable:
             payload["buttons"] = [

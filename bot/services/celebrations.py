@@ -21,6 +21,7 @@ from bot.github.ingest import GitHubEvent
 from bot.outbox import promise
 from bot.services.history import find_issue
 from bot.services.onboarding import member_row
+from bot.text import link
 
 NAME = "celebrations"
 
@@ -86,7 +87,7 @@ async def celebrate_pull_request(
     )
     if newcomer is None:
         return
-    link = f"[{repository}#{number}]({pull.html_url})"
+    pull_link = link(f"{repository}#{number}", pull.html_url)
     if newcomer.celebrate and await _is_first(session, pull, merged=False):
         await promise(
             session,
@@ -96,13 +97,13 @@ async def celebrate_pull_request(
             target_kind="dm",
             target_id=newcomer.user_id,
             payload={
-                "content": f"You opened your first pull request, {link}. That's a big step! "
+                "content": f"You opened your first pull request, {pull_link}. That's a big step! "
                 "A maintainer will review it; questions are always welcome."
             },
             now=now,
         )
     if pull.merged and await _is_first(session, pull, merged=True):
-        await _first_merge(session, settings, guild_id, newcomer, link, now)
+        await _first_merge(session, settings, guild_id, newcomer, pull_link, now)
         if settings.github_welcome_comment and newcomer.celebrate:
             await promise(
                 session,
@@ -138,7 +139,7 @@ async def _first_merge(
     settings: CelebrationSettings,
     guild_id: int,
     newcomer: Newcomer,
-    link: str,
+    pull_link: str,
     now: datetime,
 ) -> None:
     member = f"<@{newcomer.user_id}>"
@@ -150,7 +151,11 @@ async def _first_merge(
             key=f"first-merge:{guild_id}:{newcomer.user_id}",
             target_kind="channel",
             target_id=settings.channel_id,
-            payload={"content": f"🎉 {member}'s first contribution was just merged: {link}!"},
+            # The member is the one mention this message may make.
+            payload={
+                "content": f"🎉 {member}'s first contribution was just merged: {pull_link}!",
+                "mentions": [newcomer.user_id],
+            },
             now=now,
         )
     # The role is standing in the community, not a celebration: opting out keeps it.

@@ -33,6 +33,7 @@ from bot.log import get_logger
 from bot.outbox import promise
 from bot.services.history import find_issue
 from bot.services.recommend import issues_with_open_pull_requests, not_claimable
+from bot.text import escape, link
 
 log = get_logger(__name__)
 
@@ -65,7 +66,13 @@ class ClaimTarget:
 
     @property
     def link(self) -> str:
-        return f"[{self.repository}#{self.number}]({self.url})"
+        """The issue as a Discord link, its parts from GitHub escaped."""
+        return link(f"{self.repository}#{self.number}", self.url)
+
+    @property
+    def shown_title(self) -> str:
+        """The title as written, whatever markdown or mentions it holds."""
+        return escape(self.title)
 
 
 @dataclass(frozen=True)
@@ -188,7 +195,7 @@ async def claim(
     if found is None or repository is None:
         raise DomainError("I can't find that issue any more. It may have moved or been deleted.")
     issue, full_name = found
-    label = f"{full_name}#{number}"
+    label = escape(f"{full_name}#{number}")
     linked = await session.run_sync(issues_with_open_pull_requests)
     refused = not_claimable(issue, repository, beginner_labels, linked, newcomer.github_user_id)
     if refused is not None:
@@ -414,8 +421,10 @@ async def _remind(
 
 def _how_long(target: ClaimTarget, row: Claim, days: int) -> str:
     if row.renewed_at is None:
-        return f"You claimed {target.link} {target.title} {days} days ago."
-    return f"It's been {days} days since you said you're still on {target.link} {target.title}."
+        return f"You claimed {target.link} {target.shown_title} {days} days ago."
+    return (
+        f"It's been {days} days since you said you're still on {target.link} {target.shown_title}."
+    )
 
 
 async def release(
@@ -439,7 +448,7 @@ async def release(
         target_id=target.user_id,
         payload={
             "content": (
-                f"I've freed {target.link} {target.title} for others: {days} days went by "
+                f"I've freed {target.link} {target.shown_title} for others: {days} days went by "
                 "without a pull request. No worries at all! If you are still working on it, "
                 "claim it again with `/issues`, or pick something new there."
             )

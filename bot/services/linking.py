@@ -17,6 +17,7 @@ from bot.github.api import DeviceCode as DeviceCode  # what the cogs show the me
 from bot.log import get_logger
 from bot.services import onboarding
 from bot.services.onboarding import Progress
+from bot.text import escape
 
 log = get_logger(__name__)
 
@@ -62,7 +63,7 @@ async def link_typed_login(context: Context, *, user_id: int, login: str) -> Pro
         )
     account = await context.github.user(login)
     if account is None:
-        raise DomainError(f"There's no GitHub account called **{login}**. Typo?")
+        raise DomainError(f"There's no GitHub account called **{escape(login)}**. Typo?")
     return await _link(context, user_id, account, verified=False)
 
 

@@ -21,6 +21,7 @@ from bot.errors import DomainError
 from bot.feature import Context, Feature, Periodic, Permission, Webhook
 from bot.github.ingest import GitHubEvent
 from bot.services import claims
+from bot.text import escape
 
 NAME = "onboarding"
 # Claims are measured in days; a quarter of an hour is prompt enough and costs nothing.
@@ -186,7 +187,7 @@ async def link_github(
         await session.flush()  # before the new link takes the unique account
     elif holder is not None:
         raise AccountTaken(
-            f"The GitHub account **{login}** is already linked to another member here. "
+            f"The GitHub account **{escape(login)}** is already linked to another member here. "
             "If it is yours, please ask an organiser in the help channel to sort it out."
         )
     row = await member_row(session, guild_id, user_id, now)

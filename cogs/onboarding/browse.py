@@ -19,6 +19,7 @@ from bot.app import HeliosBot
 from bot.config import OnboardingSettings
 from bot.errors import DomainError
 from bot.services.recommend import repositories_named
+from bot.text import escape
 from cogs._interactions import ID, DynamicButton, cog_of, helios
 from cogs.onboarding.claims import claim_button
 from cogs.onboarding.common import (
@@ -45,7 +46,9 @@ class Issues(commands.Cog):
     ) -> None:
         repository_id = await self._repository_id(repo) if repo else None
         if area is not None and area not in area_labels(self.settings):
-            raise DomainError(f"There is no area called **{area}**: pick one from the list.")
+            raise DomainError(
+                f"There is no area called **{escape(area)}**: pick one from the list."
+            )
         embed, view = await self.page(interaction, 0, area, repository_id)
         await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
@@ -70,7 +73,7 @@ class Issues(commands.Cog):
         shown = found[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
         title = "Good first issues" + (f" in {area}" if area else "")
         if repository_id is not None and shown:
-            title += f" in {shown[0].repository}"
+            title += f" in {escape(shown[0].repository)}"
         embed = discord.Embed(title=title, colour=COLOUR)
         if shown:
             embed.description = "\n".join(issue_line(issue) for issue in shown)
@@ -96,7 +99,7 @@ class Issues(commands.Cog):
         if exact or len(named) == 1:
             return exact[0] if exact else named[0][0]
         raise DomainError(
-            f"I don't follow a repository called **{typed}**: pick one from the list."
+            f"I don't follow a repository called **{escape(typed)}**: pick one from the list."
         )
 
     @issues.autocomplete("area")

@@ -21,6 +21,7 @@ from bot.config import OnboardingSettings
 from bot.errors import DomainError
 from bot.services import claims
 from bot.services.recommend import Recommendation
+from bot.text import escape
 from cogs._interactions import ID, DynamicButton, cog_of, helios
 from cogs.onboarding.common import ensure_enabled, issue_line, recommendations
 
@@ -61,8 +62,7 @@ class Claims(commands.Cog):
             )
             return
         await interaction.followup.send(
-            f"It's yours: [{target.repository}#{target.number}]({target.url}) "
-            f"{target.title}. {ON_GITHUB[target.method]}\n"
+            f"It's yours: {target.link} {target.shown_title}. {ON_GITHUB[target.method]}\n"
             f"Open a pull request when you're ready; questions are welcome in "
             f"<#{self.settings.help_channel_id}>.",
             ephemeral=True,
@@ -80,7 +80,8 @@ class Claims(commands.Cog):
             raise DomainError("You hold several issues: say which one with the `issue` option.")
         chosen = next((c for c in held if issue in (None, f"{c.repository}#{c.number}")), None)
         if chosen is None:
-            raise DomainError(f"You don't hold {issue}.")
+            assert issue is not None  # without one, the first claim held is chosen
+            raise DomainError(f"You don't hold {escape(issue)}.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         unassigned = await claims.give_back(self.bot.runtime.context, chosen)
         await self._given_back(interaction, chosen, unassigned)
@@ -107,7 +108,7 @@ class Claims(commands.Cog):
     async def _given_back(
         interaction: discord.Interaction, target: claims.ClaimTarget, unassigned: bool
     ) -> None:
-        issue = f"{target.repository}#{target.number}"
+        issue = f"{escape(target.repository)}#{target.number}"
         await interaction.followup.send(
             f"Done: {issue} is free again. Thanks for saying so!"
             if unassigned

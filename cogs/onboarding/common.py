@@ -11,6 +11,7 @@ from bot.config import OnboardingSettings
 from bot.errors import DomainError
 from bot.services import onboarding
 from bot.services.recommend import Recommendation, recommend
+from bot.text import escape, link
 
 COLOUR = discord.Colour.blurple()
 
@@ -58,4 +59,5 @@ def area_labels(settings: OnboardingSettings) -> dict[str, list[str]]:
 
 def issue_line(issue: Recommendation) -> str:
     matched = f" ({', '.join(issue.areas)})" if issue.areas else ""
-    return f"- [{issue.repository}#{issue.number}]({issue.url}) {issue.title}{matched}"
+    shown = link(f"{issue.repository}#{issue.number}", issue.url)
+    return f"- {shown} {escape(issue.title)}{matched}"

@@ -25,6 +25,7 @@ from bot.log import get_logger
 from bot.services import linking, onboarding
 from bot.services.linking import DeviceCode
 from bot.services.onboarding import EXPERIENCE_LEVELS, Progress, Step
+from bot.text import escape
 from cogs._interactions import Form, PersistentView
 from cogs.onboarding.claims import claim_button
 from cogs.onboarding.common import COLOUR, ensure_enabled, issue_line, recommendations
@@ -138,7 +139,7 @@ class Onboarding(commands.Cog):
         settings = self.settings
         assert interaction.guild_id is not None
         issues = await recommendations(self.bot, self.settings, interaction.user.id)
-        linked = f"**{progress.github_login}**" + (
+        linked = f"**{escape(progress.github_login or '')}**" + (
             "" if progress.github_verified else " (unverified)"
         )
         lines = [f"Linked to GitHub as {linked}.", ""]

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Text from GitHub shown in Discord as it was written: no markdown, no mentions.
+
+Issue titles, labels, logins and repository names are written by anyone who can open an
+issue. Put into a message as they are, `[Verify your account](https://evil.example)` becomes
+a link that hides where it goes, and `@everyone` or `<@123>` a mention. Services build
+messages without discord.py, so the escaping lives here, for services and cogs alike.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+# Between "<" or "@" and what follows, it breaks the tag and shows nothing.
+ZERO_WIDTH_SPACE = "\u200b"
+
+# Markdown that works anywhere in a line: emphasis, strikethrough, code, spoilers, masked
+# links (the brackets); and the backslash, so that one in the text escapes nothing.
+_INLINE = re.compile(r"[\\*_~`|\[\]]")
+# Markdown that works at the start of a line only: headings and subtext (#, -#), quotes,
+# lists ("-", "+", "1."). A line starts after any line break Python knows (str.splitlines).
+_LINE_START = re.compile(
+    r"(?:^|(?<=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]))(\s*)(?:([#>+-])|(\d+)\.(?=\s))"
+)
+# Mentions and the other tags (<@id>, <@&id>, <#id>, </command:id>, <t:time>, <:emoji:id>),
+# and @everyone and @here.
+_MENTION = re.compile(r"<|@(?=everyone|here)")
+# What may not appear in a link target: it would end the link early or be shown instead.
+_NOT_IN_LINK = re.compile(r"[\s()<>\[\]\"'`\\]")
+
+
+def escape(text: str) -> str:
+    """``text`` shown literally in a Discord message or embed."""
+    text = _INLINE.sub(r"\\\g<0>", text)
+    text = _LINE_START.sub(_escape_line_start, text)
+    return _no_mentions(text)
+
+
+def code(text: str) -> str:
+    """``text`` as inline code (a label, say), still shown literally."""
+    if "`" in text:  # a backtick would end the code early: plain escaped text instead
+        return escape(text)
+    return f"`{_no_mentions(text)}`"
+
+
+def web_url(url: str) -> str | None:
+    """``url`` if it is a plain http(s) address that is safe as a link target, else None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or _NOT_IN_LINK.search(url):
+        return None
+    return url
+
+
+def link(text: str, url: str) -> str:
+    """A link the bot makes to GitHub: ``text`` escaped; the text alone if ``url`` is not a
+    plain web address."""
+    target = web_url(url)
+    return escape(text) if target is None else f"[{escape(text)}]({target})"
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, marker, number = match.groups()
+    return f"{indent}\\{marker}" if marker else f"{indent}{number}\\."
+
+
+def _no_mentions(text: str) -> str:
+    return _MENTION.sub(lambda found: found[0] + ZERO_WIDTH_SPACE, text)
