@@ -55,6 +55,7 @@ class OutboxDelivery(commands.Cog):
                 content=payload.get("content"),
                 embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
                 view=_buttons(payload.get("buttons", [])),
+                allowed_mentions=_mentions(payload.get("mentions", [])),
                 nonce=due.nonce,
             )
         except (discord.NotFound, discord.Forbidden) as exc:
@@ -98,6 +99,12 @@ class OutboxDelivery(commands.Cog):
         if not isinstance(channel, discord.abc.Messageable):
             raise PermanentDeliveryError(f"channel {due.target_id} cannot hold messages")
         return channel
+
+
+def _mentions(user_ids: list[int]) -> discord.AllowedMentions:
+    """Only the members a promise names are pinged: a mention in text from GitHub never is."""
+    users = [discord.Object(user_id) for user_id in user_ids]
+    return discord.AllowedMentions(everyone=False, roles=False, users=users)
 
 
 def _buttons(buttons: list[dict[str, str]]) -> discord.ui.View:

@@ -7,7 +7,8 @@ import pytest
 
 from bot.sandbox.community import Sandbox
 from bot.sandbox.discord import Message
-from tests.e2e.test_onboarding import linked
+from bot.text import ZERO_WIDTH_SPACE
+from tests.e2e.test_onboarding import linked, member
 
 REPO = "helios-engine/helios"
 
@@ -87,3 +88,25 @@ async def test_pull_requests_and_assigned_issues_are_not_announced(
     await arrive(sandbox)
     assert channel_messages(sandbox, "performance", seeded) == []
     assert channel_messages(sandbox, "dev", seeded) == []
+
+
+async def test_an_issue_title_is_shown_as_written_not_as_a_link_or_mention(
+    sandbox: Sandbox, seeded: set[int]
+) -> None:
+    title = "[Verify your account](https://evil.example) @everyone"
+    issue = sandbox.github.state.open_issue(REPO, "marta", title, labels=["good first issue"])
+    await arrive(sandbox)
+    shown = rf"\[Verify your account\](https://evil.example) @{ZERO_WIDTH_SPACE}everyone"
+
+    (announced,) = channel_messages(sandbox, "dev", seeded)
+    assert announced.embeds[0]["title"] == f"{REPO}#{issue.number}: {shown}"
+    assert announced.allowed_mentions is not None
+    assert (announced.allowed_mentions["parse"], announced.allowed_mentions["users"]) == ([], [])
+
+    assert sandbox.community is not None
+    listed = await sandbox.driver.run_command(
+        member(sandbox, "ada"), sandbox.community.channels["general"], "issues", {}
+    )
+    description = listed.embeds[0]["description"]
+    assert f"/issues/{issue.number}) {shown}" in description
+    assert title not in description

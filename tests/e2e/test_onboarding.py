@@ -236,6 +236,8 @@ async def test_claim_first_pr_and_merge_are_celebrated_once(sandbox: Sandbox) ->
     assert sandbox.community is not None
     assert cheer.channel_id == sandbox.community.channels["general"].id
     assert f"<@{ada.id}>" in cheer.content
+    assert cheer.allowed_mentions is not None
+    assert (cheer.allowed_mentions["parse"], cheer.allowed_mentions["users"]) == ([], [ada.id])
     contributor = sandbox.community.roles["Contributor"].id
     await sandbox.discord.wait_until(lambda: contributor in ada.role_ids, what="the role")
     async with sandbox.running_bot.runtime.sessions() as session:

@@ -290,6 +290,8 @@ class RestApi:
             message.embeds = [{"type": "rich", **e} for e in data["embeds"] or []]
         if "components" in data:
             message.components = data["components"] or []
+        if "allowed_mentions" in data:
+            message.allowed_mentions = data["allowed_mentions"]
         if "attachments" in data or files:
             message.attachments = self._attachments(message, data.get("attachments"), files)
 

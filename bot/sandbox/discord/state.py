@@ -194,6 +194,7 @@ class Message:
     visible_to: int | None = None  # the only user who sees an ephemeral message
     deleted: bool = False
     nonce: str | int | None = None
+    allowed_mentions: JSON | None = None  # as the bot sent it, for tests: nobody is pinged here
 
     @property
     def ephemeral(self) -> bool:
