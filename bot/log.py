@@ -21,10 +21,12 @@ REDACTED = "[REDACTED]"
 MIN_REDACTED_EVERYWHERE = 4
 # Where a value is a password whatever it is: after "user:" in a URL (up to the URL's last
 # "@": an unencoded "@" in the password must not leave a part of it), and as a parameter whose
-# name says it holds a secret (password, sslpassword, client_secret, token...).
-_USERINFO_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^\s:/?#@]*:)\S*@")
+# name says it holds a secret (password, sslpassword, client_secret, token...). Schemes, user
+# names, passwords and parameter names are short: the bounds keep the search of a long line,
+# whatever it holds, linear.
+_USERINFO_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]{0,31}://[^\s:/?#@]{0,256}:)\S{0,256}@")
 SECRET_PARAMETER = re.compile(
-    r"(?P<head>[?&;][^\s=&;#?]*(?:password|passwd|pwd|secret|token)[^\s=&;#?]*=)"
+    r"(?P<head>[?&;][^\s=&;#?]{0,64}(?:password|passwd|pwd|secret|token)[^\s=&;#?]{0,64}=)"
     r"(?P<value>[^\s&;#]*)",
     re.IGNORECASE,
 )
