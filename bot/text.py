@@ -18,11 +18,11 @@ ZERO_WIDTH_SPACE = "\u200b"
 # Markdown that works anywhere in a line: emphasis, strikethrough, code, spoilers, masked
 # links (the brackets); and the backslash, so that one in the text escapes nothing.
 _INLINE = re.compile(r"[\\*_~`|\[\]]")
-# Markdown that works at the start of a line only: headings and subtext (#, -#), quotes,
-# lists ("-", "+", "1."). A line starts after any line break Python knows (str.splitlines).
-_LINE_START = re.compile(
-    r"(?:^|(?<=[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]))(\s*)(?:([#>+-])|(\d+)\.(?=\s))"
-)
+# Markdown that works at the start of a line only, after any indent: headings and subtext
+# (#, -#), quotes, lists ("-", "+", "1."). A line starts after any line break Python knows
+# (str.splitlines).
+_BREAKS = r"\n\r\v\f\x1c-\x1e\x85\u2028\u2029"
+_LINE_START = re.compile(rf"(?:^|(?<=[{_BREAKS}]))([^\S{_BREAKS}]*)(?:([#>+-])|(\d+)\.(?=\s))")
 # Mentions and the other tags (<@id>, <@&id>, <#id>, </command:id>, <t:time>, <:emoji:id>),
 # and @everyone and @here.
 _MENTION = re.compile(r"<|@(?=everyone|here)")
