@@ -158,11 +158,6 @@ class GitHubClient:
             lambda: self._api.get_repo(full_name).get_issue(number).remove_from_assignees(login)
         )
 
-    async def comment(self, full_name: str, number: int, body: str) -> None:
-        await self.call(
-            lambda: self._api.get_repo(full_name).get_issue(number).create_comment(body)
-        )
-
     async def comment_once(self, full_name: str, number: int, body: str, *, marker: str) -> None:
         """Comment unless a comment carrying ``marker`` is already there.
 

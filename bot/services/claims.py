@@ -109,11 +109,12 @@ async def take(context: Context, *, user_id: int, repository_id: int, number: in
         )
     try:
         if target.method == "commented":
-            await github.comment(
+            await github.comment_once(
                 target.repository,
                 target.number,
                 f"@{target.github_login} is working on this (claimed in the community's "
                 "Discord). Thank you!",
+                marker=f"claim-{target.claim_id}",  # made behind an error, it still counts
             )
         elif target.method == "assigned":
             await github.assign(target.repository, target.number, target.github_login)

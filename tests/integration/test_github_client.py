@@ -63,7 +63,7 @@ async def test_token_client_reads_and_writes(
 
         await client.assign(REPO, 1, "ada")
         assert [u.login for u in sim.state.issue(REPO, 1).assignees] == ["ada"]
-        await client.comment(REPO, 1, "I'd like to work on this.")
+        await client.comment_once(REPO, 1, "I'd like to work on this.", marker="m")
         await client.unassign(REPO, 1, "ada")
         assert sim.state.issue(REPO, 1).assignees == []
         writes = {r for r in sim.counter.by_route if not r.startswith("GET")}
@@ -106,9 +106,9 @@ async def test_a_failed_write_is_sent_once(
         sim.inject_error(502, count=20, path=r"/assignees$")
         with pytest.raises(GitHubUnavailable, match="502"):
             await client.assign(REPO, 1, "ada")
-        sim.inject_error(503, count=20, path=r"/comments$")
+        sim.inject_error(503, count=20, path=r"/comments$", method="POST")
         with pytest.raises(GitHubUnavailable, match="503"):
-            await client.comment(REPO, 1, "I'd like to work on this.")
+            await client.comment_once(REPO, 1, "I'd like to work on this.", marker="m")
         assert (sim.counter.by_route[ASSIGN], sim.counter.by_route[COMMENTS]) == (1, 1)
     finally:
         sim.faults.clear()
@@ -197,7 +197,7 @@ async def app_client(
 async def test_app_client_acts_as_the_installation(
     sim: GitHubSimulator, app_client: GitHubClient
 ) -> None:
-    await app_client.comment(REPO, 1, "Thanks for the report!")
+    await app_client.comment_once(REPO, 1, "Thanks for the report!", marker="thanks")
     (comment,) = sim.state.issue(REPO, 1).comments
     assert comment.user.login.endswith("[bot]")
     assert "POST /app/installations/{id}/access_tokens" in sim.counter.by_route
@@ -206,11 +206,12 @@ async def test_app_client_acts_as_the_installation(
 async def test_an_expired_installation_token_is_replaced(
     sim: GitHubSimulator, clock: ManualClock, app_client: GitHubClient
 ) -> None:
-    await app_client.comment(REPO, 1, "First")
+    await app_client.comment_once(REPO, 1, "First", marker="first")
     clock.advance(timedelta(hours=2))  # the simulator now refuses the first token
-    await app_client.comment(REPO, 1, "Second")
+    await app_client.comment_once(REPO, 1, "Second", marker="second")
 
-    assert [c.body for c in sim.state.issue(REPO, 1).comments] == ["First", "Second"]
+    bodies = [c.body.split("\n\n")[0] for c in sim.state.issue(REPO, 1).comments]
+    assert bodies == ["First", "Second"]
     assert sim.counter.by_route["POST /app/installations/{id}/access_tokens"] >= 2
 
 

@@ -93,9 +93,6 @@ class FakeGitHub:
     async def unassign(self, full_name: str, number: int, login: str) -> None:
         self._call("unassign", full_name, number, login)
 
-    async def comment(self, full_name: str, number: int, body: str) -> None:
-        self._call("comment", full_name, number, body)
-
     async def comment_once(self, full_name: str, number: int, body: str, *, marker: str) -> None:
         self._call("comment_once", full_name, number, body, marker)
 

@@ -274,10 +274,11 @@ async def test_claim_by_comment_repositories_get_a_comment_instead_of_an_assignm
     assert claimed.method == "commented"
     assert world.github.calls == [
         (
-            "comment",
+            "comment_once",
             REPO,
             1,
             "@ada-codes is working on this (claimed in the community's Discord). Thank you!",
+            f"claim-{claimed.claim_id}",
         )
     ]
     (row,) = await world.rows(Claim)
@@ -286,7 +287,7 @@ async def test_claim_by_comment_repositories_get_a_comment_instead_of_an_assignm
 
 async def test_a_refused_claim_comment_withdraws_the_claim(world: World, ada: UserRecord) -> None:
     context = world.context(settings(onboarding=with_onboarding(claim_by_comment=[REPO])))
-    world.github.failing.add("comment")
+    world.github.failing.add("comment_once")
 
     with pytest.raises(DomainError, match="GitHub didn't accept the claim"):
         await take(world, ADA, 1, context)
@@ -334,7 +335,7 @@ async def test_giving_back_in_a_claim_by_comment_repository_unassigns_nobody(
     await claims.give_back(context, target)
 
     assert [row.status for row in await world.rows(Claim)] == ["withdrawn"]
-    assert [call[0] for call in world.github.calls] == ["comment"]
+    assert [call[0] for call in world.github.calls] == ["comment_once"]
 
 
 async def test_giving_back_while_github_refuses_waits_as_unassigning_until_it_answers(
@@ -633,7 +634,7 @@ async def test_a_commented_claim_is_released_without_unassigning(
     await days_pass(world, 14, context)
 
     assert (await claim_row(world, claim_id)).status == "released"
-    assert [call[0] for call in world.github.calls] == ["comment"]
+    assert [call[0] for call in world.github.calls] == ["comment_once"]
 
 
 async def test_without_github_credentials_a_quiet_claim_is_still_released(
