@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import pkgutil
 import time
 import uuid
@@ -131,7 +132,11 @@ class HeliosBot(commands.AutoShardedBot):
         await self.runtime.start(apply_migrations=self._apply_migrations)
         self.runtime.readiness["discord"] = self._discord_ready
         self.tree.error(self.on_app_command_error)
-        for name in extension_names():
+        names = extension_names()
+        # discord.py executes each extension's module on the loop, afresh; importing them in
+        # a thread first leaves it only that module's own body, not everything it imports.
+        await asyncio.to_thread(lambda: [importlib.import_module(name) for name in names])
+        for name in names:
             await self.load_extension(name)
         await self.sync_commands()
 

@@ -118,7 +118,8 @@ class Runtime:
         self._github_outbox: asyncio.Task[None] | None = None
         # Names this process in leases it takes (outbox rows, scheduled jobs).
         self.owner = holder_name()
-        self.head_revision = head_revision()
+        # The schema revision this code expects, read from the scripts in start().
+        self.head_revision: str | None = None
         self.url: str | None = None
 
     @property
@@ -161,6 +162,7 @@ class Runtime:
         self._sessions = create_session_factory(self._engine)
         self._read = Reader(self._engine, self._sessions, self.config.settings.database)
         on_promise(self._sessions, self._wake_outbox_senders)
+        self.head_revision = await asyncio.to_thread(head_revision)
         if apply_migrations:
             before, after = await migrate(self._engine)
             if before != after:

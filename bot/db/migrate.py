@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from importlib.resources import files
 
 from alembic import command
@@ -27,7 +29,10 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest revision of the scripts. Alembic executes every script to find it: call
+    this from a thread (the scripts do not change while the process runs, so once)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -40,19 +45,26 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 async def migrate(engine: AsyncEngine, target: str = "head") -> tuple[str | None, str | None]:
     """Move the schema to ``target`` (up or down); returns (revision before, revision after)."""
+    head = await asyncio.to_thread(head_revision)
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Several processes may start at once; one migrates, the others wait, then see head.
             await connection.execute(
                 text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
             )
-        return await connection.run_sync(_migrate, target)
+        return await connection.run_sync(_migrate, target, head)
 
 
-def _migrate(connection: Connection, target: str) -> tuple[str | None, str | None]:
+def _migrate(
+    connection: Connection, target: str, head: str | None
+) -> tuple[str | None, str | None]:
+    # This runs on the event loop (run_sync), where Alembic would read every script again.
+    # A database already at head, as on every restart, needs none of them.
+    before = MigrationContext.configure(connection).get_current_revision()
+    if before == head and target in ("head", head):
+        return before, before
     config = alembic_config()
     config.attributes["connection"] = connection
-    before = MigrationContext.configure(connection).get_current_revision()
     script = ScriptDirectory.from_config(config)
     resolved = script.get_revision(target) if target not in ("head", "base") else None
     downward = resolved is not None and _is_ancestor(script, resolved.revision, before)

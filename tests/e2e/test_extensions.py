@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import discord
+import pytest
 from discord import app_commands
 
+import cogs
 from bot.app import extension_names
+from bot.clock import ManualClock
 from bot.sandbox.community import Sandbox
 
 
@@ -35,3 +41,37 @@ async def test_no_two_slash_commands_share_a_qualified_name(sandbox: Sandbox) ->
     names = Counter(command.qualified_name for command in commands.values())
     shared = sorted(name for name, count in names.items() if count > 1)
     assert not shared, f"slash commands defined more than once: {shared}"
+
+
+async def test_cog_modules_are_imported_off_the_event_loop(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [name for name in sys.modules if name.startswith("cogs.")]:
+        monkeypatch.delitem(sys.modules, name)  # as in a new process
+    on_loop: list[str] = []  # the files of the module bodies the loop's thread executes
+
+    def note_module_bodies(frame: FrameType, event: str, _arg: object) -> None:
+        if event == "call" and frame.f_code.co_name == "<module>":
+            on_loop.append(frame.f_code.co_filename)
+
+    sandbox = Sandbox(tmp_path, clock)
+    sys.setprofile(note_module_bodies)  # this thread's only
+    try:
+        await sandbox.start()
+    finally:
+        sys.setprofile(None)
+        await sandbox.stop()
+
+    package = Path(cogs.__file__).parent
+    executed = {
+        Path(f).relative_to(package.parent).as_posix()
+        for f in on_loop
+        if f.startswith(str(package))
+    }
+    # discord.py executes each extension's own module again, whatever was imported before.
+    assert executed == {
+        "cogs/admin.py",
+        "cogs/celebrations.py",
+        "cogs/onboarding/__init__.py",
+        "cogs/outbox.py",
+    }

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
+from alembic.util import pyfiles
 
 from bot.clock import ManualClock
 from bot.config import load_config
@@ -67,6 +69,28 @@ async def test_not_ready_until_migrated(runtime_factory: Callable[..., Runtime])
     assert status == 503
     assert f'"migrations": "database at None, code expects {head_revision()}"' in body
     assert (await get(f"{runtime.url}/healthz"))[0] == 200
+
+
+async def test_a_restart_reads_no_migration_script_on_the_event_loop(
+    runtime_factory: Callable[..., Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await runtime_factory().start(apply_migrations=True)  # the first start migrates
+    head_revision.cache_clear()  # the next start is a new process: it reads the scripts again
+    loop_thread = threading.current_thread()
+    read: list[tuple[str, bool]] = []  # (script, read on the loop's thread)
+    load = pyfiles.load_module_py
+
+    def load_noting_the_thread(module_id: str, path: str) -> object:
+        read.append((Path(path).name, threading.current_thread() is loop_thread))
+        return load(module_id, path)
+
+    monkeypatch.setattr(pyfiles, "load_module_py", load_noting_the_thread)
+    runtime = runtime_factory()
+    await runtime.start(apply_migrations=True)
+
+    assert runtime.head_revision is not None
+    assert f"{runtime.head_revision}_" in " ".join(name for name, _ in read)
+    assert [name for name, on_loop in read if on_loop] == []
 
 
 async def test_a_database_that_does_not_answer_makes_readyz_say_503(
