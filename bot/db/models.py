@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -115,6 +116,9 @@ class GitHubRepository(Base):
     # Followed across renames and transfers: the repository object with the newest updated_at.
     full_name: Mapped[str] = mapped_column(String(200), index=True)
     archived: Mapped[bool] = mapped_column(default=False)
+    # GitHub's `private`: such a repository's issues stay out of Discord unless the config
+    # lists it in github.private_repositories (GitHubSettings.shows).
+    private: Mapped[bool] = mapped_column(default=False, server_default=false())
     installation_id: Mapped[int | None]
     updated_at: Mapped[datetime | None]
     deleted: Mapped[bool] = mapped_column(default=False)

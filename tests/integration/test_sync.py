@@ -32,7 +32,6 @@ from bot.github.sync import (
     RepositorySync,
     SyncScheduler,
     SyncStats,
-    followed,
     repositories,
 )
 from bot.runtime import Runtime
@@ -420,10 +419,27 @@ async def test_an_organisation_is_filtered_by_include_and_exclude(
         "helios-engine/helios",
         "helios-engine/helios-docs",
     ]
-    assert followed(settings, "Helios-Engine/Helios-Docs")
-    assert not followed(settings, "helios-engine/helios-legacy")
-    assert not followed(settings, "helios-engine/website")
-    assert not followed(settings, "someone/else")
+    assert settings.follows("Helios-Engine/Helios-Docs")
+    assert not settings.follows("helios-engine/helios-legacy")
+    assert not settings.follows("helios-engine/website")
+    assert not settings.follows("someone/else")
+
+
+async def test_a_sync_records_whether_the_repository_is_private(
+    sim: GitHubSimulator, clock: ManualClock, sessions: async_sessionmaker[AsyncSession], sync: Any
+) -> None:
+    async def private() -> bool:
+        async with sessions() as session:
+            (repository,) = await session.scalars(select(GitHubRepository))
+        return repository.private
+
+    sim.state.create_repo(REPO, private=True)
+    await sync()
+    assert await private()
+    clock.advance(timedelta(minutes=1))
+    sim.state.set_private(REPO, False)
+    await sync()
+    assert not await private()
 
 
 async def test_two_syncs_of_one_repository_do_not_both_run(
