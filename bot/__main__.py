@@ -247,7 +247,13 @@ async def _purge(config: Config) -> int:
         await migrate(engine)
         sessions, clock = create_session_factory(engine), SystemClock()
         kept, kept_failed = config.settings.retention.webhooks
-        worker = IngestWorker(sessions, clock, retention=kept, failed_retention=kept_failed)
+        worker = IngestWorker(
+            sessions,
+            clock,
+            follows=config.settings.github.follows,
+            retention=kept,
+            failed_retention=kept_failed,
+        )
         deliveries = await worker.purge()
         purged = await retention.purge(Context(config.settings, clock, sessions, github=None))
     finally:

@@ -85,8 +85,9 @@ class WebhookDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event: Mapped[str] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(64))
-    # pending: waiting for normalisation; processed; ignored: an event the bot does not use;
-    # failed: a handler kept failing (the error is in last_error, the body kept for replay).
+    # pending: waiting for normalisation; processed; ignored: an event the bot does not use,
+    # or (the reason in last_error) from a repository the config does not follow; failed: a
+    # handler kept failing (the error is in last_error, the body kept for replay).
     status: Mapped[str] = mapped_column(String(16))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     # How body is stored: "zstd" (Zstandard, by the SQLite inbox) or None (as received); read

@@ -172,7 +172,8 @@ async def runtime(
     database_url: str, write_config: Callable[..., Path], clock: ManualClock
 ) -> AsyncIterator[Runtime]:
     env = {"DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET}
-    started = Runtime(load_config(write_config(), env), clock, "web")
+    followed = f'[github]\nrepositories = ["{REPO}"]\n'
+    started = Runtime(load_config(write_config(followed), env), clock, "web")
     await started.start(apply_migrations=True)
     yield started
     await started.close()
