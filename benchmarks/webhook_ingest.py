@@ -119,7 +119,10 @@ def start_server(command: list[str], env: dict[str, str]) -> tuple[subprocess.Po
 
 def start_bot(directory: Path, database_url: str) -> tuple[subprocess.Popen[str], str]:
     config = directory / "config.toml"
-    config.write_text('[discord]\nguild_id = 1\n[web]\nhost = "127.0.0.1"\nport = 0\n')
+    config.write_text(
+        '[discord]\nguild_id = 1\n[web]\nhost = "127.0.0.1"\nport = 0\n'
+        '[github]\nrepositories = ["helios-engine/helios"]\n'  # the one the load comes from
+    )
     env = {"DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET}
     command = [sys.executable, "-m", "bot", "web", "--config", str(config), "--port", "0"]
     return start_server(command, env)

@@ -20,7 +20,7 @@ from bot.feature import Context
 from bot.github.api import GitHubUnavailable
 from bot.github.client import GitHubClient
 from bot.github.ingest import IngestWorker
-from bot.github.sync import followed, repositories, sync_repositories
+from bot.github.sync import repositories, sync_repositories
 from bot.invite import invite_url
 from bot.log import get_logger, setup_logging
 from bot.runtime import Runtime, shutdown_signals, unless_stopped
@@ -182,7 +182,7 @@ def _sync_arguments(config: Config, repo: str | None, since: str | None) -> date
     problems = []
     if repo is not None and not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
         problems.append(f"--repo {repo}: expected OWNER/NAME")
-    elif repo is not None and not followed(config.settings.github, repo):
+    elif repo is not None and not config.settings.github.follows(repo):
         problems.append(
             f"--repo {repo}: not followed by {config.path} "
             "(github.repositories, or github.organization with include/exclude)"
@@ -247,7 +247,13 @@ async def _purge(config: Config) -> int:
         await migrate(engine)
         sessions, clock = create_session_factory(engine), SystemClock()
         kept, kept_failed = config.settings.retention.webhooks
-        worker = IngestWorker(sessions, clock, retention=kept, failed_retention=kept_failed)
+        worker = IngestWorker(
+            sessions,
+            clock,
+            follows=config.settings.github.follows,
+            retention=kept,
+            failed_retention=kept_failed,
+        )
         deliveries = await worker.purge()
         purged = await retention.purge(Context(config.settings, clock, sessions, github=None))
     finally:

@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import unquote_plus
@@ -128,6 +129,41 @@ class GitHubSettings(Section):
     sync_interval_minutes: int = Field(default=60, ge=0)
     # Reviews are fetched only for pull requests updated within this many days.
     metrics_window_days: int = Field(default=180, ge=1)
+    # Private repositories whose issues may be shown in Discord; other private ones' never are.
+    private_repositories: list[Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]] = []
+
+    @model_validator(mode="after")
+    def _private_ones_followed(self) -> GitHubSettings:
+        if unfollowed := [name for name in self.private_repositories if not self.follows(name)]:
+            raise ValueError(
+                f"private_repositories: {', '.join(unfollowed)} not followed (list it in "
+                "repositories, or in organization with include/exclude)"
+            )
+        return self
+
+    def follows(self, full_name: str) -> bool:
+        """Whether ``owner/name`` is followed: listed, or in the organisation and selected."""
+        wanted = full_name.lower()
+        if wanted in {name.lower() for name in self.repositories}:
+            return True
+        owner, _, name = wanted.partition("/")
+        organization = (self.organization or "").lower()
+        return bool(organization) and owner == organization and self.selects(name)
+
+    def selects(self, name: str) -> bool:
+        """Whether the organisation's repository ``name`` matches include and not exclude."""
+
+        def matches(globs: list[str]) -> bool:
+            return any(fnmatchcase(name.lower(), glob.lower()) for glob in globs)
+
+        return matches(self.include) and not matches(self.exclude)
+
+    def shows(self, full_name: str, private: bool) -> bool:
+        """Whether a repository's issues may appear in Discord (announced, recommended,
+        claimed): it is followed, and public or listed in ``private_repositories``."""
+        if not self.follows(full_name):
+            return False
+        return not private or full_name.lower() in {n.lower() for n in self.private_repositories}
 
 
 class RetentionSettings(Section):

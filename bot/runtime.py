@@ -186,6 +186,7 @@ class Runtime:
         self._ingest = IngestWorker(
             self.sessions,
             self.clock,
+            follows=self.config.settings.github.follows,
             handlers=feature_handlers(self.features, context),
             owner=self.owner,
             retention=retention,
@@ -260,6 +261,12 @@ class Runtime:
             self._inbox = Inbox(self.sessions, self.clock, on_commit=wake, turns=self._turns)
             self._inbox.start()
             add_webhook_route(app, self._inbox, secrets)
+            github = self.config.settings.github
+            if not github.repositories and github.organization is None:
+                log.warning(
+                    "github.repositories and github.organization are both unset: "
+                    "every webhook delivery will be ignored"
+                )
         else:
             log.warning("GITHUB_WEBHOOK_SECRET is not set: /github/webhook is disabled")
         self._runner = web.AppRunner(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -84,8 +85,9 @@ class WebhookDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     event: Mapped[str] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(64))
-    # pending: waiting for normalisation; processed; ignored: an event the bot does not use;
-    # failed: a handler kept failing (the error is in last_error, the body kept for replay).
+    # pending: waiting for normalisation; processed; ignored: an event the bot does not use,
+    # or (the reason in last_error) from a repository the config does not follow; failed: a
+    # handler kept failing (the error is in last_error, the body kept for replay).
     status: Mapped[str] = mapped_column(String(16))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     # How body is stored: "zstd" (Zstandard, by the SQLite inbox) or None (as received); read
@@ -115,6 +117,9 @@ class GitHubRepository(Base):
     # Followed across renames and transfers: the repository object with the newest updated_at.
     full_name: Mapped[str] = mapped_column(String(200), index=True)
     archived: Mapped[bool] = mapped_column(default=False)
+    # GitHub's `private`: such a repository's issues stay out of Discord unless the config
+    # lists it in github.private_repositories (GitHubSettings.shows).
+    private: Mapped[bool] = mapped_column(default=False, server_default=false())
     installation_id: Mapped[int | None]
     updated_at: Mapped[datetime | None]
     deleted: Mapped[bool] = mapped_column(default=False)

@@ -15,7 +15,18 @@ USED: dict[str, frozenset[str] | None] = {
     "membership": None,
     "installation": None,
     "installation_repositories": None,
-    "repository": frozenset({"renamed", "transferred", "deleted", "archived", "unarchived"}),
+    "repository": frozenset(
+        {
+            "renamed",
+            "transferred",
+            "deleted",
+            "archived",
+            "unarchived",
+            # A repository turned private leaves Discord at once (GitHubSettings.shows).
+            "privatized",
+            "publicized",
+        }
+    ),
 }
 
 

@@ -14,6 +14,8 @@ Runs inside every long-running process. Processes coordinate through the databas
   the parsers reject with :class:`MalformedPayload`) is "failed" at once: retrying the same
   bytes cannot help;
 - a delivery every handler accepted is "processed" and its raw body is dropped;
+- a delivery from a repository the config does not follow reaches no handler, not even the
+  normaliser: it is "ignored", its body dropped, the reason in ``last_error`` (:func:`in_scope`);
 - processed and ignored deliveries older than the retention are deleted, and failed ones
   (kept with their body for a replay) after a longer one ([retention] in the config).
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,6 +112,40 @@ async def _normalise(session: AsyncSession, event: GitHubEvent) -> None:
 NORMALISER = Handler("normalise", lambda event, _action: event in NORMALISED_EVENTS, _normalise)
 
 
+def in_scope(changes: Changes, follows: Callable[[str], bool]) -> Changes | None:
+    """What of a delivery concerns the followed repositories; None if nothing does.
+
+    A delivery from a repository concerns us if ``follows`` its name, or the name a rename or
+    transfer in this delivery took from it (so that its row learns it left). An installation
+    delivery keeps only its followed repositories. Organisation deliveries (``membership``)
+    name no repository and always concern us.
+    """
+    if changes.repository_names:
+        return changes if any(map(follows, changes.repository_names)) else None
+    if not changes.repositories:
+        return changes
+    kept = [repository for repository in changes.repositories if follows(repository.full_name)]
+    if not kept:
+        return None
+    ids = {repository.id for repository in kept}
+    installations = [
+        (installation_id, [i for i in repository_ids if i in ids], installed)
+        for installation_id, repository_ids, installed in changes.installations
+    ]
+    return replace(changes, repositories=kept, installations=[i for i in installations if i[1]])
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How handling one delivery went."""
+
+    errors: tuple[str, ...] = ()
+    # Every failure is the delivery's own shape: retrying cannot help.
+    malformed: bool = False
+    # Why no handler ran (a repository the config does not follow).
+    ignored: str | None = None
+
+
 def _load(body: bytes, encoding: str | None) -> dict[str, Any]:
     payload = orjson.loads(raw_body(body, encoding))
     if not isinstance(payload, dict):
@@ -123,6 +159,7 @@ class IngestWorker:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         *,
+        follows: Callable[[str], bool],
         handlers: Sequence[Handler] = (NORMALISER,),
         owner: str | None = None,
         batch_size: int = BATCH_SIZE,
@@ -135,6 +172,8 @@ class IngestWorker:
         self._sessions = sessions
         self._turns = turns or WriteTurns(serialise=False)
         self._clock = clock
+        # Which repositories' deliveries to act on (GitHubSettings.follows).
+        self._follows = follows
         self._handlers = tuple(handlers)
         self._owner = owner or holder_name("ingest")
         self._batch_size = batch_size
@@ -283,11 +322,11 @@ class IngestWorker:
             ).all()
             done: list[str] = []
             for delivery_id, event, action, body, encoding, attempts in rows:
-                errors, malformed = await self._handle(
-                    session, delivery_id, event, action, body, encoding
-                )
-                if errors:
-                    await self._failed(session, delivery_id, attempts + 1, errors, malformed)
+                outcome = await self._handle(session, delivery_id, event, action, body, encoding)
+                if outcome.errors:
+                    await self._failed(session, delivery_id, attempts + 1, outcome)
+                elif outcome.ignored is not None:
+                    await self._ignored(session, delivery_id, outcome.ignored, now)
                 else:
                     done.append(delivery_id)
             if done:
@@ -316,20 +355,21 @@ class IngestWorker:
         action: str | None,
         body: bytes | None,
         encoding: str | None,
-    ) -> tuple[list[str], bool]:
-        """Run every concerned handler in its own savepoint.
-
-        Returns the failures, and whether they are all the delivery's own malformed shape.
-        """
+    ) -> _Outcome:
+        """Run every concerned handler in its own savepoint, if the delivery is in scope."""
         try:
             payload = await self._parse(body, encoding)
         except (ValueError, zstandard.ZstdError) as exc:  # retrying cannot mend the body
-            return [f"body: {exc!r}"], True
+            return _Outcome((f"body: {exc!r}",), malformed=True)
         try:
             changes = parse_delivery(event, payload)
         except MalformedPayload as exc:  # no handler sees a shape the parsers reject
-            return [f"payload: {exc!r}"], True
-        parsed = GitHubEvent(delivery_id, event, action, changes)
+            return _Outcome((f"payload: {exc!r}",), malformed=True)
+        scoped = in_scope(changes, self._follows)
+        if scoped is None:
+            names = changes.repository_names or tuple(r.full_name for r in changes.repositories)
+            return _Outcome(ignored=f"not a followed repository: {', '.join(names)}")
+        parsed = GitHubEvent(delivery_id, event, action, scoped)
         errors = []
         malformed = True
         for handler in self._handlers:
@@ -349,7 +389,7 @@ class IngestWorker:
                 )
                 errors.append(f"{handler.name}: {exc!r}")
                 malformed = malformed and isinstance(exc, MalformedPayload)
-        return errors, malformed
+        return _Outcome(tuple(errors), malformed=malformed)
 
     @staticmethod
     async def _parse(body: bytes | None, encoding: str | None) -> dict[str, Any]:
@@ -359,14 +399,30 @@ class IngestWorker:
             return await asyncio.to_thread(_load, body, encoding)
         return _load(body, encoding)
 
-    async def _failed(
-        self,
-        session: AsyncSession,
-        delivery_id: str,
-        attempts: int,
-        errors: list[str],
-        malformed: bool,
+    async def _ignored(
+        self, session: AsyncSession, delivery_id: str, reason: str, now: datetime
     ) -> None:
+        log.debug("delivery %s ignored: %s", delivery_id, reason)
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.delivery_id == delivery_id)
+            .values(
+                status="ignored",
+                body=None,
+                processed_at=now,
+                attempts=WebhookDelivery.attempts + 1,
+                last_error=reason,
+                retry_at=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def _failed(
+        self, session: AsyncSession, delivery_id: str, attempts: int, outcome: _Outcome
+    ) -> None:
+        malformed = outcome.malformed
         gave_up = malformed or attempts >= self._max_attempts
         if malformed:
             log.error("delivery %s is malformed; kept for replay", delivery_id)
@@ -378,7 +434,7 @@ class IngestWorker:
             .values(
                 status="failed" if gave_up else "pending",
                 attempts=attempts,
-                last_error="\n".join(errors)[:4000],
+                last_error="\n".join(outcome.errors)[:4000],
                 retry_at=None if gave_up else self._clock.now() + retry_delay(attempts),
                 lease_owner=None,
                 lease_until=None,

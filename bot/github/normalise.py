@@ -110,6 +110,7 @@ class RepositoryRecord:
     archived: bool
     # None for the short form in installation payloads, which must not replace a full one.
     updated_at: datetime | None
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,10 @@ class LabelRecord:
 class Changes:
     """Everything one delivery (or one page of backfill) says, ready for :func:`apply`."""
 
+    # The full name of a delivery's own repository (its payload's ``repository``), and its
+    # former one when the delivery renames or transfers it; empty for installation and
+    # membership deliveries and for backfill pages. Ingestion acts only on followed ones.
+    repository_names: tuple[str, ...] = ()
     users: list[UserRecord] = field(default_factory=list)
     repositories: list[RepositoryRecord] = field(default_factory=list)
     issues: list[IssueRecord] = field(default_factory=list)
@@ -392,6 +397,7 @@ def _repository(obj: _Object) -> RepositoryRecord:
         full_name=obj.string("full_name"),
         archived=bool(obj.boolean_or_none("archived")),
         updated_at=obj.time_or_none("updated_at"),
+        private=bool(obj.boolean_or_none("private")),
     )
 
 
@@ -542,6 +548,7 @@ def parse_delivery(event: str, payload: JSON) -> Changes:
 def _delivery_repository(payload: _Object, changes: Changes) -> int:
     repository = _repository(payload.child("repository"))
     changes.repositories.append(repository)
+    changes.repository_names = (repository.full_name,)
     return repository.id
 
 
@@ -671,6 +678,22 @@ def _repository_delivery(payload: _Object, changes: Changes) -> None:
     repository_id = _delivery_repository(payload, changes)
     if payload.string_or_none("action") == "deleted":
         changes.deleted_repository_ids.append(repository_id)
+    former = _former_name(payload, changes.repository_names[0])
+    if former is not None:
+        changes.repository_names += (former,)
+
+
+def _former_name(payload: _Object, full_name: str) -> str | None:
+    """The name a renamed or transferred repository had before (``changes`` says it)."""
+    owner, _, name = full_name.partition("/")
+    renamed = payload.child_or_none("changes", "repository", "name")
+    if renamed is not None and (old_name := renamed.string_or_none("from")):
+        return f"{owner}/{old_name}"
+    moved = payload.child_or_none("changes", "owner", "from")
+    if moved is None:
+        return None
+    old_owner = moved.child_or_none("organization") or moved.child_or_none("user")
+    return None if old_owner is None else f"{old_owner.string('login')}/{name}"
 
 
 _PARSERS: dict[str, Callable[[_Object, Changes], None]] = {
@@ -794,6 +817,7 @@ async def upsert_repository(session: AsyncSession, repository: RepositoryRecord)
         "id": repository.id,
         "full_name": repository.full_name,
         "archived": repository.archived,
+        "private": repository.private,
         "updated_at": repository.updated_at,
         "deleted": False,
     }
@@ -810,7 +834,12 @@ def _repository_upsert(dialect: str, dated: bool) -> Any:
     new = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["id"],
-        set_={"full_name": new.full_name, "archived": new.archived, "updated_at": new.updated_at},
+        set_={
+            "full_name": new.full_name,
+            "archived": new.archived,
+            "private": new.private,
+            "updated_at": new.updated_at,
+        },
         where=or_(
             _REPOSITORIES.c.updated_at.is_(None), _REPOSITORIES.c.updated_at <= new.updated_at
         ),

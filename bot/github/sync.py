@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from fnmatch import fnmatchcase
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -94,23 +93,6 @@ class SyncStats:
         return sum(self.requests.values())
 
 
-def followed(settings: GitHubSettings, full_name: str) -> bool:
-    """Whether the config follows ``owner/name``: listed, or in the organisation's globs."""
-    wanted = full_name.lower()
-    if wanted in {name.lower() for name in settings.repositories}:
-        return True
-    owner, _, name = wanted.partition("/")
-    org = (settings.organization or "").lower()
-    return owner == org and _selected(settings, name)
-
-
-def _selected(settings: GitHubSettings, name: str) -> bool:
-    def matches(globs: list[str]) -> bool:
-        return any(fnmatchcase(name.lower(), glob.lower()) for glob in globs)
-
-    return matches(settings.include) and not matches(settings.exclude)
-
-
 async def repositories(client: GitHubClient, settings: GitHubSettings) -> list[str]:
     """The configured repositories, then the organisation's selected ones, each once."""
     found = {name.lower(): name for name in settings.repositories}
@@ -120,7 +102,7 @@ async def repositories(client: GitHubClient, settings: GitHubSettings) -> list[s
         while url is not None:
             page = await client.page(url, params)
             for repo in page.items:
-                if _selected(settings, str(repo["name"])):
+                if settings.selects(str(repo["name"])):
                     found.setdefault(str(repo["full_name"]).lower(), str(repo["full_name"]))
             url, params = page.next_url, None
     return list(found.values())

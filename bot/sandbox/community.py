@@ -200,7 +200,9 @@ def sandboxed(config: Config, github: GitHubSimulator, secrets: Secrets) -> Conf
     return Config(settings=settings.model_copy(update=updates), secrets=secrets, path=config.path)
 
 
-def config_text(community: DemoCommunity, github_api_url: str, github_web_url: str) -> str:
+def config_text(
+    community: DemoCommunity, github_api_url: str, github_web_url: str, github_extra: str = ""
+) -> str:
     repositories = ", ".join(f'"{name}"' for name in REPOSITORIES)
     return f"""\
 # Written by the sandbox for its simulated community.
@@ -218,7 +220,7 @@ seconds_between_requests = 0
 seconds_between_writes = 0
 # Every webhook reaches the bot here: the repair sync would only make runs less repeatable.
 sync_interval_minutes = 0
-
+{github_extra}
 [admin]
 organiser_role_id = {community.roles["Organiser"].id}
 log_channel_id = {community.channels["bot-log"].id}
@@ -256,12 +258,15 @@ class Sandbox:
         clock: Clock,
         *,
         onboarding_extra: str = "",
+        github_extra: str = "",
         organiser_config: Config | None = None,
     ) -> None:
         self.directory = directory
         self.clock = clock
-        # More keys for the [onboarding] section, the last one of the written config.
+        # More keys for the [onboarding] section, the last one of the written config, and
+        # for the [github] section.
         self.onboarding_extra = onboarding_extra
+        self.github_extra = github_extra
         # An organiser's own config to dry-run instead of the demo's (`sandbox --config`).
         self.organiser_config = organiser_config
         self.discord = DiscordSimulator(clock)
@@ -304,7 +309,9 @@ class Sandbox:
         else:
             path = self.directory / "config.toml"
             path.write_text(
-                config_text(self.community, self.github.api_url, self.github.web_url)
+                config_text(
+                    self.community, self.github.api_url, self.github.web_url, self.github_extra
+                )
                 + self.onboarding_extra
             )
             self.config = load_config(path, environment)

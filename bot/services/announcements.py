@@ -4,7 +4,9 @@ other labels routed to their channels (performance -> #performance).
 
 Runs inside webhook ingestion, after normalisation, when an issue is opened or labelled. Each
 issue is announced at most once per channel (the outbox key), whichever delivery, redelivery
-or later label brings it there; the backfill never announces.
+or later label brings it there; the backfill never announces. Only issues of repositories
+shown in Discord are announced (bot.services.history.shown_repositories): never a private
+repository's, unless the config opts in to it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
+from bot.config import GitHubSettings, Settings
 from bot.feature import POST_IN_CHANNELS, Context, Feature, Permission, Webhook
 from bot.github.ingest import GitHubEvent
 from bot.outbox import promise
-from bot.services.history import find_issue
+from bot.services.history import find_issue, shown_repositories
 from bot.text import code, escape, web_url
 
 NAME = "announcements"
@@ -34,6 +36,8 @@ class AnnouncementRoutes:
     good_first_issues_channel_id: int | None
     beginner_labels: Sequence[str]
     label_channels: Mapping[str, int]
+    # Which repositories' issues may be announced at all.
+    github: GitHubSettings
 
     @classmethod
     def of(cls, settings: Settings) -> AnnouncementRoutes:
@@ -44,6 +48,7 @@ class AnnouncementRoutes:
             good_first_issues_channel_id=announcements.good_first_issues_channel_id,
             beginner_labels=onboarding.beginner_labels if onboarding else ["good first issue"],
             label_channels=announcements.label_channels,
+            github=settings.github,
         )
 
 
@@ -83,6 +88,8 @@ async def announce_issue(
     number: int,
     now: datetime,
 ) -> None:
+    if repository_id not in await session.run_sync(shown_repositories, routes.github):
+        return
     found = await find_issue(session, repository_id, number)
     if found is None:
         return

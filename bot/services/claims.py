@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import OnboardingSettings
+from bot.config import GitHubSettings, OnboardingSettings
 from bot.db.models import Claim, GitHubIssue, GitHubRepository, Newcomer
 from bot.errors import NO_GITHUB, DomainError
 from bot.feature import Context
@@ -105,6 +105,7 @@ async def take(context: Context, *, user_id: int, repository_id: int, number: in
             max_active=settings.max_active_claims,
             beginner_labels=settings.beginner_labels,
             by_comment=settings.claim_by_comment,
+            github=context.settings.github,
             now=context.clock.now(),
         )
     try:
@@ -183,6 +184,7 @@ async def claim(
     number: int,
     max_active: int,
     beginner_labels: Sequence[str],
+    github: GitHubSettings,
     by_comment: Sequence[str] = (),
     now: datetime,
 ) -> ClaimTarget:
@@ -198,7 +200,9 @@ async def claim(
     issue, full_name = found
     label = escape(f"{full_name}#{number}")
     linked = await session.run_sync(issues_with_open_pull_requests)
-    refused = not_claimable(issue, repository, beginner_labels, linked, newcomer.github_user_id)
+    refused = not_claimable(
+        issue, repository, github, beginner_labels, linked, newcomer.github_user_id
+    )
     if refused is not None:
         raise ClaimRefused(f"{label} {refused}")
     await end_finished(session, guild_id, now, user_id=user_id)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.config import GitHubSettings
 from bot.db.models import Claim, GitHubIssue, GitHubRepository
+from bot.services.history import shown_repositories
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Recommendation:
 def recommend(
     session: Session,
     *,
+    github: GitHubSettings,
     guild_id: int,
     areas: Sequence[str],
     area_labels: Mapping[str, Sequence[str]],
@@ -39,7 +42,8 @@ def recommend(
     repository_id: int | None = None,
 ) -> list[Recommendation]:
     """Open, unassigned, unclaimed issues with a beginner label and no open pull request
-    that closes them, best match first; ``only_area`` and ``repository_id`` narrow them.
+    that closes them, in the repositories shown in Discord, best match first; ``only_area``
+    and ``repository_id`` narrow them.
 
     Ranked by how many of the member's areas the issue's labels match, then whether a
     maintainer marked it as a priority, then freshness.
@@ -52,8 +56,7 @@ def recommend(
             GitHubIssue.state == "open",
             GitHubIssue.is_pull_request.is_(False),
             GitHubIssue.removed.is_(None),
-            GitHubRepository.archived.is_(False),
-            GitHubRepository.deleted.is_(False),
+            GitHubIssue.repository_id.in_(list(shown_repositories(session, github))),
             *conditions,
         )
     )
@@ -69,7 +72,7 @@ def recommend(
     ranked = []
     for issue, repository in rows.all():
         labels = set(issue.labels)
-        if not_claimable(issue, repository, beginner_labels, linked) is not None:
+        if not_claimable(issue, repository, github, beginner_labels, linked) is not None:
             continue
         if required is not None and not labels & required:
             continue
@@ -93,17 +96,21 @@ def recommend(
 def not_claimable(
     issue: GitHubIssue,
     repository: GitHubRepository,
+    github: GitHubSettings,
     beginner_labels: Sequence[str],
     linked: set[tuple[int, int]],
     holder: int | None = None,
 ) -> str | None:
     """Why an issue cannot be recommended or claimed now, as the end of a sentence that
-    starts with its name, or None. ``linked``: issues an open pull request closes;
+    starts with its name, or None. ``github``: which repositories' issues may appear in
+    Discord (GitHubSettings.shows); ``linked``: issues an open pull request closes;
     ``holder``: a GitHub account that may already be assigned (the member claiming)."""
     if issue.is_pull_request:
         return "is a pull request, not an issue."
     if repository.archived or repository.deleted:
         return "is in an archived or deleted repository."
+    if not github.shows(repository.full_name, repository.private):  # unfollowed, or private
+        return "isn't offered here any more."
     if issue.state != "open" or issue.removed is not None:
         return "is already closed."
     if not set(issue.labels) & set(beginner_labels):
@@ -115,18 +122,15 @@ def not_claimable(
     return None
 
 
-def repositories_named(session: Session, typed: str) -> list[tuple[int, str]]:
-    """Followed repositories whose name contains ``typed``: (id, full name), by name."""
-    rows = session.execute(
-        select(GitHubRepository.id, GitHubRepository.full_name)
-        .where(
-            GitHubRepository.deleted.is_(False),
-            GitHubRepository.full_name.icontains(typed, autoescape=True),
-        )
-        .order_by(GitHubRepository.full_name)
-        .limit(25)
-    )
-    return [(repository_id, name) for repository_id, name in rows.all()]
+def repositories_named(
+    session: Session, github: GitHubSettings, typed: str
+) -> list[tuple[int, str]]:
+    """Repositories shown in Discord whose name contains ``typed``: (id, full name), by
+    name, at most 25 (Discord's limit for autocomplete choices)."""
+    shown = shown_repositories(session, github)
+    wanted = typed.casefold()
+    named = sorted((name, rid) for rid, name in shown.items() if wanted in name.casefold())
+    return [(repository_id, name) for name, repository_id in named[:25]]
 
 
 def issues_with_open_pull_requests(session: Session) -> set[tuple[int, int]]:

@@ -94,7 +94,8 @@ class Issues(commands.Cog):
         return embed, view
 
     async def _repository_id(self, typed: str) -> int:
-        named = await self.bot.runtime.read(lambda s: repositories_named(s, typed.strip()))
+        github = self.bot.config.settings.github
+        named = await self.bot.runtime.read(lambda s: repositories_named(s, github, typed.strip()))
         exact = [rid for rid, name in named if name.lower() == typed.strip().lower()]
         if exact or len(named) == 1:
             return exact[0] if exact else named[0][0]
@@ -116,7 +117,8 @@ class Issues(commands.Cog):
     async def _repo_choices(
         self, interaction: discord.Interaction, typed: str
     ) -> list[app_commands.Choice[str]]:
-        named = await self.bot.runtime.read(lambda s: repositories_named(s, typed))
+        github = self.bot.config.settings.github
+        named = await self.bot.runtime.read(lambda s: repositories_named(s, github, typed))
         return [app_commands.Choice(name=name, value=name) for _, name in named]
 
 

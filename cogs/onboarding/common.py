@@ -40,6 +40,7 @@ async def recommendations(
         progress = onboarding.current(session, guild_id, user_id)
         return recommend(
             session,
+            github=bot.config.settings.github,
             guild_id=guild_id,
             areas=progress.areas,
             area_labels=area_labels(settings),

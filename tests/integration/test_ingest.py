@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.config import load_config
+from bot.config import GitHubSettings, load_config
 from bot.db.base import Base
 from bot.db.models import (
     GitHubComment,
@@ -47,6 +47,10 @@ from tests.integration.sandbox.conftest_github import populate
 
 SECRET = "ingest-test-secret"
 REPO = "acme/widgets"
+# Every repository of the simulated organisation (tests.integration.sandbox.conftest_github
+# populates them), and the personal one transferred into it.
+FOLLOWED = '[github]\norganization = "acme"\nrepositories = ["alice/dotfiles"]\n'
+FOLLOWS = GitHubSettings(organization="acme").follows
 HISTORY = [
     "github_repositories",
     "github_users",
@@ -64,7 +68,7 @@ async def runtime(
     database_url: str, write_config: Callable[..., Path], clock: ManualClock
 ) -> AsyncIterator[Runtime]:
     env = {"DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET}
-    started = Runtime(load_config(write_config(), env), clock, "web")
+    started = Runtime(load_config(write_config(FOLLOWED), env), clock, "web")
     await started.start(apply_migrations=True)
     yield started
     await started.close()
@@ -337,6 +341,125 @@ async def test_every_webhook_kind_is_processed(runtime: Runtime, github: GitHubS
     assert [(i.repository_id, i.number) for i in transferred] == [(state.repo(REPO).id, 1)]
 
 
+# --- which repositories -------------------------------------------------------------------
+
+
+async def test_deliveries_from_unfollowed_repositories_are_ignored_with_the_reason(
+    runtime: Runtime, github: GitHubSimulator, clock: ManualClock
+) -> None:
+    """FOLLOWED: the acme organisation, and alice/dotfiles; nothing of bob's."""
+    state = github.state
+    state.create_repo("alice/dotfiles")
+    state.create_repo("alice/notes")
+    state.create_repo("bob/diary", private=True)
+    state.install_app("alice", ["alice/dotfiles", "alice/notes"])  # kept: dotfiles only
+    state.install_app("bob", ["bob/diary"])
+    state.open_issue("bob/diary", "bob", "Dear diary", labels=["good first issue"])
+    state.open_issue("alice/dotfiles", "alice", "Personal note")
+    await post_in_order(github, clock, list(github.emitter.pending))
+    await settled(runtime.sessions)
+
+    async with runtime.sessions() as session:
+        deliveries = list(await session.scalars(select(WebhookDelivery)))
+        repositories = list(await session.scalars(select(GitHubRepository)))
+        logins = set(await session.scalars(select(GitHubUser.login)))
+        issues = [(i.repository_id, i.number) for i in await session.scalars(select(GitHubIssue))]
+    outcomes = sorted((d.event, d.action, d.status, d.last_error) for d in deliveries)
+    bob = "not a followed repository: bob/diary"
+    assert outcomes == [
+        ("installation", "created", "ignored", bob),
+        ("installation", "created", "processed", None),
+        ("issues", "labeled", "ignored", bob),
+        ("issues", "opened", "ignored", bob),
+        ("issues", "opened", "processed", None),
+    ]
+    assert {d.body for d in deliveries} == {None}
+    dotfiles = state.repo("alice/dotfiles")
+    assert [(r.full_name, r.installation_id is not None) for r in repositories] == [
+        ("alice/dotfiles", True)
+    ]
+    assert issues == [(dotfiles.id, 1)]
+    assert logins == {"alice"}  # bob, the sender of the ignored ones, was never recorded
+
+
+async def test_a_config_that_follows_nothing_ignores_every_delivery_and_says_so(
+    database_url: str,
+    write_config: Callable[..., Path],
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {"DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET}
+    runtime = Runtime(load_config(write_config(), env), clock, "web")
+    await runtime.start(apply_migrations=True)
+    try:
+        assert "every webhook delivery will be ignored" in caplog.text
+        async with GitHubSimulator(
+            clock, webhook_secret=SECRET, webhook_url=f"{runtime.url}/github/webhook"
+        ) as github:
+            github.state.create_repo(REPO)
+            github.state.open_issue(REPO, "alice", "Crash")
+            await post_in_order(github, clock, list(github.emitter.pending))
+        await settled(runtime.sessions)
+        statuses = {r.status for r in await delivery_rows(runtime.sessions)}
+    finally:
+        await runtime.close()
+    assert statuses == {"ignored"}
+
+
+async def test_a_repository_moved_out_of_the_followed_ones_is_renamed_then_left_alone(
+    runtime: Runtime, github: GitHubSimulator, clock: ManualClock
+) -> None:
+    state = github.state
+    state.add_org("acme")
+    state.create_repo(REPO)
+    state.open_issue(REPO, "alice", "Crash")
+    state.transfer_repo(REPO, "bob")  # bob/widgets: its old name is followed, its new one not
+    state.open_issue("bob/widgets", "alice", "Later")
+    await post_in_order(github, clock, list(github.emitter.pending))
+    await settled(runtime.sessions)
+
+    async with runtime.sessions() as session:
+        (repository,) = await session.scalars(select(GitHubRepository))
+        numbers = list(await session.scalars(select(GitHubIssue.number)))
+        outcomes = [
+            (d.event, d.status, d.last_error)
+            for d in await session.scalars(
+                select(WebhookDelivery).order_by(WebhookDelivery.received_at)
+            )
+        ]
+    assert repository.full_name == "bob/widgets"  # so reads no longer take it for followed
+    assert numbers == [1]
+    assert outcomes == [
+        ("issues", "processed", None),
+        ("repository", "processed", None),
+        ("issues", "ignored", "not a followed repository: bob/widgets"),
+    ]
+
+
+async def test_private_is_recorded_from_full_and_short_repository_objects(
+    runtime: Runtime, github: GitHubSimulator, clock: ManualClock
+) -> None:
+    state = github.state
+    state.add_org("acme")
+    for name, private in (("acme/quiet", True), ("acme/vault", True), (REPO, False)):
+        state.create_repo(name, private=private)
+    # The installation's short form says it for all three; only acme/quiet has nothing newer.
+    state.install_app("acme", ["acme/quiet", "acme/vault", REPO])
+    clock.advance(timedelta(minutes=1))
+    state.open_issue("acme/vault", "alice", "Audit")
+    state.open_issue(REPO, "alice", "Crash")
+    clock.advance(timedelta(minutes=1))
+    state.set_private("acme/vault", False)  # "publicized"
+    state.set_private(REPO, True)  # "privatized"
+    await post_in_order(github, clock, list(github.emitter.pending))
+    await settled(runtime.sessions)
+
+    async with runtime.sessions() as session:
+        rows = await session.execute(select(GitHubRepository.full_name, GitHubRepository.private))
+        private = {name: private for name, private in rows.all()}
+    assert private == {"acme/quiet": True, "acme/vault": False, REPO: True}
+
+
 async def commit_deliveries(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock, count: int
 ) -> list[str]:
@@ -387,7 +510,7 @@ async def test_a_failing_handler_is_retried_without_stopping_the_others(
 
     flaky = Handler("welcome", lambda event, _action: event == "issues", promise_then_fail)
     never = Handler("never", lambda event, _action: event == "star", promise_then_fail)
-    worker = IngestWorker(sessions, clock, handlers=[NORMALISER, flaky, never])
+    worker = IngestWorker(sessions, clock, follows=FOLLOWS, handlers=[NORMALISER, flaky, never])
 
     assert await worker.run_once() == 1
     (row,) = await delivery_rows(sessions)
@@ -420,7 +543,9 @@ async def test_a_delivery_that_keeps_failing_is_kept_for_replay(
     async def broken(_session: AsyncSession, _event: GitHubEvent) -> None:
         raise ValueError("bug")
 
-    worker = IngestWorker(sessions, clock, handlers=[Handler("broken", lambda e, a: True, broken)])
+    worker = IngestWorker(
+        sessions, clock, follows=FOLLOWS, handlers=[Handler("broken", lambda e, a: True, broken)]
+    )
     for _ in range(MAX_ATTEMPTS):
         assert await worker.run_once() == 1
         clock.advance(timedelta(hours=1))
@@ -449,7 +574,10 @@ async def test_a_malformed_delivery_fails_at_once_and_reaches_no_handler(
         seen.append(event.delivery_id)
 
     worker = IngestWorker(
-        sessions, clock, handlers=[NORMALISER, Handler("record", lambda e, a: True, record)]
+        sessions,
+        clock,
+        follows=FOLLOWS,
+        handlers=[NORMALISER, Handler("record", lambda e, a: True, record)],
     )
     assert await worker.run_once() == 2
     rows = {r.delivery_id: r for r in await delivery_rows(sessions)}
@@ -474,7 +602,9 @@ async def test_two_workers_never_process_the_same_delivery(
 
     recorder = Handler("record", lambda _e, _a: True, record)
     workers = [
-        IngestWorker(sessions, clock, handlers=[NORMALISER, recorder], batch_size=7)
+        IngestWorker(
+            sessions, clock, follows=FOLLOWS, handlers=[NORMALISER, recorder], batch_size=7
+        )
         for _ in range(2)
     ]
     handled = await asyncio.gather(*(w.drain() for w in workers))
@@ -498,6 +628,7 @@ async def test_retention_deletes_old_deliveries_and_failed_ones_later(
     worker = IngestWorker(
         sessions,
         clock,
+        follows=FOLLOWS,
         max_attempts=1,
         retention=timedelta(days=7),
         failed_retention=timedelta(days=30),
@@ -526,7 +657,8 @@ async def test_a_process_without_webhooks_ingests_what_others_commit(
     database_url: str,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    runtime = Runtime(load_config(write_config(), {"DATABASE_URL": database_url}), clock, "web")
+    env = {"DATABASE_URL": database_url}
+    runtime = Runtime(load_config(write_config(FOLLOWED), env), clock, "web")
     await runtime.start(apply_migrations=True)
     try:
         await asyncio.sleep(0.2)  # the worker's first pass finds nothing and waits for the poll

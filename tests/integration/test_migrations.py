@@ -109,3 +109,34 @@ async def test_outbox_promises_get_their_feature_from_the_key_and_lose_it_going_
         assert "key" in columns
     finally:
         await engine.dispose()
+
+
+async def test_repositories_stored_before_0011_count_as_public_until_told(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+
+    async def columns() -> set[str]:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("github_repositories")}
+            )
+
+    try:
+        await migrate(engine, "0010")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO github_repositories (id, full_name, archived, deleted) "
+                    "VALUES (7, 'acme/widgets', false, false)"
+                )
+            )
+        await migrate(engine, "0011")
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT id, private FROM github_repositories"))
+            assert [tuple(row) for row in rows.all()] == [(7, False)]
+        await migrate(engine, "0010")
+        assert "private" not in await columns()
+        assert "full_name" in await columns()
+    finally:
+        await engine.dispose()

@@ -32,7 +32,6 @@ from bot.github.sync import (
     RepositorySync,
     SyncScheduler,
     SyncStats,
-    followed,
     repositories,
 )
 from bot.runtime import Runtime
@@ -173,7 +172,8 @@ async def runtime(
     database_url: str, write_config: Callable[..., Path], clock: ManualClock
 ) -> AsyncIterator[Runtime]:
     env = {"DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRET}
-    started = Runtime(load_config(write_config(), env), clock, "web")
+    followed = f'[github]\nrepositories = ["{REPO}"]\n'
+    started = Runtime(load_config(write_config(followed), env), clock, "web")
     await started.start(apply_migrations=True)
     yield started
     await started.close()
@@ -420,10 +420,27 @@ async def test_an_organisation_is_filtered_by_include_and_exclude(
         "helios-engine/helios",
         "helios-engine/helios-docs",
     ]
-    assert followed(settings, "Helios-Engine/Helios-Docs")
-    assert not followed(settings, "helios-engine/helios-legacy")
-    assert not followed(settings, "helios-engine/website")
-    assert not followed(settings, "someone/else")
+    assert settings.follows("Helios-Engine/Helios-Docs")
+    assert not settings.follows("helios-engine/helios-legacy")
+    assert not settings.follows("helios-engine/website")
+    assert not settings.follows("someone/else")
+
+
+async def test_a_sync_records_whether_the_repository_is_private(
+    sim: GitHubSimulator, clock: ManualClock, sessions: async_sessionmaker[AsyncSession], sync: Any
+) -> None:
+    async def private() -> bool:
+        async with sessions() as session:
+            (repository,) = await session.scalars(select(GitHubRepository))
+        return repository.private
+
+    sim.state.create_repo(REPO, private=True)
+    await sync()
+    assert await private()
+    clock.advance(timedelta(minutes=1))
+    sim.state.set_private(REPO, False)
+    await sync()
+    assert not await private()
 
 
 async def test_two_syncs_of_one_repository_do_not_both_run(

@@ -133,7 +133,7 @@ async def test_ping_is_answered_and_not_stored(server: Runtime) -> None:
 
 
 @pytest.mark.parametrize(
-    ("event", "action"), [("star", "created"), ("repository", "publicized"), ("fork", None)]
+    ("event", "action"), [("star", "created"), ("repository", "edited"), ("fork", None)]
 )
 async def test_unused_event_is_202_and_recorded_without_body(
     server: Runtime, event: str, action: str | None

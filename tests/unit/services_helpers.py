@@ -60,9 +60,18 @@ Handler = Callable[[Context, AsyncSession, GitHubEvent], Awaitable[None]]
 _deliveries = itertools.count(1)
 
 
+# The seeded repositories are followed; their issues may appear in Discord.
+GITHUB: dict[str, Any] = {"repositories": [REPO, SDK]}
+
+
 def settings(**sections: dict[str, Any] | None) -> Settings:
-    """Settings with [discord] and [onboarding]; a section given as None is left out."""
-    raw: dict[str, Any] = {"discord": {"guild_id": GUILD}, "onboarding": ONBOARDING} | sections
+    """Settings with [discord], [github] and [onboarding]; a section given as None is left
+    out."""
+    raw: dict[str, Any] = {
+        "discord": {"guild_id": GUILD},
+        "github": GITHUB,
+        "onboarding": ONBOARDING,
+    } | sections
     return Settings.model_validate({key: value for key, value in raw.items() if value is not None})
 
 
@@ -176,9 +185,14 @@ class World:
             return await session.run_sync(read)
 
     async def repository(
-        self, repository_id: int = REPO_ID, full_name: str = REPO, *, archived: bool = False
+        self,
+        repository_id: int = REPO_ID,
+        full_name: str = REPO,
+        *,
+        archived: bool = False,
+        private: bool = False,
     ) -> None:
-        record = RepositoryRecord(repository_id, full_name, archived, self.clock.now())
+        record = RepositoryRecord(repository_id, full_name, archived, self.clock.now(), private)
         await self.write(Changes(repositories=[record]))
 
     def issue(

@@ -59,6 +59,7 @@ def test_routes_take_the_beginner_labels_from_onboarding_or_the_default() -> Non
         good_first_issues_channel_id=GOOD_FIRST,
         beginner_labels=["starter"],
         label_channels={"performance": PERFORMANCE, "docs": DOCS},
+        github=settings().github,
     )
     alone = AnnouncementRoutes.of(settings(announcements={}, onboarding=None))
     assert (alone.good_first_issues_channel_id, alone.beginner_labels, alone.label_channels) == (

@@ -165,6 +165,37 @@ async def test_a_closed_or_removed_issue_is_refused(
     assert world.github.calls == []
 
 
+@pytest.mark.parametrize(
+    ("github", "private"),
+    [
+        ({"repositories": [SDK]}, False),  # no longer followed
+        ({"repositories": [REPO]}, True),  # private, and not listed
+    ],
+)
+async def test_an_issue_of_a_repository_not_shown_is_refused_and_github_left_alone(
+    world: World, ada: UserRecord, github: dict[str, list[str]], private: bool
+) -> None:
+    world.clock.advance(timedelta(minutes=1))
+    await world.repository(private=private)
+
+    with pytest.raises(ClaimRefused) as refused:
+        await take(world, ADA, 1, world.context(settings(github=github)))
+    assert refused.value.user_message == f"{REPO}#1 isn't offered here any more."
+    assert await world.rows(Claim) == []
+    assert world.github.calls == []
+
+
+async def test_a_private_repository_listed_in_the_config_is_claimable(
+    world: World, ada: UserRecord
+) -> None:
+    world.clock.advance(timedelta(minutes=1))
+    await world.repository(private=True)
+    github = {"repositories": [REPO], "private_repositories": [REPO]}
+
+    await take(world, ADA, 1, world.context(settings(github=github)))
+    assert world.github.calls == [("assign", REPO, 1, "ada-codes")]
+
+
 async def test_an_issue_assigned_on_github_to_someone_else_is_refused(
     world: World, ada: UserRecord
 ) -> None:

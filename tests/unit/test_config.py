@@ -16,6 +16,7 @@ from pydantic import BaseModel, SecretStr
 from bot.__main__ import main
 from bot.config import (
     ConfigError,
+    GitHubSettings,
     Settings,
     discord_refs,
     load_config,
@@ -151,6 +152,16 @@ def test_secret_in_file_is_refused_once_with_its_variable(
         ("[discord]\nguild_id = 1\n[admin]\n", "admin.organiser_role_id: required value"),
         ('[discord]\nguild_id = 1\n[github]\nrepositories = ["nope"]\n', "github.repositories.0"),
         (
+            '[discord]\nguild_id = 1\n[github]\nprivate_repositories = ["nope"]\n',
+            "github.private_repositories.0: string should match pattern",
+        ),
+        (
+            '[discord]\nguild_id = 1\n[github]\nrepositories = ["acme/widgets"]\n'
+            'organization = "helios"\nexclude = ["vault"]\n'
+            'private_repositories = ["acme/widgets", "acme/vault", "helios/vault"]\n',
+            "github: private_repositories: acme/vault, helios/vault not followed",
+        ),
+        (
             "[discord]\nguild_id = 1\n[onboarding]\ncode_of_conduct_url = 'c'\n"
             "contributing_url = 'c'\nhelp_channel_id = 2\nnewcomer_role_id = 3\n"
             "areas = [{ name = 'docs' }]\n",
@@ -173,6 +184,21 @@ def test_secret_in_file_is_refused_once_with_its_variable(
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
     assert any(expected in p for p in problems(write(tmp_path, text)))
+
+
+def test_only_followed_repositories_are_shown_and_private_ones_when_listed() -> None:
+    github = GitHubSettings(
+        repositories=["acme/widgets", "acme/vault"],
+        organization="helios",
+        exclude=["*-legacy"],
+        private_repositories=["ACME/Vault"],
+    )
+    assert github.shows("acme/widgets", private=False)
+    assert github.shows("Helios/Engine", private=False)
+    assert not github.shows("helios/engine-legacy", private=False)  # excluded
+    assert not github.shows("someone/else", private=False)  # not followed
+    assert not github.shows("acme/widgets", private=True)  # private, not listed
+    assert github.shows("acme/vault", private=True)
 
 
 @pytest.mark.parametrize(

@@ -228,9 +228,39 @@ def test_repository_rename_and_installation(world: World) -> None:
     renamed = parse_delivery(*world.last())
 
     assert installed.installations == [(installation.id, [world.repo.id], True)]
+    assert installed.repository_names == ()  # an installation's repositories are listed
     (repository,) = renamed.repositories
     assert (repository.id, repository.full_name) == (world.repo.id, "acme/gizmos")
     assert repository.updated_at == world.clock.now()
+    # The former name too, so that ingestion can tell the repository was followed.
+    assert renamed.repository_names == ("acme/gizmos", REPO)
+
+
+def test_a_transferred_repository_names_its_former_owner(world: World) -> None:
+    world.state.create_repo("alice/dotfiles")
+    world.state.transfer_repo("alice/dotfiles", "acme", actor="alice")
+    from_a_user = parse_delivery(*world.last())
+    world.state.add_org("elsewhere")
+    world.state.transfer_repo(REPO, "elsewhere", actor="maintainer")
+    from_an_organisation = parse_delivery(*world.last())
+
+    assert from_a_user.repository_names == ("acme/dotfiles", "alice/dotfiles")
+    assert from_an_organisation.repository_names == ("elsewhere/widgets", REPO)
+
+
+def test_private_is_read_from_full_and_short_repository_objects(world: World) -> None:
+    vault = world.state.create_repo("acme/vault", private=True)
+    world.state.install_app("acme", [REPO, "acme/vault"], actor="maintainer")
+    short = parse_delivery(*world.last())
+    world.state.open_issue("acme/vault", "alice", "Audit")
+    full = parse_delivery(*world.last())
+
+    assert [(r.full_name, r.private, r.updated_at) for r in short.repositories] == [
+        (REPO, False, None),
+        ("acme/vault", True, None),
+    ]
+    assert [(r.id, r.private) for r in full.repositories] == [(vault.id, True)]
+    assert full.repository_names == ("acme/vault",)
 
 
 def test_label_and_member_events(world: World) -> None:

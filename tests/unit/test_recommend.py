@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.config import GitHubSettings
 from bot.github.normalise import Changes
 from bot.services import claims
 from bot.services.recommend import (
@@ -25,10 +26,12 @@ from tests.unit.services_helpers import (
     SDK_ID,
     World,
     account,
+    settings,
 )
 
 BEGINNER = "good first issue"
 AREA_LABELS = {area["name"]: area["labels"] for area in ONBOARDING["areas"]}
+FOLLOWED = settings().github  # REPO and SDK
 
 
 async def recommended(world: World, areas: tuple[str, ...] = (), **narrow: Any) -> list[int]:
@@ -43,12 +46,12 @@ async def recommendations(
     return await world.read(
         lambda session: recommend(
             session,
+            **{"github": FOLLOWED, "limit": None} | narrow,
             guild_id=GUILD,
             areas=areas,
             area_labels=AREA_LABELS,
             beginner_labels=[BEGINNER, "starter"],
             priority_labels=["help wanted"],
-            **{"limit": None} | narrow,
         )
     )
 
@@ -133,6 +136,7 @@ async def test_a_claim_in_another_community_does_not_hide_an_issue(
     found = await world.read(
         lambda session: recommend(
             session,
+            github=FOLLOWED,
             guild_id=GUILD + 1,
             areas=(),
             area_labels=AREA_LABELS,
@@ -175,6 +179,25 @@ async def test_issues_of_archived_or_deleted_repositories_are_left_out(
     assert await recommended(world) == [1]
 
 
+async def test_only_repositories_shown_in_discord_are_recommended_and_named(
+    world: World, repositories: None
+) -> None:
+    await world.seed(
+        world.issue(1, labels=(BEGINNER,)), world.issue(1, repository_id=SDK_ID, labels=(BEGINNER,))
+    )
+    only_repo = GitHubSettings(repositories=[REPO])
+    assert await recommended(world, github=only_repo) == [1]
+    assert await named(world, "helios", only_repo) == [(REPO_ID, REPO)]
+
+    world.clock.advance(timedelta(minutes=1))
+    await world.repository(SDK_ID, SDK, private=True)
+    assert await recommended(world) == [1]
+    assert await named(world, "sdk") == []
+    opted_in = GitHubSettings(repositories=[REPO, SDK], private_repositories=[SDK])
+    assert sorted(await recommended(world, github=opted_in)) == [1, 101]
+    assert await named(world, "sdk", opted_in) == [(SDK_ID, SDK)]
+
+
 async def test_an_area_or_a_repository_narrows_and_the_limit_cuts(
     world: World, repositories: None
 ) -> None:
@@ -209,8 +232,10 @@ async def test_issues_with_open_pull_requests_reads_their_closing_references(
     assert linked == {(REPO_ID, 1), (REPO_ID, 2), (REPO_ID, 3)}
 
 
-async def named(world: World, typed: str) -> list[tuple[int, str]]:
-    return await world.read(lambda session: repositories_named(session, typed))
+async def named(
+    world: World, typed: str, github: GitHubSettings = FOLLOWED
+) -> list[tuple[int, str]]:
+    return await world.read(lambda session: repositories_named(session, github, typed))
 
 
 async def test_repositories_are_found_by_any_part_of_their_name(world: World) -> None:
@@ -218,20 +243,21 @@ async def test_repositories_are_found_by_any_part_of_their_name(world: World) ->
     for offset, name in enumerate(names):
         await world.repository(REPO_ID + 10 + offset, name)
     await world.write(Changes(deleted_repository_ids=[REPO_ID + 14]))
+    github = GitHubSettings(repositories=names)
 
-    assert await named(world, "sdk") == [(REPO_ID + 10, SDK)]
-    assert [name for _, name in await named(world, "HELIOS")] == [REPO, SDK]  # sorted by name
-    assert [name for _, name in await named(world, "under_")] == [
+    assert await named(world, "sdk", github) == [(REPO_ID + 10, SDK)]
+    assert [name for _, name in await named(world, "HELIOS", github)] == [REPO, SDK]  # by name
+    assert [name for _, name in await named(world, "under_", github)] == [
         "tools/under_score"  # "_" is no wildcard
     ]
-    assert await named(world, "gone") == []  # deleted
-    assert len(await named(world, "")) == 4
+    assert await named(world, "gone", github) == []  # deleted
+    assert len(await named(world, "", github)) == 4
 
 
 async def test_at_most_25_repositories_are_offered(world: World) -> None:
     for n in range(30):
         await world.repository(1000 + n, f"acme/repo-{n:02}")
 
-    found = await named(world, "repo")
+    found = await named(world, "repo", GitHubSettings(organization="acme"))
 
     assert [name for _, name in found] == [f"acme/repo-{n:02}" for n in range(25)]

@@ -376,6 +376,15 @@ class GitHubState:
         self._repo_event("repository", "transferred", repo, sender, changes=changes)
         return repo
 
+    def set_private(self, full_name: str, private: bool, *, actor: str | None = None) -> None:
+        """Change a repository's visibility; GitHub says so with "privatized" or "publicized"."""
+        repo = self.repo(full_name)
+        if repo.private == private:
+            return
+        repo.private, repo.updated_at = private, self.now()
+        sender = self.user(actor or repo.owner.login)
+        self._repo_event("repository", "privatized" if private else "publicized", repo, sender)
+
     def _move_repo(self, repo: Repository, owner: User, name: str) -> None:
         old_key = repo.full_name.lower()
         del self.repos[old_key]

@@ -54,5 +54,7 @@ def populate(state: GitHubState, emitter: WebhookEmitter) -> None:
     state.close_issue("acme/widgets", abandoned.number, actor="erin")
     state.reopen_issue("acme/widgets", abandoned.number, actor="erin")
 
+    state.set_private("acme/widgets", True, actor="maintainer")
+    state.set_private("acme/widgets", False, actor="maintainer")
     state.rename_repo("acme/gadgets", "gizmos", actor="maintainer")
     state.transfer_repo("alice/dotfiles", "acme", actor="alice")

@@ -73,6 +73,8 @@ EXPECTED = {
     ),
     ("pull_request_review", "submitted"),
     ("pull_request_review_comment", "created"),
+    ("repository", "privatized"),
+    ("repository", "publicized"),
     ("repository", "renamed"),
     ("repository", "transferred"),
 }
