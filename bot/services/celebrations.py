@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import CelebrationSettings, Settings
-from bot.db.models import GitHubIssue, Newcomer
+from bot.config import CelebrationSettings, GitHubSettings, Settings
+from bot.db.models import GitHubIssue, GitHubRepository, Newcomer
 from bot.feature import POST_IN_CHANNELS, Context, Feature, Permission, Webhook
 from bot.github.ingest import GitHubEvent
 from bot.outbox import promise
@@ -33,6 +33,7 @@ async def on_pull_request(context: Context, session: AsyncSession, event: GitHub
     await celebrate_pull_request(
         session,
         settings,
+        github=context.settings.github,
         guild_id=context.guild_id,
         repository_id=pull.repository_id,
         number=pull.number,
@@ -66,13 +67,15 @@ async def celebrate_pull_request(
     session: AsyncSession,
     settings: CelebrationSettings,
     *,
+    github: GitHubSettings,
     guild_id: int,
     repository_id: int,
     number: int,
     now: datetime,
 ) -> None:
     found = await find_issue(session, repository_id, number)
-    if found is None:
+    stored = await session.get(GitHubRepository, repository_id)
+    if found is None or stored is None:
         return
     pull, repository = found
     if not pull.is_pull_request or pull.author_id is None:
@@ -103,7 +106,9 @@ async def celebrate_pull_request(
             now=now,
         )
     if pull.merged and await _is_first(session, pull, merged=True):
-        await _first_merge(session, settings, guild_id, newcomer, pull_link, now)
+        # A private repository's work is cheered in public only where the config shows it.
+        public = github.shows(repository, stored.private)
+        await _first_merge(session, settings, guild_id, newcomer, pull_link, now, public=public)
         if settings.github_welcome_comment and newcomer.celebrate:
             await promise(
                 session,
@@ -141,9 +146,11 @@ async def _first_merge(
     newcomer: Newcomer,
     pull_link: str,
     now: datetime,
+    *,
+    public: bool,
 ) -> None:
     member = f"<@{newcomer.user_id}>"
-    if newcomer.celebrate and settings.channel_id is not None:
+    if public and newcomer.celebrate and settings.channel_id is not None:
         await promise(
             session,
             feature=NAME,

@@ -10,7 +10,7 @@ import pytest
 
 from bot.db.models import Newcomer, Promise
 from bot.feature import Context
-from bot.github.normalise import IssueRecord, UserRecord
+from bot.github.normalise import Changes, IssueRecord, RepositoryRecord, UserRecord
 from bot.services import celebrations, onboarding
 from bot.services.celebrations import FEATURE, celebrate_pull_request, on_pull_request
 from tests.unit.services_helpers import (
@@ -134,6 +134,7 @@ async def test_a_pull_request_never_seen_is_ignored(world: World, ada: UserRecor
         await celebrate_pull_request(
             session,
             configured,
+            github=context(world).settings.github,
             guild_id=GUILD,
             repository_id=REPO_ID,
             number=404,
@@ -287,3 +288,17 @@ async def test_a_member_who_only_typed_the_login_is_neither_cheered_nor_given_th
     await pull_event(world, world.issue(10, pull=True, author=owner, merged=True), "closed")
 
     assert await world.rows(Promise) == []
+
+
+async def test_a_first_merge_in_a_private_repository_is_not_shouted_out_unless_shown(
+    world: World, ada: UserRecord
+) -> None:
+    """The config keeps a private repository out of Discord; its newcomers still get the
+    private message and the role."""
+    await world.write(
+        Changes(repositories=[RepositoryRecord(REPO_ID, REPO, False, world.clock.now(), True)])
+    )
+    await pull_event(world, world.issue(10, pull=True, author=ada, merged=True), "closed")
+
+    kinds = sorted(kind for _, _, kind, _ in await promised(world))
+    assert kinds == ["dm", "github_comment", "role"]
