@@ -42,7 +42,9 @@ def create_engine(url: str, settings: DatabaseSettings | None = None) -> AsyncEn
     settings = settings or DatabaseSettings()
     url = normalise_url(url)
     parsed = make_url(url)
-    options: dict[str, Any] = {"echo": settings.echo}
+    # Statement parameters are never logged, in errors nor with `echo`: they carry webhook
+    # bodies, issue titles and the like.
+    options: dict[str, Any] = {"echo": settings.echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,11 @@ takes the next batch as soon as it has committed one, without a round trip throu
 event loop in between, and a batch is one statement on that thread where the shared pooled
 connection would make several hops (cursor, statement, rows, commit), each waiting for the
 loop and the GIL. On PostgreSQL the writer is a task on the event loop.
+
+A batch the database refuses for the values of one of its rows is committed again row by row,
+so that the others are stored and only that one fails (:class:`DeliveryRefused`). A batch that
+fails for the database's sake (unreachable, locked, read-only) fails every delivery in it with
+:class:`InboxUnavailable`; that is logged once, when it starts, and once when it ends.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 
 import zstandard
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -59,6 +65,20 @@ _TABLE = WebhookDelivery.__table__
 Row = dict[str, Any]
 # Deliveries waiting for their commit, with the futures their requests await.
 Waiting = list[tuple[Row, asyncio.Future[bool]]]
+# What became of each delivery id of a batch: True (stored now), False (stored before), or why
+# it was not stored.
+Outcome = dict[str, "bool | InboxUnavailable | DeliveryRefused"]
+# PostgreSQL's SQLSTATE classes for errors in the values themselves: data exceptions (a value
+# too long, a NUL in text) and integrity constraint violations.
+_VALUE_ERRORS = ("22", "23")
+
+
+class InboxUnavailable(Exception):
+    """The database could not commit the delivery (unreachable, locked, read-only): try later."""
+
+
+class DeliveryRefused(Exception):
+    """The database refused this delivery's own values; the others of its batch were stored."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,8 @@ class Inbox:
         # Called after a commit that stored new deliveries (the ingestion worker's wake-up).
         self._on_commit = on_commit
         self._last_arrival = datetime.min.replace(tzinfo=UTC)
+        # Deliveries answered "unavailable" since the database last failed; 0 while it works.
+        self._unavailable = 0
         self._queue: asyncio.Queue[tuple[Row, asyncio.Future[bool]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._sqlite = (
@@ -124,7 +146,11 @@ class Inbox:
         return flushed
 
     async def record(self, incoming: Incoming) -> bool:
-        """Commit the delivery; True if it is new, False if this delivery id came before."""
+        """Commit the delivery; True if it is new, False if this delivery id came before.
+
+        Raises :class:`InboxUnavailable` if the database cannot commit now, and
+        :class:`DeliveryRefused` if it refused this delivery's values.
+        """
         if not self._started:
             raise RuntimeError("Inbox.start() has not run")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -159,9 +185,10 @@ class Inbox:
         self._last_arrival = max(self._clock.now(), self._last_arrival + timedelta(microseconds=1))
         return self._last_arrival
 
-    def _answer(self, batch: Waiting, inserted: set[str] | None, error: Exception | None) -> None:
-        """Answer each waiter of a committed (or failed) batch, on the event loop."""
-        if inserted and self._on_commit is not None:
+    def _answer(self, batch: Waiting, outcome: Outcome) -> None:
+        """Answer each waiter of a batch with what became of its delivery, on the event loop."""
+        self._report(outcome)
+        if self._on_commit is not None and True in outcome.values():
             self._on_commit()
         seen: set[str] = set()
         for row, future in batch:
@@ -169,13 +196,39 @@ class Inbox:
                 self._turns.urgent_ended()
             if future.done():  # the request was cancelled
                 continue
-            if inserted is None:
-                assert error is not None
-                future.set_exception(error)
-                continue
             delivery_id = row["delivery_id"]
-            future.set_result(delivery_id in inserted and delivery_id not in seen)
+            result = outcome[delivery_id]
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result and delivery_id not in seen)
             seen.add(delivery_id)
+
+    def _report(self, outcome: Outcome) -> None:
+        """Log an outage of the database once as it starts and once as it ends; and each
+        delivery the database refused."""
+        unavailable = [r for r in outcome.values() if isinstance(r, InboxUnavailable)]
+        if unavailable:
+            if not self._unavailable:
+                log.error(
+                    "webhook inbox: the database cannot commit deliveries; answering 503 "
+                    "until it can",
+                    exc_info=unavailable[0].__cause__,
+                )
+            self._unavailable += len(unavailable)
+        elif self._unavailable:
+            log.warning(
+                "webhook inbox: committing again; %d deliveries were answered 503 meanwhile",
+                self._unavailable,
+            )
+            self._unavailable = 0
+        for delivery_id, result in outcome.items():
+            if isinstance(result, DeliveryRefused):
+                log.error(
+                    "webhook inbox: the database refused delivery %s",
+                    delivery_id,
+                    exc_info=result.__cause__,
+                )
 
     async def _write_forever(self) -> None:
         while True:
@@ -183,15 +236,23 @@ class Inbox:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                inserted = await self._insert(_first_copies(batch))
-            except Exception as exc:
-                log.exception("could not commit %d webhook deliveries", len(batch))
-                self._answer(batch, None, exc)
-            else:
-                self._answer(batch, inserted, None)
+                self._answer(batch, await self._commit(_first_copies(batch)))
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    async def _commit(self, rows: list[Row]) -> Outcome:
+        try:
+            inserted = await self._insert(rows)
+        except Exception as exc:
+            failed = _not_stored(rows, exc, rows_at_fault=_postgresql_rows_at_fault(exc))
+            if failed is not None:
+                return failed
+            outcome: Outcome = {}
+            for row in rows:  # one row's values failed the batch: the others go without it
+                outcome |= await self._commit([row])
+            return outcome
+        return {row["delivery_id"]: row["delivery_id"] in inserted for row in rows}
 
     async def _insert(self, rows: list[Row]) -> set[str]:
         # PostgreSQL. On a connection, not through the ORM session, whose bulk-insert path sends
@@ -219,6 +280,34 @@ def raw_size(body: bytes, encoding: str | None) -> int:
     return zstandard.frame_content_size(body) if encoding == "zstd" else len(body)
 
 
+def _not_stored(rows: list[Row], exc: Exception, *, rows_at_fault: bool) -> Outcome | None:
+    """What to answer the deliveries of a failed commit; None to commit them one by one."""
+    if not rows_at_fault:
+        unavailable = InboxUnavailable("the database cannot commit deliveries now")
+        unavailable.__cause__ = exc
+        return {row["delivery_id"]: unavailable for row in rows}
+    if len(rows) > 1:
+        return None
+    refused = DeliveryRefused("the database refused the delivery's values")
+    refused.__cause__ = exc
+    return {rows[0]["delivery_id"]: refused}
+
+
+def _postgresql_rows_at_fault(exc: Exception) -> bool:
+    """The statement failed for the values it carried, not for the state of the database."""
+    if isinstance(exc, DBAPIError):
+        return str(getattr(exc.orig, "sqlstate", ""))[:2] in _VALUE_ERRORS
+    return isinstance(exc, StatementError)  # a value SQLAlchemy could not bind
+
+
+def _sqlite_rows_at_fault(exc: Exception) -> bool:
+    """Likewise on SQLite: a constraint, a value it cannot store, or one the binding refused
+    (a busy, locked, read-only or broken database raises OperationalError or DatabaseError)."""
+    return isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.InterfaceError | TypeError
+    )
+
+
 def _first_copies(batch: Waiting) -> list[Row]:
     """The batch's rows, one per delivery id: the first of two copies in a batch wins."""
     return list({row["delivery_id"]: row for row, _ in reversed(batch)}.values())
@@ -241,7 +330,7 @@ class _SqliteWriter:
     def __init__(
         self,
         engine: AsyncEngine,
-        answer: Callable[[Waiting, set[str] | None, Exception | None], None],
+        answer: Callable[[Waiting, Outcome], None],
     ) -> None:
         self._engine = engine
         self._answer = answer
@@ -293,13 +382,8 @@ class _SqliteWriter:
                             stopping = True
                             break
                         batch.append(waiting)
-                try:
-                    inserted = self._write(_first_copies(batch))
-                except Exception as exc:
-                    log.exception("could not commit %d webhook deliveries", len(batch))
-                    self._loop.call_soon_threadsafe(self._answer, batch, None, exc)
-                else:
-                    self._loop.call_soon_threadsafe(self._answer, batch, inserted, None)
+                outcome = self._commit(_first_copies(batch))
+                self._loop.call_soon_threadsafe(self._answer, batch, outcome)
         finally:
             if self._checkpoint is not None:
                 with contextlib.suppress(sqlite3.Error):
@@ -308,6 +392,19 @@ class _SqliteWriter:
             for connection in (self._connection, self._checkpoint_connection):
                 if connection is not None:
                     connection.close()
+
+    def _commit(self, rows: list[Row]) -> Outcome:
+        try:
+            inserted = self._write(rows)
+        except Exception as exc:
+            failed = _not_stored(rows, exc, rows_at_fault=_sqlite_rows_at_fault(exc))
+            if failed is not None:
+                return failed
+            outcome: Outcome = {}
+            for row in rows:  # one row's values failed the batch: the others go without it
+                outcome |= self._commit([row])
+            return outcome
+        return {row["delivery_id"]: row["delivery_id"] in inserted for row in rows}
 
     def _write(self, rows: list[Row]) -> set[str]:
         if self._connection is None:

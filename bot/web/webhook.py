@@ -9,6 +9,7 @@ GitHub's 10 s timeout is never at risk.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import simdjson
 from aiohttp import web
 
 from bot.github.events import is_used
-from bot.github.inbox import Inbox, Incoming
+from bot.github.inbox import DeliveryRefused, Inbox, InboxUnavailable, Incoming
 from bot.github.signature import verify
 from bot.log import get_logger
 
@@ -26,8 +27,12 @@ log = get_logger(__name__)
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 # Bodies above this are checked in a thread so a huge payload cannot stall the event loop.
 PARSE_IN_THREAD = 1024 * 1024
+# What a client is told to wait (Retry-After, seconds) while the database cannot commit.
+RETRY_AFTER_UNAVAILABLE = 30
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-_EVENT = re.compile(r"^[a-z_]{1,64}$")
+# Event and action names: lower-case words joined by underscores, some with digits
+# (projects_v2_item), as long as their columns allow.
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,11 @@ def add_webhook_route(app: web.Application, inbox: Inbox, secrets: Sequence[str]
     app.router.add_post("/github/webhook", github_webhook)
 
 
-def _problem(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _problem(status: int, message: str, *, retry_after: float | None = None) -> web.Response:
+    response = web.json_response({"error": message}, status=status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(math.ceil(retry_after))
+    return response
 
 
 async def github_webhook(request: web.Request) -> web.Response:
@@ -58,7 +66,7 @@ async def github_webhook(request: web.Request) -> web.Response:
 
     event = request.headers.get("X-GitHub-Event", "")
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
-    if not _EVENT.match(event):
+    if not _NAME.match(event):
         return _problem(400, "missing or malformed X-GitHub-Event header")
     if not _DELIVERY_ID.match(delivery_id):
         return _problem(400, "missing or malformed X-GitHub-Delivery header")
@@ -69,11 +77,24 @@ async def github_webhook(request: web.Request) -> web.Response:
             action = _action_of(body)
     except _NotAnObject as exc:
         return _problem(400, str(exc))
+    if action is not None and not _NAME.match(action):
+        return _problem(
+            400, 'malformed "action": expected 1 to 64 lower-case letters, digits or underscores'
+        )
 
     if event == "ping":
         return web.json_response({"status": "pong"})
     used = is_used(event, action)
-    new = await receiver.inbox.record(Incoming(delivery_id, event, action, body if used else None))
+    try:
+        new = await receiver.inbox.record(
+            Incoming(delivery_id, event, action, body if used else None)
+        )
+    except InboxUnavailable:  # the inbox logs it, once
+        return _problem(
+            503, "the delivery cannot be stored now", retry_after=RETRY_AFTER_UNAVAILABLE
+        )
+    except DeliveryRefused:
+        return _problem(500, "the database refused this delivery")
     if not new:
         return web.json_response({"status": "duplicate"})
     if not used:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 import os
 import shutil
 import sqlite3
@@ -11,6 +13,7 @@ from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import zstandard
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,7 +22,14 @@ from bot.clock import ManualClock
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
 from bot.db.models import WebhookDelivery
-from bot.github.inbox import CHECKPOINT_BYTES, ZSTD_LEVEL, Inbox, Incoming, raw_body
+from bot.github.inbox import (
+    CHECKPOINT_BYTES,
+    ZSTD_LEVEL,
+    DeliveryRefused,
+    Inbox,
+    Incoming,
+    raw_body,
+)
 
 
 async def test_rows_read_back_as_recorded_in_arrival_order(
@@ -60,6 +70,36 @@ async def test_rows_read_back_as_recorded_in_arrival_order(
             0,
         ),
     ]
+
+
+async def test_a_row_the_database_refuses_fails_alone_and_its_values_are_not_logged(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = b'{"note": "body-marker-0451", "action": "opened"}'
+    good = [Incoming(f"good-{n}", "issues", "opened", body) for n in range(20)]
+    # The endpoint never sends a delivery without an event; the database refuses one (NOT
+    # NULL), which stands for any value it cannot store.
+    bad = Incoming("bad", None, "opened", body)  # type: ignore[arg-type]
+    inbox = Inbox(sessions, clock)
+    inbox.start()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            # Queued together, so that they share a commit.
+            results = await asyncio.gather(
+                *(inbox.record(incoming) for incoming in [*good[:10], bad, *good[10:]]),
+                return_exceptions=True,
+            )
+    finally:
+        await inbox.close()
+    assert results[:10] + results[11:] == [True] * 20
+    assert isinstance(results[10], DeliveryRefused)
+    async with sessions() as session:
+        ids = set(await session.scalars(select(WebhookDelivery.delivery_id)))
+    assert ids == {incoming.delivery_id for incoming in good}
+    assert "the database refused delivery bad" in caplog.text
+    assert "body-marker-0451" not in caplog.text
 
 
 async def test_sqlite_stores_bodies_compressed(

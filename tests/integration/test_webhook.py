@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from bot.clock import ManualClock
 from bot.config import load_config
@@ -38,7 +43,7 @@ async def server(
     await runtime.close()
 
 
-async def deliver(
+async def post_delivery(
     runtime: Runtime,
     body: bytes = ISSUE_OPENED,
     *,
@@ -46,7 +51,8 @@ async def deliver(
     delivery: str | None = None,
     signed_with: str | None = "new-webhook-secret",
     headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str]]:
+) -> tuple[int, dict[str, str], dict[str, str]]:
+    """Post a delivery; the status, JSON body and headers of the answer."""
     sent = {"Content-Type": "application/json"}
     if event is not None:
         sent["X-GitHub-Event"] = event
@@ -58,7 +64,23 @@ async def deliver(
         aiohttp.ClientSession() as http,
         http.post(f"{runtime.url}/github/webhook", data=body, headers=sent) as response,
     ):
-        return response.status, await response.json()
+        return response.status, await response.json(), dict(response.headers)
+
+
+async def deliver(
+    runtime: Runtime,
+    body: bytes = ISSUE_OPENED,
+    *,
+    event: str | None = "issues",
+    delivery: str | None = None,
+    signed_with: str | None = "new-webhook-secret",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str]]:
+    """Post a delivery; the status and JSON body of the answer."""
+    status, answer, _ = await post_delivery(
+        runtime, body, event=event, delivery=delivery, signed_with=signed_with, headers=headers
+    )
+    return status, answer
 
 
 async def stored(runtime: Runtime) -> list[WebhookDelivery]:
@@ -113,6 +135,8 @@ async def test_missing_or_wrong_signature_is_401(
         (ISSUE_OPENED, None, None, "missing or malformed X-GitHub-Event header"),
         (ISSUE_OPENED, "issues", "", "missing or malformed X-GitHub-Delivery header"),
         (ISSUE_OPENED, "issues", "not a/valid id", "missing or malformed X-GitHub-Delivery"),
+        (ISSUE_OPENED, "x" * 65, None, "missing or malformed X-GitHub-Event header"),
+        (ISSUE_OPENED, "Issues", None, "missing or malformed X-GitHub-Event header"),
         (b"payload=%7B%7D", "issues", None, "body is not JSON"),
         (b"[1, 2]", "issues", None, "body is not a JSON object"),
     ],
@@ -126,6 +150,35 @@ async def test_malformed_delivery_is_400(
     assert await stored(server) == []
 
 
+MALFORMED_ACTION = 'malformed "action": expected 1 to 64 lower-case letters, digits or underscores'
+
+
+@pytest.mark.parametrize(
+    "action", ["o" * 65, "opened\x00", "", "Opened"], ids=["too-long", "nul", "empty", "capital"]
+)
+async def test_malformed_action_is_400(server: Runtime, action: str) -> None:
+    body = json.dumps({"action": action, "issue": {"id": 1}}).encode()
+    assert await deliver(server, body) == (400, {"error": MALFORMED_ACTION})
+    assert await stored(server) == []
+
+
+async def test_one_bad_delivery_does_not_fail_the_others_committed_with_it(
+    server: Runtime,
+) -> None:
+    # On PostgreSQL an action too long for its column (or holding a NUL, which text columns
+    # cannot store) used to fail the whole group commit: every delivery in it got a 500.
+    bad = [json.dumps({"action": action}).encode() for action in ("o" * 65, "opened\x00")]
+    good = [f"good-{n}" for n in range(30)]
+    answers = await asyncio.gather(
+        *(deliver(server, delivery=delivery) for delivery in good[:15]),
+        *(deliver(server, body, delivery=f"bad-{n}") for n, body in enumerate(bad)),
+        *(deliver(server, delivery=delivery) for delivery in good[15:]),
+    )
+    assert answers[15:17] == [(400, {"error": MALFORMED_ACTION})] * 2
+    assert answers[:15] + answers[17:] == [(200, {"status": "accepted"})] * 30
+    assert {row.delivery_id for row in await stored(server)} == set(good)
+
+
 async def test_ping_is_answered_and_not_stored(server: Runtime) -> None:
     body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
     assert await deliver(server, body, event="ping") == (200, {"status": "pong"})
@@ -133,7 +186,16 @@ async def test_ping_is_answered_and_not_stored(server: Runtime) -> None:
 
 
 @pytest.mark.parametrize(
-    ("event", "action"), [("star", "created"), ("repository", "edited"), ("fork", None)]
+    ("event", "action"),
+    [
+        ("star", "created"),
+        ("repository", "edited"),
+        ("fork", None),
+        # Names with digits are GitHub's too.
+        ("projects_v2", "edited"),
+        ("projects_v2_item", "reordered"),
+        ("projects_v2_status_update", "created"),
+    ],
 )
 async def test_unused_event_is_202_and_recorded_without_body(
     server: Runtime, event: str, action: str | None
@@ -149,6 +211,76 @@ async def test_body_over_25_mb_is_413(server: Runtime) -> None:
     status, _ = await deliver(server, body)
     assert status == 413
     assert await stored(server) == []
+
+
+@contextlib.asynccontextmanager
+async def database_down(database_url: str) -> AsyncIterator[None]:
+    """The database stops taking writes, then takes them again.
+
+    SQLite: another process holds the write lock (longer than the bot's busy timeout).
+    PostgreSQL: the bot's database refuses connections and its open ones are terminated, as
+    during a restart or a failover; only the test's own database is touched.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        holder = sqlite3.connect(url.database or "", isolation_level=None, check_same_thread=False)
+        await asyncio.to_thread(holder.execute, "BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    name = url.database
+    admin = await asyncpg.connect(
+        url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    )
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        try:
+            yield
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    finally:
+        await admin.close()
+
+
+async def test_while_the_database_is_down_deliveries_get_503_and_one_log_line(
+    database_url: str,
+    write_config: Callable[..., Path],
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = write_config("[database]\nsqlite_busy_timeout_ms = 100\n")
+    env = {"DATABASE_URL": database_url, "GITHUB_WEBHOOK_SECRET": SECRETS}
+    runtime = Runtime(load_config(config, env), clock, "web")
+    await runtime.start(apply_migrations=True)
+    body = json.dumps({"action": "opened", "note": "body-marker-0451"}).encode()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            async with database_down(database_url):
+                for _ in range(3):
+                    status, answer, headers = await post_delivery(runtime, body, delivery="d-1")
+                    assert (status, answer, headers["Retry-After"]) == (
+                        503,
+                        {"error": "the delivery cannot be stored now"},
+                        "30",
+                    )
+            assert await deliver(runtime, body, delivery="d-1") == (200, {"status": "accepted"})
+    finally:
+        await runtime.close()
+    inbox = [r for r in caplog.records if r.name == "bot.github.inbox"]
+    assert [(r.levelname, r.getMessage()) for r in inbox] == [
+        (
+            "ERROR",
+            "webhook inbox: the database cannot commit deliveries; answering 503 until it can",
+        ),
+        ("WARNING", "webhook inbox: committing again; 3 deliveries were answered 503 meanwhile"),
+    ]
+    assert "body-marker-0451" not in caplog.text
 
 
 async def test_concurrent_deliveries_are_all_durable_and_deduplicated(server: Runtime) -> None:
