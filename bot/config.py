@@ -97,6 +97,13 @@ class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # A webhook body must arrive within this long once its headers are in (GitHub gives up
+    # after 10 s); an idle connection, or one still sending its headers, is closed after
+    # keepalive_seconds.
+    body_timeout_seconds: float = Field(default=10, gt=0)
+    keepalive_seconds: float = Field(default=75, gt=0)
+    # Webhook bodies read or held at once, over all requests; at least one 25 MB delivery.
+    webhook_buffer_mb: int = Field(default=64, ge=25)
 
 
 class DatabaseSettings(Section):

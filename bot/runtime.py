@@ -41,7 +41,7 @@ from bot.outbox import GITHUB_KINDS, DuePromise, Outbox, deliver_forever, on_pro
 from bot.scheduler import Job, Scheduler
 from bot.services import FEATURES
 from bot.web.app import ReadinessCheck, create_web_app
-from bot.web.webhook import MAX_BODY, add_webhook_route
+from bot.web.webhook import MAX_BODY, WebhookLimits, add_webhook_route
 
 log = get_logger(__name__)
 
@@ -109,7 +109,7 @@ class Runtime:
         # None when no GitHub credentials are configured: features that write to GitHub say so.
         self.github: GitHubClient | None = None
         self.verifier: DeviceFlow | None = None
-        self._runner: web.AppRunner | None = None
+        self._runners: list[web.AppRunner] = []
         self._inbox: Inbox | None = None
         self._ingest: IngestWorker | None = None
         self._scheduler: Scheduler | None = None
@@ -260,7 +260,11 @@ class Runtime:
             wake = self._ingest.wake if self._ingest is not None else None
             self._inbox = Inbox(self.sessions, self.clock, on_commit=wake, turns=self._turns)
             self._inbox.start()
-            add_webhook_route(app, self._inbox, secrets)
+            limits = WebhookLimits(
+                body_timeout=settings.body_timeout_seconds,
+                buffer_bytes=settings.webhook_buffer_mb * 1024**2,
+            )
+            add_webhook_route(app, self._inbox, secrets, limits)
             github = self.config.settings.github
             if not github.repositories and github.organization is None:
                 log.warning(
@@ -269,16 +273,30 @@ class Runtime:
                 )
         else:
             log.warning("GITHUB_WEBHOOK_SECRET is not set: /github/webhook is disabled")
-        self._runner = web.AppRunner(
-            app, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT, access_log=None, handle_signals=False
+        self.url = await self._serve(
+            app, host or settings.host, settings.port if port is None else port
         )
-        await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, host or settings.host, settings.port if port is None else port
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> str:
+        """Serve ``app`` on host:port; its URL (the port bound, when ``port`` is 0)."""
+        settings = self.config.settings.web
+        runner = web.AppRunner(
+            app,
+            shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT,
+            access_log=None,
+            handle_signals=False,
+            # Also the longest a client may take to send its headers.
+            keepalive_timeout=settings.keepalive_seconds,
+            # The rest of a body that was answered early (refused, or too slow) is read and
+            # dropped for as long as a body may take, so the client gets the answer; then the
+            # connection is closed.
+            lingering_time=settings.body_timeout_seconds,
         )
-        await site.start()
-        bound = self._runner.addresses[0]
-        self.url = f"http://{bound[0]}:{bound[1]}"
+        await runner.setup()
+        self._runners.append(runner)
+        await web.TCPSite(runner, host, port).start()
+        bound = runner.addresses[0]
+        return f"http://{bound[0]}:{bound[1]}"
 
     def _register_metrics(self) -> None:
         ProcessCollector(registry=self.registry)
@@ -294,11 +312,13 @@ class Runtime:
         deadline = deadline or Deadline(SHUTDOWN_DEADLINE)
         keep = CLOSE_RESERVE
         clean = True
-        if self._runner is not None:  # stops accepting at once, then waits for requests
+        if self._runners:  # stop accepting at once, then wait for requests in flight
             clean &= await bounded(
-                "the HTTP server", self._runner.cleanup(), deadline.left(HTTP_STOP, keep=keep)
+                "the HTTP server",
+                asyncio.gather(*(runner.cleanup() for runner in self._runners)),
+                deadline.left(HTTP_STOP, keep=keep),
             )
-            self._runner = None
+            self._runners = []
         if self._inbox is not None:  # after the server: requests in flight await the inbox
             clean &= await self._inbox.close(within=deadline.left(INBOX_FLUSH, keep=keep))
             self._inbox = None

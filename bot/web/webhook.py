@@ -1,5 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""POST /github/webhook: verify, then commit to the inbox, then answer.
+"""POST /github/webhook: read the body within limits, verify, commit to the inbox, answer.
+
+Until its body is in, a request cannot be told from an attacker's (the signature covers the
+body), so reading is bounded: the whole body must arrive within a deadline (408 otherwise),
+and the bodies being read or held at once share a budget of bytes, which a request takes in
+full from its Content-Length before it reads a byte (503 when the budget is spent). Slow or
+stalled clients then hold neither connections nor memory for long, and genuine deliveries
+still fit beside them.
 
 The signature is checked on the raw body before anything is parsed. The answer (well under a
 second) comes only once the delivery is committed; normalising it happens afterwards, so
@@ -11,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import simdjson
@@ -36,16 +43,43 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 @dataclass(frozen=True)
+class WebhookLimits:
+    body_timeout: float  # seconds for a whole body to arrive, once its headers are in
+    buffer_bytes: int  # bytes of bodies being read or held at once, over all requests
+
+
+class _Budget:
+    """Bytes of webhook bodies being read or held, which must stay within a limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.held -= size
+
+
+@dataclass(frozen=True)
 class _Receiver:
     inbox: Inbox
     secrets: tuple[str, ...]
+    limits: WebhookLimits
+    budget: _Budget
 
 
 _RECEIVER = web.AppKey("webhook_receiver", _Receiver)
 
 
-def add_webhook_route(app: web.Application, inbox: Inbox, secrets: Sequence[str]) -> None:
-    app[_RECEIVER] = _Receiver(inbox, tuple(secrets))
+def add_webhook_route(
+    app: web.Application, inbox: Inbox, secrets: Sequence[str], limits: WebhookLimits
+) -> None:
+    app[_RECEIVER] = _Receiver(inbox, tuple(secrets), limits, _Budget(limits.buffer_bytes))
     app.router.add_post("/github/webhook", github_webhook)
 
 
@@ -57,15 +91,32 @@ def _problem(status: int, message: str, *, retry_after: float | None = None) -> 
 
 
 async def github_webhook(request: web.Request) -> web.Response:
-    if request.content_length is not None and request.content_length > MAX_BODY:
+    size = request.content_length
+    if size is None:  # GitHub always says how long its body is
+        return _problem(411, "Content-Length is required")
+    if size > MAX_BODY:
         return _problem(413, "payload larger than 25 MB")
     receiver = request.app[_RECEIVER]
-    body = await request.read()  # aiohttp answers 413 itself past client_max_size
-    if not verify(body, request.headers.get("X-Hub-Signature-256"), receiver.secrets):
+    timeout = receiver.limits.body_timeout
+    if not receiver.budget.take(size):
+        return _problem(503, "too many webhook bodies in flight", retry_after=timeout)
+    try:
+        try:
+            async with asyncio.timeout(timeout):
+                body = await request.read()
+        except TimeoutError:
+            return _problem(408, f"the body did not arrive within {timeout:g} s")
+        return await _receive(receiver, request.headers, body)
+    finally:
+        receiver.budget.give_back(size)
+
+
+async def _receive(receiver: _Receiver, headers: Mapping[str, str], body: bytes) -> web.Response:
+    if not verify(body, headers.get("X-Hub-Signature-256"), receiver.secrets):
         return _problem(401, "missing or invalid X-Hub-Signature-256")
 
-    event = request.headers.get("X-GitHub-Event", "")
-    delivery_id = request.headers.get("X-GitHub-Delivery", "")
+    event = headers.get("X-GitHub-Event", "")
+    delivery_id = headers.get("X-GitHub-Delivery", "")
     if not _NAME.match(event):
         return _problem(400, "missing or malformed X-GitHub-Event header")
     if not _DELIVERY_ID.match(delivery_id):

@@ -180,6 +180,14 @@ def test_secret_in_file_is_refused_once_with_its_variable(
             "claim_reminder_days = 14\nclaim_release_days = 7\n",
             "onboarding: claim_reminder_days must be less than claim_release_days",
         ),
+        (
+            "[discord]\nguild_id = 1\n[web]\nwebhook_buffer_mb = 10\n",
+            "web.webhook_buffer_mb: input should be greater than or equal to 25",
+        ),
+        (
+            "[discord]\nguild_id = 1\n[web]\nbody_timeout_seconds = 0\n",
+            "web.body_timeout_seconds: input should be greater than 0",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
