@@ -97,6 +97,10 @@ class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # With admin_port, /readyz and /metrics are served there instead (on admin_host, by
+    # default host); host:port keeps /github/webhook and /healthz.
+    admin_host: str | None = None
+    admin_port: int | None = Field(default=None, ge=0, le=65535)
     # A webhook body must arrive within this long once its headers are in (GitHub gives up
     # after 10 s); an idle connection, or one still sending its headers, is closed after
     # keepalive_seconds.
@@ -104,6 +108,15 @@ class WebSettings(Section):
     keepalive_seconds: float = Field(default=75, gt=0)
     # Webhook bodies read or held at once, over all requests; at least one 25 MB delivery.
     webhook_buffer_mb: int = Field(default=64, ge=25)
+
+    @model_validator(mode="after")
+    def _admin_address(self) -> WebSettings:
+        if self.admin_host is not None and self.admin_port is None:
+            raise ValueError("admin_host needs admin_port")
+        same_host = (self.admin_host or self.host) == self.host
+        if self.admin_port and same_host and self.admin_port == self.port:
+            raise ValueError("admin_port must differ from port")
+        return self
 
 
 class DatabaseSettings(Section):

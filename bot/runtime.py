@@ -40,7 +40,7 @@ from bot.log import get_logger
 from bot.outbox import GITHUB_KINDS, DuePromise, Outbox, deliver_forever, on_promise
 from bot.scheduler import Job, Scheduler
 from bot.services import FEATURES
-from bot.web.app import ReadinessCheck, create_web_app
+from bot.web.app import ReadinessCheck, create_web_apps
 from bot.web.webhook import MAX_BODY, WebhookLimits, add_webhook_route
 
 log = get_logger(__name__)
@@ -109,6 +109,7 @@ class Runtime:
         # None when no GitHub credentials are configured: features that write to GitHub say so.
         self.github: GitHubClient | None = None
         self.verifier: DeviceFlow | None = None
+        # The main HTTP server, then the admin one (web.admin_port) if there is one.
         self._runners: list[web.AppRunner] = []
         self._inbox: Inbox | None = None
         self._ingest: IngestWorker | None = None
@@ -121,6 +122,7 @@ class Runtime:
         # The schema revision this code expects, read from the scripts in start().
         self.head_revision: str | None = None
         self.url: str | None = None
+        self.admin_url: str | None = None  # with web.admin_port: where /readyz and /metrics are
 
     @property
     def engine(self) -> AsyncEngine:
@@ -201,10 +203,11 @@ class Runtime:
         if self.github is not None and promised & set(GITHUB_KINDS):
             self._start_github_outbox(self.github)
         log.info(
-            "helios-bot %s (%s mode) serving on %s, started in %.2f s",
+            "helios-bot %s (%s mode) serving on %s%s, started in %.2f s",
             __version__,
             self.mode,
             self.url,
+            f" (/readyz and /metrics on {self.admin_url})" if self.admin_url else "",
             time.perf_counter() - started,
         )
 
@@ -254,7 +257,12 @@ class Runtime:
 
     async def _start_web(self, host: str | None, port: int | None) -> None:
         settings = self.config.settings.web
-        app = create_web_app(self.readiness, self.registry, client_max_size=MAX_BODY)
+        app, admin = create_web_apps(
+            self.readiness,
+            self.registry,
+            separate_admin=settings.admin_port is not None,
+            client_max_size=MAX_BODY,
+        )
         secrets = [s.get_secret_value() for s in self.config.secrets.github_webhook_secrets]
         if secrets:
             wake = self._ingest.wake if self._ingest is not None else None
@@ -276,6 +284,11 @@ class Runtime:
         self.url = await self._serve(
             app, host or settings.host, settings.port if port is None else port
         )
+        if admin is not None:
+            assert settings.admin_port is not None
+            self.admin_url = await self._serve(
+                admin, settings.admin_host or settings.host, settings.admin_port
+            )
 
     async def _serve(self, app: web.Application, host: str, port: int) -> str:
         """Serve ``app`` on host:port; its URL (the port bound, when ``port`` is 0)."""

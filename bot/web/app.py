@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""aiohttp application: /healthz (liveness), /readyz (readiness) and /metrics (Prometheus)."""
+"""aiohttp applications: /healthz (liveness), /readyz (readiness) and /metrics (Prometheus).
+
+/readyz and /metrics can be served on an admin address of their own, for deployments that
+expose the webhook to the internet and keep the rest inside.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +29,16 @@ _CHECKS = web.AppKey("checks", Mapping[str, ReadinessCheck])
 _REGISTRY = web.AppKey("registry", CollectorRegistry)
 
 
-def create_web_app(
+def create_web_apps(
     checks: Mapping[str, ReadinessCheck],
     registry: CollectorRegistry,
+    *,
+    separate_admin: bool = False,
     client_max_size: int = 1024**2,
-) -> web.Application:
+) -> tuple[web.Application, web.Application | None]:
+    """The application for the main address and, if ``separate_admin``, one for the admin
+    address, which then alone serves /readyz and /metrics. Both serve /healthz; the caller
+    adds the webhook route to the first. Requests to either are counted in ``registry``."""
     requests = Counter(
         "helios_http_requests",
         "HTTP requests answered, by route and status",
@@ -64,13 +73,18 @@ def create_web_app(
             requests.labels(name, str(status)).inc()
             latency.labels(name).observe(time.perf_counter() - started)
 
-    app = web.Application(middlewares=[measure], client_max_size=client_max_size)
-    app[_CHECKS] = checks
-    app[_REGISTRY] = registry
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
-    return app
+    def application(*, admin: bool, max_size: int = 1024**2) -> web.Application:
+        app = web.Application(middlewares=[measure], client_max_size=max_size)
+        app.router.add_get("/healthz", healthz)
+        if admin:
+            app[_CHECKS] = checks
+            app[_REGISTRY] = registry
+            app.router.add_get("/readyz", readyz)
+            app.router.add_get("/metrics", metrics)
+        return app
+
+    main = application(admin=not separate_admin, max_size=client_max_size)
+    return main, application(admin=True) if separate_admin else None
 
 
 async def healthz(_request: web.Request) -> web.Response:

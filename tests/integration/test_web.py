@@ -62,6 +62,38 @@ async def test_health_readiness_and_metrics(runtime_factory: Callable[..., Runti
     assert 'helios_http_requests_total{route="unmatched",status="404"} 1.0' in body
 
 
+async def test_readyz_and_metrics_can_have_an_address_of_their_own(
+    runtime_factory: Callable[..., Runtime],
+) -> None:
+    runtime = runtime_factory("admin_port = 0\n")
+    await runtime.start(apply_migrations=True)
+    assert runtime.admin_url is not None
+    assert runtime.admin_url != runtime.url
+
+    # The webhook's address keeps /healthz, where the container's health check points.
+    assert (await get(f"{runtime.url}/healthz"))[0] == 200
+    assert (await get(f"{runtime.url}/readyz"))[0] == 404
+    assert (await get(f"{runtime.url}/metrics"))[0] == 404
+
+    assert (await get(f"{runtime.admin_url}/healthz"))[0] == 200
+    assert (await get(f"{runtime.admin_url}/readyz"))[0] == 200
+    status, _, body = await get(f"{runtime.admin_url}/metrics")
+    assert status == 200
+    # Requests to both addresses are counted.
+    assert 'helios_http_requests_total{route="/healthz",status="200"} 2.0' in body
+    assert 'helios_http_requests_total{route="unmatched",status="404"} 2.0' in body
+
+
+async def test_without_an_admin_port_everything_is_on_one_address(
+    runtime_factory: Callable[..., Runtime],
+) -> None:
+    runtime = runtime_factory()
+    await runtime.start(apply_migrations=True)
+    assert runtime.admin_url is None
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert (await get(f"{runtime.url}{path}"))[0] == 200
+
+
 async def test_not_ready_until_migrated(runtime_factory: Callable[..., Runtime]) -> None:
     runtime = runtime_factory()
     await runtime.start(apply_migrations=False)

@@ -180,6 +180,11 @@ def test_secret_in_file_is_refused_once_with_its_variable(
             "claim_reminder_days = 14\nclaim_release_days = 7\n",
             "onboarding: claim_reminder_days must be less than claim_release_days",
         ),
+        ("[discord]\nguild_id = 1\n[web]\nadmin_host = '::'\n", "web: admin_host needs admin_port"),
+        (
+            "[discord]\nguild_id = 1\n[web]\nport = 8080\nadmin_port = 8080\n",
+            "web: admin_port must differ from port",
+        ),
         (
             "[discord]\nguild_id = 1\n[web]\nwebhook_buffer_mb = 10\n",
             "web.webhook_buffer_mb: input should be greater than or equal to 25",
