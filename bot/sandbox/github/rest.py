@@ -8,6 +8,7 @@ through the state's mutation methods so that they also produce webhooks, as on G
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from bot.sandbox.github.render import JSON, ts
 from bot.sandbox.github.state import Issue, NotFoundError, Repository, User, ValidationError
+from bot.sandbox.github.webhooks import Delivery
 
 if TYPE_CHECKING:
     from bot.sandbox.github.server import GitHubSimulator
@@ -25,6 +27,8 @@ API_PREFIX = "/api/v3"
 DOCS = "https://docs.github.com/rest"
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
+# The hook deliveries listing pages with an opaque cursor: here the first attempt id it shows.
+_CURSOR = re.compile(r"^v1_(\d+)$")
 
 
 @dataclass
@@ -147,6 +151,8 @@ class RestApi:
             get(API_PREFIX + "/orgs/{org}/repos", self.org_repos),
             get(API_PREFIX + "/app/installations", self.installations),
             post(API_PREFIX + r"/app/installations/{id:\d+}/access_tokens", self.access_token),
+            get(API_PREFIX + "/app/hook/deliveries", self.hook_deliveries),
+            post(API_PREFIX + r"/app/hook/deliveries/{id:\d+}/attempts", self.redeliver),
             get(repo, self.repo),
             get(repo + "/installation", self.repo_installation),
             get(repo + "/labels", self.labels),
@@ -295,6 +301,40 @@ class RestApi:
             "repository_selection": installation.repository_selection,
         }
         return web.json_response(body, status=201)
+
+    # --- the app's webhook: its log of deliveries, redelivery --------------------------------
+
+    async def hook_deliveries(self, request: web.Request) -> web.Response:
+        """Every attempt, newest first, a page at a time from ``cursor``; ``status``
+        (success: 200-399, failure: 400-599) filters them, as on GitHub."""
+        self._require_app(request)
+        attempts = sorted(self._sim.emitter.sent, key=lambda a: a.attempt_id or 0, reverse=True)
+        wanted = request.query.get("status")
+        if wanted is not None:
+            codes = {"success": range(200, 400), "failure": range(400, 600)}.get(wanted)
+            if codes is None:
+                raise ValidationError("Query", "status", "invalid")
+            attempts = [a for a in attempts if _status_code(a) in codes]
+        if (cursor := request.query.get("cursor")) is not None:
+            found = _CURSOR.match(cursor)
+            if found is None:
+                raise ValidationError("Query", "cursor", "invalid")
+            attempts = [a for a in attempts if (a.attempt_id or 0) <= int(found[1])]
+        per_page = min(max(_param_int(request, "per_page", DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
+        page, rest = attempts[:per_page], attempts[per_page:]
+        headers = None
+        if rest:
+            url = request.url.update_query(cursor=f"v1_{rest[0].attempt_id}", per_page=per_page)
+            headers = {"Link": f'<{url}>; rel="next"'}
+        return web.json_response([_hook_delivery(a) for a in page], headers=headers)
+
+    async def redeliver(self, request: web.Request) -> web.Response:
+        self._require_app(request)
+        try:
+            self._sim.emitter.redeliver(int(request.match_info["id"]))
+        except KeyError:
+            raise NotFoundError("hook delivery") from None
+        return web.json_response({}, status=202)
 
     # --- issues ---------------------------------------------------------------------------
 
@@ -475,3 +515,36 @@ class RestApi:
         assert issue.pull is not None
         users = [self._render.user(u) for u in issue.pull.requested_reviewers]
         return web.json_response({"users": users, "teams": []})
+
+
+def _status_code(attempt: Delivery) -> int:
+    """What GitHub records for an attempt; an attempt that got no answer as GitHub's own
+    example shows one ("failed to connect", 502)."""
+    return attempt.status if attempt.status is not None else 502
+
+
+def _hook_delivery(attempt: Delivery) -> JSON:
+    """An item of GET /app/hook/deliveries (hook-delivery-item)."""
+    payload = attempt.payload if isinstance(attempt.payload, dict) else {}
+    installation = payload.get("installation")
+    repository = payload.get("repository")
+    code = _status_code(attempt)
+    if attempt.status is None:
+        status = "failed to connect"
+    else:
+        status = "OK" if 200 <= code < 300 else f"Invalid HTTP Response: {code}"
+    assert attempt.delivered_at is not None
+    return {
+        "id": attempt.attempt_id,
+        "guid": attempt.delivery_id,
+        "delivered_at": ts(attempt.delivered_at),
+        "redelivery": attempt.redelivery,
+        "duration": round(attempt.duration, 2),
+        "status": status,
+        "status_code": code,
+        "event": attempt.event,
+        "action": attempt.action,
+        "installation_id": installation.get("id") if isinstance(installation, dict) else None,
+        "repository_id": repository.get("id") if isinstance(repository, dict) else None,
+        "throttled_at": None,
+    }

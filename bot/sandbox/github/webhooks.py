@@ -4,6 +4,10 @@
 Deliveries are queued first. A test can post them in order (:meth:`WebhookEmitter.flush`),
 one by one, twice (a redelivery keeps its ``X-GitHub-Delivery`` id, as on GitHub) or in any
 order it likes; with ``auto_deliver=True`` a background task posts them as they happen.
+
+Every post is recorded as GitHub logs it for the hook (``GET /app/hook/deliveries``): an
+attempt id, when, the status code; ``POST /app/hook/deliveries/{id}/attempts`` queues that
+delivery again (:meth:`WebhookEmitter.redeliver`), marked as a redelivery.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -45,6 +53,11 @@ class Delivery:
     status: int | None = None  # HTTP status of the post; None until posted or if it failed
     error: str | None = None  # why the post failed, when it did
     attempts: int = 0  # how often it was posted
+    redelivery: bool = False  # queued again on request (POST .../attempts)
+    # Of the last post, as the hook's log of deliveries shows it:
+    attempt_id: int | None = None
+    delivered_at: datetime | None = None
+    duration: float = 0.0  # seconds
 
     @property
     def payload(self) -> Any:
@@ -74,12 +87,15 @@ class WebhookEmitter:
         self.app_id: int | None = None
         self.pending: list[Delivery] = []  # queued, not yet posted; tests may reorder it
         self.sent: list[Delivery] = []  # every post attempt, in order, with its outcome
+        self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._attempt_ids = itertools.count(1)
         self._session: aiohttp.ClientSession | None = None
         self._worker: asyncio.Task[list[Delivery]] | None = None
 
     def attach(self, state: GitHubState) -> None:
         """Receive every change made to ``state`` from now on."""
         self.app_id = state.app_id
+        self._now = state.now
         state.subscribe(self.enqueue)
 
     # --- building deliveries --------------------------------------------------------------
@@ -138,6 +154,8 @@ class WebhookEmitter:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=DELIVERY_TIMEOUT)
         delivery.attempts += 1
+        delivery.attempt_id, delivery.delivered_at = next(self._attempt_ids), self._now()
+        started = time.perf_counter()
         try:
             async with self._session.post(
                 self.target_url, data=delivery.body, headers=delivery.headers
@@ -147,8 +165,21 @@ class WebhookEmitter:
         except (aiohttp.ClientError, TimeoutError) as exc:
             delivery.status, delivery.error = None, repr(exc)
             log.warning("webhook delivery %s failed: %r", delivery.delivery_id, exc)
+        delivery.duration = time.perf_counter() - started
         self.sent.append(replace(delivery))
         return delivery
+
+    def redeliver(self, attempt_id: int) -> Delivery:
+        """Queue the delivery of this attempt again, as GitHub's "Redeliver" does: the same
+        body and X-GitHub-Delivery id, marked as a redelivery. KeyError if there is none."""
+        for attempt in self.sent:
+            if attempt.attempt_id == attempt_id:
+                again = replace(attempt, redelivery=True)
+                self.pending.append(again)
+                if self.auto_deliver:
+                    self._wake_worker()
+                return again
+        raise KeyError(attempt_id)
 
     async def flush(self) -> list[Delivery]:
         """Post every pending delivery in queue order; returns them with their outcome."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -573,6 +574,63 @@ async def test_wrong_secret_fails_verification(
     assert [d.status for d in delivered] == [401]
     headers, body = received[0]
     assert headers["X-Hub-Signature-256"] != sign(body, SECRET)
+
+
+async def test_the_app_hook_logs_every_attempt_and_redelivers_on_request(
+    sim: GitHubSimulator,
+    receiver: tuple[str, list[tuple[dict[str, str], bytes]]],
+    connect: Callable[..., github.Github],
+) -> None:
+    url, received = receiver
+    key = await asyncio.to_thread(_private_key)
+    app = github.GithubIntegration(
+        base_url=sim.api_url, auth=github.Auth.AppAuth(sim.state.app_id, key)
+    )
+
+    def listing(query: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        return app.requester.requestJsonAndCheck("GET", "/app/hook/deliveries", query)
+
+    sim.emitter.target_url = "http://127.0.0.1:9/github/webhook"  # nobody listens
+    sim.state.open_issue(REPO, "alice", "Lost")
+    (lost,) = await sim.emitter.flush()
+    sim.emitter.target_url = url
+    sim.state.open_issue(REPO, "alice", "Delivered")
+    await sim.emitter.flush()
+
+    headers, newest = await run(lambda: listing({"per_page": 1}))
+    assert [(d["status"], d["status_code"], d["redelivery"]) for d in newest] == [
+        ("OK", 204, False)
+    ]
+    (link,) = re.findall(r'<([^>]+)>; rel="next"', headers["link"])
+    _, older = await run(lambda: app.requester.requestJsonAndCheck("GET", link))
+    assert [(d["guid"], d["status"], d["status_code"]) for d in older] == [
+        (lost.delivery_id, "failed to connect", 502)
+    ]
+    assert older[0]["event"] == "issues"
+    assert older[0]["action"] == "opened"
+    _, failures = await run(lambda: listing({"status": "failure"}))
+    assert [d["id"] for d in failures] == [older[0]["id"]]
+
+    attempts = f"/app/hook/deliveries/{older[0]['id']}/attempts"
+    status, _, _ = await run(lambda: app.requester.requestJson("POST", attempts))
+    assert status == 202
+    (again,) = await sim.emitter.flush()
+    assert (again.delivery_id, again.redelivery, again.status) == (lost.delivery_id, True, 204)
+    assert received[-1][0]["X-GitHub-Delivery"] == lost.delivery_id
+    _, log = await run(lambda: listing({}))
+    assert [(d["guid"], d["redelivery"]) for d in log] == [
+        (lost.delivery_id, True),
+        (received[0][0]["X-GitHub-Delivery"], False),
+        (lost.delivery_id, False),
+    ]
+
+    unknown = "/app/hook/deliveries/999/attempts"
+    status, _, _ = await run(lambda: app.requester.requestJson("POST", unknown))
+    assert status == 404
+    with pytest.raises(github.GithubException) as not_the_app:
+        await run(lambda: connect().requester.requestJsonAndCheck("GET", "/app/hook/deliveries"))
+    assert not_the_app.value.status == 401
+    app.close()
 
 
 async def test_auto_delivery_posts_as_changes_happen(
