@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import github
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from github import Auth, Github, GithubIntegration
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.GithubRetry import GithubRetry
@@ -94,7 +97,7 @@ class GitHubClient:
         """A client authenticated as configured, or None when no GitHub credentials are set."""
         secrets, options = config.secrets, _options(config)
         if secrets.github_app_id is not None and secrets.github_app_private_key is not None:
-            app_auth = Auth.AppAuth(
+            app_auth = await _app_auth(
                 secrets.github_app_id, secrets.github_app_private_key.get_secret_value()
             )
             integration = GithubIntegration(
@@ -219,6 +222,26 @@ class GitHubClient:
         self._api.close()
         if self._integration is not None:
             self._integration.close()
+
+
+async def _app_auth(app_id: int, private_key: str) -> Auth.AppAuth:
+    """The App's credentials, with its key parsed once.
+
+    Given the PEM text, PyGithub parses it for every JWT it signs: ~0.1 s each with the GIL
+    held (cryptography checks the RSA key), which stalls the event loop for every request
+    made as the App. Parsed once here, in a thread, each JWT is signed in ~1 ms.
+    """
+    try:
+        key = await asyncio.to_thread(load_pem_private_key, private_key.encode(), None)
+    except (ValueError, TypeError) as exc:
+        raise GitHubUnavailable("GITHUB_APP_PRIVATE_KEY is not a PEM private key") from exc
+    if not isinstance(key, RSAPrivateKey):
+        raise GitHubUnavailable("GITHUB_APP_PRIVATE_KEY is not an RSA key (GitHub Apps use RSA)")
+
+    def sign(payload: dict[str, Any]) -> str:
+        return jwt.encode(payload, key, algorithm="RS256")
+
+    return Auth.AppAuth(app_id, sign_func=sign)
 
 
 def _int_header(headers: Mapping[str, Any], name: str) -> int | None:
