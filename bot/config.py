@@ -147,6 +147,10 @@ class GitHubSettings(Section):
     maintainer_teams: list[Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]] = []
     # The scheduled sync repairs webhooks that never arrived; 0 turns it off.
     sync_interval_minutes: int = Field(default=60, ge=0)
+    # With a GitHub App: how often to ask GitHub to redeliver the app webhook's failed
+    # deliveries (0 turns it off), and how far back to look (GitHub keeps 3 days).
+    redeliver_interval_minutes: int = Field(default=10, ge=0)
+    redeliver_lookback_hours: int = Field(default=6, ge=1, le=72)
     # Reviews are fetched only for pull requests updated within this many days.
     metrics_window_days: int = Field(default=180, ge=1)
     # Private repositories whose issues may be shown in Discord; other private ones' never are.

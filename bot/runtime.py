@@ -34,6 +34,7 @@ from bot.github.client import GitHubClient
 from bot.github.device_flow import DeviceFlow
 from bot.github.inbox import Inbox
 from bot.github.ingest import NORMALISER, Handler, IngestWorker
+from bot.github.redeliver import Redelivery
 from bot.github.sync import SyncScheduler
 from bot.leases import holder_name
 from bot.log import get_logger
@@ -249,6 +250,11 @@ class Runtime:
             interval = timedelta(minutes=github.sync_interval_minutes)
             # Webhooks are the fast path; the first repair comes one interval after start.
             jobs.append(Job("github-sync", interval, repair.repair, first_run_after=interval))
+        if self.github is not None and self.github.is_app and github.redeliver_interval_minutes:
+            lookback = timedelta(hours=github.redeliver_lookback_hours)
+            redelivery = Redelivery(self.github, self.sessions, self.clock, lookback)
+            interval = timedelta(minutes=github.redeliver_interval_minutes)
+            jobs.append(Job("github-redeliver", interval, redelivery.run, first_run_after=interval))
         for feature in self.features:
             for periodic in feature.jobs:
                 run = functools.partial(periodic.run, context)

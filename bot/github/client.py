@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from github import Auth, Github, GithubIntegration
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.GithubRetry import GithubRetry
+from github.Requester import Requester
 
 from bot.config import Config
 from bot.github.api import GitHubAccount, GitHubUnavailable
@@ -125,6 +126,11 @@ class GitHubClient:
         return None
 
     @property
+    def is_app(self) -> bool:
+        """Authenticated as a GitHub App, which can also act as the app itself (a JWT)."""
+        return self._integration is not None
+
+    @property
     def api(self) -> Github:
         """The PyGithub object, for code that already runs in a worker thread."""
         return self._api
@@ -196,11 +202,32 @@ class GitHubClient:
         The raw JSON is read in the worker thread: PyGithub objects fetch lazily on attribute
         access, so none is handed to the event loop. ``per_page`` is always 100.
         """
+        return await self._page(self._api.requester, url, params)
+
+    async def app_page(self, url: str, params: Mapping[str, str | int] | None = None) -> Page:
+        """Like :meth:`page`, for a listing only the GitHub App itself may read (with its JWT):
+        ``/app/hook/deliveries``."""
+        return await self._page(self._app_requester(), url, params)
+
+    async def redeliver(self, hook_delivery_id: int) -> None:
+        """Ask GitHub to post a delivery of the app's webhook again (same X-GitHub-Delivery)."""
+        requester = self._app_requester()
+        path = f"/app/hook/deliveries/{hook_delivery_id}/attempts"
+        await self.call(lambda: requester.requestJsonAndCheck("POST", path))
+
+    def _app_requester(self) -> Requester:
+        if self._integration is None:
+            raise GitHubUnavailable("only a GitHub App can read its webhook's deliveries")
+        return self._integration.requester
+
+    async def _page(
+        self, requester: Requester, url: str, params: Mapping[str, str | int] | None
+    ) -> Page:
         query = {"per_page": PER_PAGE, **params} if params is not None else None
 
         def fetch() -> Page:
             try:
-                headers, data = self._api.requester.requestJsonAndCheck("GET", url, query)
+                headers, data = requester.requestJsonAndCheck("GET", url, query)
             except github.GithubException as exc:
                 limited = _rate_limited(exc)
                 if limited is not None:

@@ -180,6 +180,16 @@ class LabelRecord:
     deleted: bool = False
 
 
+@dataclass(frozen=True)
+class HookDeliveryRecord:
+    """One attempt GitHub made at delivering an event to the app's webhook."""
+
+    id: int  # the attempt's, which a redelivery request names
+    guid: str  # the event's: X-GitHub-Delivery, the same in every attempt
+    delivered_at: datetime
+    status_code: int  # what the receiver answered
+
+
 @dataclass
 class Changes:
     """Everything one delivery (or one page of backfill) says, ready for :func:`apply`."""
@@ -513,6 +523,17 @@ def parse_issue_event(
         subject=_subject(kind, event),
         occurred_at=occurred_at,
         actor=_user(event.child_or_none("actor"), occurred_at),
+    )
+
+
+def parse_hook_delivery(obj: JSON) -> HookDeliveryRecord:
+    """An item of ``GET /app/hook/deliveries`` (the redelivery job reads no other field)."""
+    item = _Object(obj, "hook delivery")
+    return HookDeliveryRecord(
+        id=item.integer("id"),
+        guid=item.string("guid"),
+        delivered_at=item.time("delivered_at"),
+        status_code=item.integer("status_code"),
     )
 
 
