@@ -106,7 +106,7 @@ class WebSettings(Section):
     # keepalive_seconds.
     body_timeout_seconds: float = Field(default=10, gt=0)
     keepalive_seconds: float = Field(default=75, gt=0)
-    # Webhook bodies read or held at once, over all requests; at least one 25 MB delivery.
+    # Webhook bodies a process reads or holds at once; at least one 25 MB delivery.
     webhook_buffer_mb: int = Field(default=64, ge=25)
 
     @model_validator(mode="after")

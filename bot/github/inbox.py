@@ -65,9 +65,6 @@ _TABLE = WebhookDelivery.__table__
 Row = dict[str, Any]
 # Deliveries waiting for their commit, with the futures their requests await.
 Waiting = list[tuple[Row, asyncio.Future[bool]]]
-# What became of each delivery id of a batch: True (stored now), False (stored before), or why
-# it was not stored.
-Outcome = dict[str, "bool | InboxUnavailable | DeliveryRefused"]
 # PostgreSQL's SQLSTATE classes for errors in the values themselves: data exceptions (a value
 # too long, a NUL in text) and integrity constraint violations.
 _VALUE_ERRORS = ("22", "23")
@@ -79,6 +76,11 @@ class InboxUnavailable(Exception):
 
 class DeliveryRefused(Exception):
     """The database refused this delivery's own values; the others of its batch were stored."""
+
+
+# What became of each delivery id of a batch: True (stored now), False (stored before), or why
+# it was not stored.
+Outcome = dict[str, bool | InboxUnavailable | DeliveryRefused]
 
 
 @dataclass(frozen=True)
