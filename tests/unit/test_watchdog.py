@@ -42,14 +42,14 @@ def test_a_callback_or_task_that_computes_past_the_cpu_limit_is_blocking() -> No
         run_in_new_loop(burn, 0.01)
     assert len(watchdog.offences) == 2
     assert "computes()" in watchdog.offences[0]
-    assert watchdog.offences[1].startswith("<Handle burn(0.3)")
+    assert watchdog.offences[1].startswith("<Handle burn(")  # 3.12 leaves out the arguments
 
 
 def test_a_callback_that_waits_past_the_wall_limit_is_blocking() -> None:
     with LoopWatchdog() as watchdog:
         run_in_new_loop(time.sleep, BLOCKING_WALL_LIMIT + 0.1)
     assert len(watchdog.offences) == 1
-    assert watchdog.offences[0].startswith("<Handle sleep(2.1)")
+    assert watchdog.offences[0].startswith("<Handle sleep(")
 
 
 def test_a_loop_in_another_thread_is_watched() -> None:
