@@ -77,8 +77,8 @@ class LoopWatchdog:
     - the CPU time the loop's thread spends in the callback, over BLOCKING_CPU_LIMIT: hashing,
       parsing, rendering, importing, SQL compiled on the loop. Wall time cannot tell this
       apart from a loaded machine: while other processes hold both cores, or another thread
-      of this process holds the GIL, a callback of a few milliseconds takes hundreds (one
-      that used 30 ms of CPU was seen to take 255 ms and fail the suite);
+      of this process holds the GIL, a callback of a few milliseconds takes hundreds
+      (accepting a connection was seen to take 255 ms, and failed the suite);
     - the wall time, over BLOCKING_WALL_LIMIT: a callback that waits without computing
       (``time.sleep``, a blocking socket, lock or query) uses no CPU, so only its wall time
       shows it. The limit is one no loaded machine stretches a legitimate callback to; shorter

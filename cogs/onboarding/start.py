@@ -52,6 +52,12 @@ class Onboarding(commands.Cog):
         # elsewhere only means their first screen is the welcome, whose button then catches
         # up with the stored progress.
         self._started: set[int] = set()
+        # Their progress as this process last changed or read it. Every change is one of the
+        # member's own interactions here, so resuming needs no read: under load, the read's
+        # hop to a thread was most of a resumed /start's latency. As above, a row changed
+        # elsewhere is caught up by the member's next step.
+        self._progress: dict[int, Progress] = {}
+        self._changes = 0  # a read that a change overtakes is not remembered
 
     async def cog_load(self) -> None:
         guild_id = self.bot.guild_id
@@ -76,13 +82,28 @@ class Onboarding(commands.Cog):
 
     async def current(self, interaction: discord.Interaction) -> Progress:
         assert interaction.guild_id is not None
-        if interaction.user.id not in self._started:
+        guild_id, user_id = interaction.guild_id, interaction.user.id
+        if user_id not in self._started:
             # Most /start calls come from people who have never begun: they need no query.
             return onboarding.fresh()
-        guild_id, user_id = interaction.guild_id, interaction.user.id
-        return await self.bot.runtime.read(
+        if (known := self._progress.get(user_id)) is not None:
+            return known
+        changes = self._changes
+        progress = await self.bot.runtime.read(
             lambda session: onboarding.current(session, guild_id, user_id)
         )
+        if changes == self._changes:
+            self._progress[user_id] = progress
+        return progress
+
+    def _remember(self, user_id: int, progress: Progress | None) -> None:
+        """Record a change of the member's progress (None: read it again when next needed)."""
+        self._started.add(user_id)
+        self._changes += 1
+        if progress is None:
+            self._progress.pop(user_id, None)
+        else:
+            self._progress[user_id] = progress
 
     async def change(
         self,
@@ -96,7 +117,7 @@ class Onboarding(commands.Cog):
             progress = await action(
                 session, interaction.guild_id, interaction.user.id, *args, self.bot.clock.now()
             )
-        self._started.add(interaction.user.id)
+        self._remember(interaction.user.id, progress)
         return progress
 
     # --- rendering -----------------------------------------------------------------------
@@ -213,7 +234,7 @@ class Onboarding(commands.Cog):
             embed.colour = discord.Colour.orange()
             await interaction.edit_original_response(embed=embed, view=GitHubView(self, retry=True))
             return
-        self._started.add(interaction.user.id)
+        self._remember(interaction.user.id, progress)
         await self.show(interaction, progress)
 
     async def link_by_login(self, interaction: discord.Interaction, login: str) -> None:
@@ -221,7 +242,7 @@ class Onboarding(commands.Cog):
         progress = await linking.link_typed_login(
             self.bot.runtime.context, user_id=interaction.user.id, login=login
         )
-        self._started.add(interaction.user.id)
+        self._remember(interaction.user.id, progress)
         await self.show(interaction, progress)
 
     async def finish(self, interaction: discord.Interaction) -> None:
@@ -230,6 +251,7 @@ class Onboarding(commands.Cog):
             first_time = await onboarding.finish(
                 session, interaction.guild.id, interaction.user.id, self.bot.clock.now()
             )
+        self._remember(interaction.user.id, None)
         if first_time and isinstance(interaction.user, discord.Member):
             role = interaction.guild.get_role(self.settings.newcomer_role_id)
             if role is not None:

@@ -6,17 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
 from bot.db.models import Claim, Newcomer
 from bot.sandbox.community import Sandbox
 from bot.sandbox.discord import InteractionResult, Member, Message
+from bot.services import onboarding
+from bot.services.onboarding import Progress
 
 
 def member(sandbox: Sandbox, name: str) -> Member:
@@ -109,6 +113,66 @@ async def test_start_again_resumes_where_the_member_stopped(sandbox: Sandbox) ->
     await sandbox.driver.click(shown.message, label="I accept")
     again = await start(sandbox, "bruno")
     assert again.embeds[0]["title"] == "What would you like to work on?"
+
+
+def progress_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The members whose progress the bot reads from the database, from now on."""
+    read: list[int] = []
+    real = onboarding.current
+
+    def current(session: Session, guild_id: int, user_id: int) -> Progress:
+        read.append(user_id)
+        return real(session, guild_id, user_id)
+
+    monkeypatch.setattr(onboarding, "current", current)
+    return read
+
+
+async def test_resuming_reads_the_progress_once_per_process(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = await start(sandbox, "bruno")
+    assert shown.message is not None
+    await sandbox.driver.click(shown.message, label="I accept")
+    reads = progress_reads(monkeypatch)
+
+    again = await start(sandbox, "bruno")
+    assert again.embeds[0]["title"] == "What would you like to work on?"
+    assert reads == []  # the click told this process where bruno is
+
+    await sandbox.restart_bot()
+    for _ in range(2):
+        again = await start(sandbox, "bruno")
+        assert again.embeds[0]["title"] == "What would you like to work on?"
+    assert reads == [member(sandbox, "bruno").id]
+
+
+async def test_a_read_overtaken_by_a_change_is_not_remembered(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = await start(sandbox, "bruno")
+    assert shown.message is not None
+    await sandbox.driver.click(shown.message, label="I accept")
+    await sandbox.driver.select(shown.message, "Areas of interest", ["docs"])
+    await sandbox.restart_bot()  # a new process: it reads bruno's progress when first asked
+    read_done, change_done = threading.Event(), threading.Event()
+    real = onboarding.current
+
+    def current_then_wait(session: Session, guild_id: int, user_id: int) -> Progress:
+        progress = real(session, guild_id, user_id)
+        read_done.set()
+        change_done.wait(10)  # a worker thread: the loop goes on meanwhile
+        return progress
+
+    monkeypatch.setattr(onboarding, "current", current_then_wait)
+    resumed = asyncio.create_task(start(sandbox, "bruno"))
+    await asyncio.to_thread(read_done.wait, 10)
+    await sandbox.driver.select(shown.message, "Your experience", ["new"])
+    change_done.set()
+    assert (await resumed).embeds[0]["title"] == "What would you like to work on?"
+
+    again = await start(sandbox, "bruno")
+    assert again.embeds[0]["title"] == "Link your GitHub account"
 
 
 async def test_buttons_keep_working_after_a_restart(sandbox: Sandbox) -> None:
