@@ -28,6 +28,14 @@ from bot.db.models import (
 )
 from bot.github.api import GitHubUnavailable
 from bot.github.client import GitHubClient, Page
+from bot.github.normalise import (
+    Changes,
+    apply,
+    lock_history,
+    parse_issue,
+    parse_issue_event,
+    parse_repository,
+)
 from bot.github.sync import (
     RepositorySync,
     SyncScheduler,
@@ -165,6 +173,38 @@ async def test_a_full_sync_writes_the_normalised_history(
     assert (sim.counter.by_route[ISSUES], sim.counter.by_route[PULLS]) == (1, 1)
     assert sim.counter.by_route[EVENTS] == 1
     assert stats.total_items >= 2 + 1 + 10
+
+
+@pytest.mark.parametrize("event_first", [False, True])
+async def test_who_merged_comes_from_the_merge_event_in_either_order(
+    sim: GitHubSimulator,
+    clock: ManualClock,
+    sessions: async_sessionmaker[AsyncSession],
+    event_first: bool,
+) -> None:
+    """The pulls listing gives no merged_by; the "merged" event of the events listing names
+    the merger, and a page of either listing may be written first."""
+    scenario(sim, clock)
+    state = sim.state
+    repo, pull = state.repo(REPO), state.issue(REPO, 2)
+    listed = parse_issue(state.render.pull(repo, pull, simple=True), repo.id)
+    assert listed.merged_at is not None
+    assert listed.merged_by is None
+    (merged,) = [e for e in repo.events if e.issue_number == 2 and e.event == "merged"]
+    event = parse_issue_event(state.render.issue_event(repo, merged, with_issue=True), repo.id)
+    assert event is not None
+    pages = [
+        Changes(repositories=[parse_repository(state.render.repo(repo))], issues=[listed]),
+        Changes(events=[event]),
+    ]
+    for changes in reversed(pages) if event_first else pages:
+        async with sessions.begin() as session:
+            await lock_history(session)
+            await apply(session, changes)
+    async with sessions() as session:
+        stored = await session.scalar(select(GitHubIssue).where(GitHubIssue.number == 2))
+    assert stored is not None
+    assert stored.merged_by_id == state.user("maintainer").id
 
 
 @pytest.fixture
