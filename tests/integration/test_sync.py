@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from yarl import URL
 
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.config import Config, ConfigError, load_config
@@ -128,12 +130,14 @@ async def forget(sessions: async_sessionmaker[AsyncSession]) -> None:
             await session.execute(delete(Base.metadata.tables[name]))
 
 
-def crash_on(client: GitHubClient, sim: GitHubSimulator, path: str, page: int) -> None:
-    """From page ``page`` of the listing at ``path`` on, GitHub answers 502 to everything."""
+def crash_on(client: GitHubClient, sim: GitHubSimulator, listing: str, page: int) -> None:
+    """From page ``page`` of ``listing`` (e.g. "issues/events") on, GitHub answers 502 to
+    everything. The listing's pages after the first are addressed by repository id."""
     real = client.page
+    path = f"/{listing}$"
 
     async def page_with_outage(url: str, params: Any = None) -> Page:
-        if path in url and f"page={page}" in url:
+        if re.search(path, URL(url).path) and f"page={page}" in url:
             sim.inject_error(502, count=10**6, path=path)
         return await real(url, params)
 
@@ -320,7 +324,7 @@ async def test_a_crashed_sync_resumes_without_refetching_finished_pages(
 
     # GitHub breaks down for good on the second page of the events (newest first) listing.
     real_page = client.page
-    crash_on(client, sim, "/issues/events", page=2)
+    crash_on(client, sim, "issues/events", page=2)
     sim.counter.reset()
     with pytest.raises(GitHubUnavailable):
         await sync()
@@ -329,6 +333,9 @@ async def test_a_crashed_sync_resumes_without_refetching_finished_pages(
         checkpoint = await session.get(GitHubSyncCheckpoint, (REPO, "events"))
     assert checkpoint is not None
     assert checkpoint.next_url is not None
+    # Where GitHub's Link header pointed: the repository by id, which survives a rename.
+    repository_id = sim.state.repo(REPO).id
+    assert f"/repositories/{repository_id}/issues/events?" in checkpoint.next_url
     assert "page=2" in checkpoint.next_url
 
     # GitHub is back: the next run goes on from page 2 of the events and re-reads nothing else.
@@ -350,7 +357,7 @@ async def test_a_crash_inside_the_issue_listing_resumes_from_its_checkpoint(
 ) -> None:
     await seed_issues(sim, clock, 250)
     real_page = client.page
-    crash_on(client, sim, f"/repos/{REPO}/issues", page=3)
+    crash_on(client, sim, "issues", page=3)
     with pytest.raises(GitHubUnavailable):
         await sync()
     sim.faults.clear()

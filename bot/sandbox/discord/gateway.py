@@ -24,7 +24,7 @@ from bot.sandbox.discord.state import (
     SimState,
     guild_payload,
     member_payload,
-    user_payload,
+    private_user_payload,
 )
 from bot.sandbox.discord.waiting import Waiters
 
@@ -142,6 +142,8 @@ class Gateway:
         self.stats = GatewayStats()
         self.heartbeat_interval_ms = HEARTBEAT_INTERVAL_MS  # what HELLO asks the bot for
         self._acks: set[asyncio.Task[None]] = set()
+        # Sees every event dispatched (the simulator checks them against Discord's API).
+        self.on_dispatch: Callable[[str, JSON], None] = lambda event, data: None
 
     @property
     def connected(self) -> bool:
@@ -164,6 +166,7 @@ class Gateway:
             return
         if not self.wants(event, intent):
             return
+        self.on_dispatch(event, data)
         session.seq += 1
         payload = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
         session.backlog.append((session.seq, payload))
@@ -295,7 +298,7 @@ class Gateway:
         self.stats.identifies += 1
         ready = {
             "v": 10,
-            "user": {**user_payload(self._state.bot), "verified": True, "mfa_enabled": False},
+            "user": private_user_payload(self._state.bot),
             "guilds": [{"id": str(g), "unavailable": True} for g in self._state.guilds],
             "session_id": session.id,
             "resume_gateway_url": self._resume_url(),
