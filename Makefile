@@ -27,7 +27,8 @@ $(VENV)/.installed: pyproject.toml
 hooks:
 	@bash .ci/install-hooks.sh $(VENV)
 
-# GitHub's published webhook schemas, which the simulator's payloads are checked against.
+# GitHub's published webhook schemas and REST API description, which the simulator's payloads
+# and answers are checked against (Discord's description is in tests/schemas/discord/).
 tests/schemas/node_modules/.installed: tests/schemas/package-lock.json
 	npm ci --prefix tests/schemas --no-audit --no-fund --silent
 	touch $@

@@ -14,7 +14,11 @@ The simulator renders every matching item for each page it serves, which is quad
 size, so the child memoises its renderer (nothing changes while the sync runs). Prints
 figures; asserts nothing.
 
-    python benchmarks/backfill.py [--issues 10000]
+With ``--check-api`` the simulator checks every call against GitHub's API description
+(bot/sandbox/openapi.py) and the report is printed at the end; the checks take CPU in the
+simulator's process, so the timing figures are for runs without it.
+
+    python benchmarks/backfill.py [--issues 10000] [--check-api]
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from bot.github.client import GitHubClient
 from bot.github.sync import RepositorySync
 from bot.sandbox.github import GitHubSimulator
 from bot.sandbox.github.state import GitHubState, Issue, IssueEvent, PullInfo, Review
+from bot.sandbox.openapi import preload as preload_api_descriptions
+from bot.sandbox.openapi import report as api_report
 
 REPO = "helios-engine/helios"
 TOKEN = "ghp_benchmark_token"  # noqa: S105 (a throwaway, loopback only)
@@ -95,7 +101,7 @@ def memoise(state: GitHubState) -> None:
     render = state.render
     for name, key in (
         ("issue", lambda repo, item, **_: item.id),
-        ("pull", lambda repo, item, **kw: (item.id, kw.get("simple", False))),
+        ("pull", lambda repo, item, **kw: (item.id, kw.get("simple"), kw.get("rest"))),
         ("issue_event", lambda repo, item, **kw: (item.id, kw.get("with_issue"))),
     ):
         setattr(render, name, _cached(getattr(render, name), key))
@@ -114,8 +120,9 @@ def _cached(function: Callable[..., Any], key: Callable[..., Any]) -> Callable[.
     return cached
 
 
-def serve(count: int, end: datetime, pipe: Connection) -> None:
-    """The child process: build the repository, serve it, report the request count at the end."""
+def serve(count: int, end: datetime, check_api: bool, pipe: Connection) -> None:
+    """The child process: build the repository, serve it, report the request count (and the
+    API check) at the end."""
 
     async def run() -> None:
         clock = ManualClock(end)
@@ -123,11 +130,15 @@ def serve(count: int, end: datetime, pipe: Connection) -> None:
         figures = build(state, count, end)
         memoise(state)
         async with GitHubSimulator(clock, webhook_secret=WEBHOOK_SECRET, state=state) as sim:
+            sim.api.enabled = check_api
             sim.add_token(TOKEN, "helios-bot")
             pipe.send((sim.api_url, figures))
             await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-            pipe.send(dict(sim.counter.by_route))
+            report = await asyncio.to_thread(api_report, sim.api) if check_api else ""
+            pipe.send((dict(sim.counter.by_route), report))
 
+    if check_api:
+        preload_api_descriptions()  # before the event loop runs
     asyncio.run(run())
 
 
@@ -163,17 +174,24 @@ async def backfill(api_url: str, directory: Path) -> tuple[RepositorySync, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=10_000, help="issues and pulls in all")
+    parser.add_argument(
+        "--check-api",
+        action="store_true",
+        help="check every call against GitHub's API description and print the report",
+    )
     args = parser.parse_args()
 
     end = datetime.now(UTC).replace(microsecond=0)
     ours, theirs = multiprocessing.Pipe()
-    child = multiprocessing.Process(target=serve, args=(args.issues, end, theirs), daemon=True)
+    child = multiprocessing.Process(
+        target=serve, args=(args.issues, end, args.check_api, theirs), daemon=True
+    )
     child.start()
     api_url, figures = ours.recv()
     with tempfile.TemporaryDirectory() as directory:
         job, seconds = asyncio.run(backfill(api_url, Path(directory)))
     ours.send("done")
-    served: dict[str, int] = ours.recv()
+    served, report = ours.recv()
     child.join()
 
     stats = job.stats
@@ -208,6 +226,8 @@ def main() -> None:
     print(f"wall time: {seconds:.1f} s ({stats.total_items / seconds:.0f} items/s)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS (this process): {peak:.0f} MB")
+    if report:
+        print(f"\nAPI calls checked against GitHub's description:\n{report}", end="")
 
 
 if __name__ == "__main__":

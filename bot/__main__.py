@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--format", choices=["text", "jsonl"], default="text")
     sandbox.add_argument(
+        "--check-api",
+        action="store_true",
+        help="print, per route, the calls checked against Discord's and GitHub's published API "
+        "descriptions (needs `make dev-setup`)",
+    )
+    sandbox.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
 
@@ -119,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.sandbox.cli import run_sandbox
 
         setup_logging(args.log_level, "text", ())
-        return asyncio.run(run_sandbox(args.script, args.format, args.config))
+        return asyncio.run(
+            run_sandbox(args.script, args.format, args.config, check_api=args.check_api)
+        )
     path = resolve_config_path(args.config, os.environ)
     try:
         config = load_config(path)

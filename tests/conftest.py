@@ -20,6 +20,9 @@ from bot.clock import ManualClock
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
 
+# Every simulator call checked against Discord's and GitHub's API descriptions.
+pytest_plugins = ["tests.api_checks"]
+
 POSTGRES_ENV = "HELIOS_TEST_POSTGRES_URL"
 # Discord allows 3 s to acknowledge an interaction; a callback that keeps the loop's thread
 # computing this long is a bug (PyGithub, heavy SQL and rendering belong in threads).

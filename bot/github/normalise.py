@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, or_, text, update
+from sqlalchemy import case, delete, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -508,13 +508,20 @@ def _comment(obj: _Object, repository_id: int) -> CommentRecord:
 def parse_issue_event(
     obj: JSON, repository_id: int, number: int | None = None
 ) -> EventRecord | None:
-    """A REST issue event (the repository-wide list embeds its issue); None if not tracked."""
+    """A REST issue event (the repository-wide list embeds its issue); None if not tracked
+    or if GitHub no longer says what it was about: the issue, the label's name or the assignee
+    can be null (deleted since), which GitHub's API description allows."""
     event = _Object(obj, "issue event")
     kind = EVENT_KINDS.get(event.string_or_none("event") or "")
     if kind is None:
         return None
     if number is None:
-        number = event.child("issue").integer("number")
+        issue = event.child_or_none("issue")
+        if issue is None:
+            return None
+        number = issue.integer("number")
+    if _forgotten(kind, event):
+        return None
     occurred_at = event.time("created_at")
     return EventRecord(
         repository_id=repository_id,
@@ -535,6 +542,16 @@ def parse_hook_delivery(obj: JSON) -> HookDeliveryRecord:
         delivered_at=item.time("delivered_at"),
         status_code=item.integer("status_code"),
     )
+
+
+def _forgotten(kind: str, event: _Object) -> bool:
+    """A REST event whose label name or assignee is null: deleted since, so its subject is
+    gone (a webhook, sent at the time, always names it)."""
+    if kind in ("labeled", "unlabeled"):
+        return event.child("label").string_or_none("name") is None
+    if kind in ("assigned", "unassigned"):
+        return event.child_or_none("assignee") is None
+    return False
 
 
 def _subject(kind: str, obj: _Object) -> str:
@@ -792,6 +809,7 @@ async def apply(session: AsyncSession, changes: Changes) -> None:
     for comment in changes.comments:
         await upsert_comment(session, comment)
     await record_events(session, changes.events)
+    await fill_merged_by(session, changes)
 
 
 def _all_users(changes: Changes) -> list[UserRecord]:
@@ -1051,6 +1069,45 @@ async def record_events(session: AsyncSession, events: Sequence[EventRecord]) ->
         for e in events
     ]
     await session.execute(_events_insert(_dialect(session)), rows)
+
+
+async def fill_merged_by(session: AsyncSession, changes: Changes) -> None:
+    """Who merged a pull request, from its "merged" event, where its snapshot did not say.
+
+    The REST pulls listing does not give ``merged_by`` (only a pull request fetched on its
+    own does), but the events listing names the merger as the "merged" event's actor. Either
+    may be stored first, so both a merged snapshot and a "merged" event look for the other.
+    """
+    wanted: dict[int, set[int]] = {}
+    for issue in changes.issues:
+        if issue.merged_at is not None and issue.merged_by is None:
+            wanted.setdefault(issue.repository_id, set()).add(issue.number)
+    for event in changes.events:
+        if event.kind == "merged" and event.actor is not None:
+            wanted.setdefault(event.repository_id, set()).add(event.number)
+    merger = (
+        select(GitHubIssueEvent.actor_id)
+        .where(
+            GitHubIssueEvent.repository_id == GitHubIssue.repository_id,
+            GitHubIssueEvent.number == GitHubIssue.number,
+            GitHubIssueEvent.kind == "merged",
+            GitHubIssueEvent.actor_id.is_not(None),
+        )
+        .order_by(GitHubIssueEvent.occurred_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    for repository_id, numbers in wanted.items():
+        await session.execute(
+            update(GitHubIssue)
+            .where(
+                GitHubIssue.repository_id == repository_id,
+                GitHubIssue.number.in_(sorted(numbers)),
+                GitHubIssue.merged.is_(True),
+                GitHubIssue.merged_by_id.is_(None),
+            )
+            .values(merged_by_id=merger)
+        )
 
 
 @functools.cache

@@ -10,10 +10,10 @@ Three listings per repository, 100 items a page:
   since=checkpoint``; after each page the checkpoint moves to the newest ``updated_at`` in it.
   Reviews and comments are fetched for the items of the page updated inside the metrics
   window.
-- pulls: the pull shape (draft, requested reviewers, merged_by), newest update first, down to
-  the checkpoint (the API has no ``since`` here).
-- events: ``/issues/events`` (label, assignment, review-request history), newest first, down to
-  the checkpoint.
+- pulls: the short pull shape (draft, requested reviewers; GitHub leaves out ``merged_by``
+  here), newest update first, down to the checkpoint (the API has no ``since`` here).
+- events: ``/issues/events`` (label, assignment, review-request history, and who merged each
+  pull request: the "merged" event's actor), newest first, down to the checkpoint.
 
 A newest-first pass can only move its checkpoint once it ends, so a pass in progress stores its
 next page's address: a killed run resumes there. Items that change meanwhile move to the front
@@ -237,7 +237,7 @@ class RepositorySync:
         return found
 
     def _events(self, raws: list[JSON]) -> Changes:
-        parsed = (parse_issue_event(raw, self._repository_id) for raw in raws if "issue" in raw)
+        parsed = (parse_issue_event(raw, self._repository_id) for raw in raws)
         return Changes(events=[event for event in parsed if event is not None])
 
     async def _newest_first(

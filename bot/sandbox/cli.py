@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import Config, ConfigError, load_config
 from bot.runtime import wait_for_shutdown_signal
 from bot.sandbox.community import Sandbox
+from bot.sandbox.openapi import SPEC_FILES, SpecMissing, require_spec
 from bot.sandbox.scenario import ScenarioError, Transcript, load_scenario, run_scenario
 
 EXIT_FAILED = 1
@@ -18,7 +19,12 @@ EXIT_BAD_INPUT = 2  # the scenario or the config file was rejected when loaded
 BUILT_IN = "first_month.toml"
 
 
-async def run_sandbox(script: str | None, output: str, config: str | None = None) -> int:
+async def run_sandbox(
+    script: str | None, output: str, config: str | None = None, *, check_api: bool = False
+) -> int:
+    """Play ``script`` (or the built-in month and keep serving); ``check_api``: print, per
+    route, the calls checked against Discord's and GitHub's API descriptions, which must
+    then be installed."""
     path = Path(script) if script else Path(str(files("bot.sandbox.scenarios") / BUILT_IN))
     try:
         scenario = load_scenario(path)
@@ -36,6 +42,13 @@ async def run_sandbox(script: str | None, output: str, config: str | None = None
                 print(problem, file=sys.stderr)
             return EXIT_BAD_INPUT
 
+    if check_api:
+        try:
+            for name in SPEC_FILES:
+                require_spec(name)
+        except SpecMissing as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_BAD_INPUT
     served = False
 
     async def serve(sandbox: Sandbox, transcript: Transcript) -> None:
@@ -58,6 +71,12 @@ async def run_sandbox(script: str | None, output: str, config: str | None = None
         )
     if not served:  # printed after shutdown, so errors logged then are in it too
         _print(transcript, output)
+    if check_api:
+        print(
+            f"\nAPI calls checked against the published descriptions:\n{transcript.api_report}",
+            end="",
+            file=sys.stderr,
+        )
     for failure in transcript.failures:
         print(f"FAILED {failure}", file=sys.stderr)
     return EXIT_FAILED if transcript.failures else 0

@@ -3,12 +3,14 @@
 transcript records everything the bot did in return.
 
 The TOML format is documented in docs/sandbox.md. A scenario fails when one of its steps
-cannot be carried out, when one of its expectations is not met, or when the bot logs an error
-at any time from its start to its shutdown.
+cannot be carried out, when one of its expectations is not met, when the bot logs an error
+at any time from its start to its shutdown, or when a call between the bot and a simulator
+breaks Discord's or GitHub's API description (bot/sandbox/openapi.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import json
@@ -29,6 +31,8 @@ from bot.sandbox.community import DemoCommunity, Sandbox
 from bot.sandbox.discord import Channel, DiscordError, InteractionResult, Member, Message
 from bot.sandbox.discord.state import PRIVATE_THREAD
 from bot.sandbox.github import GitHubRequest, GitHubState, NotFoundError
+from bot.sandbox.openapi import preload as preload_api_descriptions
+from bot.sandbox.openapi import report as api_report
 
 # What a scenario may make happen on GitHub: the simulator's state changes of these names.
 GITHUB_ACTIONS = frozenset(
@@ -177,6 +181,8 @@ class Entry:
 class Transcript:
     entries: list[Entry] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # Per route, the calls checked against Discord's and GitHub's API descriptions.
+    api_report: str = ""
 
     def text(self) -> str:
         return "\n".join(entry.render() for entry in self.entries) + "\n"
@@ -224,6 +230,7 @@ class Runner:
         self._requests_seen = 0
         self._github_seen = 0
         self._unhandled_seen = 0
+        self._violations_seen: dict[str, int] = {}
         self._last_result: dict[str, InteractionResult] = {}
         self.step = 0  # the step being played; 0 before the first
 
@@ -231,18 +238,18 @@ class Runner:
         for line in self._community().legend:
             self._log(0, "config", line)
         self.observe(0)
-        self.check_errors(0, "start-up")
+        await self.check_errors(0, "start-up")
         for number, step in enumerate(scenario.step, start=1):
             self.step = number
             carried_out = await self._play_step(number, step, len(scenario.step) - number)
-            self.check_errors(number, f"step {number}")
+            await self.check_errors(number, f"step {number}")
             if not carried_out:
                 break  # later steps build on this one: playing them would only add noise
         return self.transcript
 
-    def check_errors(self, number: int, phase: str) -> None:
-        """Record as failures the errors logged, and the Discord routes the simulator lacks
-        that the bot called, since the last check."""
+    async def check_errors(self, number: int, phase: str) -> None:
+        """Record as failures the errors logged, the Discord routes the simulator lacks that
+        the bot called, and the calls that broke an API description, since the last check."""
         for record in self.errors.take():
             text = f"{record.name}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
@@ -256,6 +263,14 @@ class Runner:
             self._log(number, "error", text)
             self.transcript.failures.append(f"{phase}: {text}")
         self._unhandled_seen = len(unhandled)
+        for check in (self.sandbox.discord.api, self.sandbox.github.api):
+            await asyncio.to_thread(check.drain)  # the checks run in a thread of their own
+            violations = check.violations
+            for violation in violations[self._violations_seen.get(check.api, 0) :]:
+                text = f"a call broke {check.api.capitalize()}'s API description: {violation}"
+                self._log(number, "error", text)
+                self.transcript.failures.append(f"{phase}: {text}")
+            self._violations_seen[check.api] = len(violations)
 
     async def _play_step(self, number: int, step: Step, remaining: int) -> bool:
         """Play one step; False if it could not be carried out (the failure is recorded)."""
@@ -564,6 +579,7 @@ async def run_scenario(
         load_scenario(path_or_scenario) if isinstance(path_or_scenario, Path) else path_or_scenario
     )
     clock = ManualClock(scenario.start) if scenario.start else ManualClock()
+    await asyncio.to_thread(preload_api_descriptions)  # before the bot and simulators run
     with BotErrors().attached() as errors:
         sandbox = Sandbox(directory, clock, organiser_config=organiser_config)
         runner = Runner(sandbox, clock, errors)
@@ -574,7 +590,9 @@ async def run_scenario(
                     await while_running(sandbox, runner.transcript)
         finally:
             await sandbox.stop()
-        runner.check_errors(runner.step, "shutdown")
+        await runner.check_errors(runner.step, "shutdown")
+    checks = (sandbox.discord.api, sandbox.github.api)
+    runner.transcript.api_report = await asyncio.to_thread(api_report, *checks)
     return runner.transcript
 
 
@@ -586,6 +604,6 @@ async def _start(sandbox: Sandbox, runner: Runner) -> bool:
         runner.transcript.failures.append(
             f"start-up: the bot did not start: {type(exc).__name__}: {exc}"
         )
-        runner.check_errors(0, "start-up")
+        await runner.check_errors(0, "start-up")
         return False
     return True

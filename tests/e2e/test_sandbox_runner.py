@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
 
+import bot.sandbox.discord.rest
 from bot.clock import ManualClock
 from bot.sandbox.community import Sandbox
 from bot.sandbox.scenario import BotErrors, Runner, Scenario, Transcript, run_scenario
@@ -64,6 +66,26 @@ async def test_a_discord_route_the_simulator_lacks_fails_the_run(
         "start-up: the bot called a Discord route the simulator lacks: "
         f"GET /guilds/{guild.id}/welcome-screen"
     ]
+
+
+async def test_an_answer_that_breaks_discords_api_description_fails_the_run(
+    sandbox: Sandbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = bot.sandbox.discord.rest.message_payload
+
+    def numeric_id(state: Any, message: Any, **options: Any) -> dict[str, Any]:
+        return {**real(state, message, **options), "id": message.id}  # not a string
+
+    monkeypatch.setattr(bot.sandbox.discord.rest, "message_payload", numeric_id)
+    transcript = await play(sandbox, clock, STATUS)
+    route = "POST /interactions/{interaction_id}/{interaction_token}/callback"
+    (interaction,) = sandbox.discord.state.interactions.values()
+    assert transcript.failures == [
+        f"step 1: a call broke Discord's API description: discord {route}: response 200: "
+        f"resource/message/id: {interaction.original_message_id} is not of type 'string'"
+    ]
+    # Taken here; left alone, it would fail the test too (tests/api_checks.py).
+    assert len(sandbox.discord.api.take_violations()) == 1
 
 
 async def test_an_error_after_the_last_step_fails_the_run(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from yarl import URL
 
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.config import Config, ConfigError, load_config
@@ -28,6 +30,14 @@ from bot.db.models import (
 )
 from bot.github.api import GitHubUnavailable
 from bot.github.client import GitHubClient, Page
+from bot.github.normalise import (
+    Changes,
+    apply,
+    lock_history,
+    parse_issue,
+    parse_issue_event,
+    parse_repository,
+)
 from bot.github.sync import (
     RepositorySync,
     SyncScheduler,
@@ -120,12 +130,14 @@ async def forget(sessions: async_sessionmaker[AsyncSession]) -> None:
             await session.execute(delete(Base.metadata.tables[name]))
 
 
-def crash_on(client: GitHubClient, sim: GitHubSimulator, path: str, page: int) -> None:
-    """From page ``page`` of the listing at ``path`` on, GitHub answers 502 to everything."""
+def crash_on(client: GitHubClient, sim: GitHubSimulator, listing: str, page: int) -> None:
+    """From page ``page`` of ``listing`` (e.g. "issues/events") on, GitHub answers 502 to
+    everything. The listing's pages after the first are addressed by repository id."""
     real = client.page
+    path = f"/{listing}$"
 
     async def page_with_outage(url: str, params: Any = None) -> Page:
-        if path in url and f"page={page}" in url:
+        if re.search(path, URL(url).path) and f"page={page}" in url:
             sim.inject_error(502, count=10**6, path=path)
         return await real(url, params)
 
@@ -165,6 +177,38 @@ async def test_a_full_sync_writes_the_normalised_history(
     assert (sim.counter.by_route[ISSUES], sim.counter.by_route[PULLS]) == (1, 1)
     assert sim.counter.by_route[EVENTS] == 1
     assert stats.total_items >= 2 + 1 + 10
+
+
+@pytest.mark.parametrize("event_first", [False, True])
+async def test_who_merged_comes_from_the_merge_event_in_either_order(
+    sim: GitHubSimulator,
+    clock: ManualClock,
+    sessions: async_sessionmaker[AsyncSession],
+    event_first: bool,
+) -> None:
+    """The pulls listing gives no merged_by; the "merged" event of the events listing names
+    the merger, and a page of either listing may be written first."""
+    scenario(sim, clock)
+    state = sim.state
+    repo, pull = state.repo(REPO), state.issue(REPO, 2)
+    listed = parse_issue(state.render.pull(repo, pull, simple=True), repo.id)
+    assert listed.merged_at is not None
+    assert listed.merged_by is None
+    (merged,) = [e for e in repo.events if e.issue_number == 2 and e.event == "merged"]
+    event = parse_issue_event(state.render.issue_event(repo, merged, with_issue=True), repo.id)
+    assert event is not None
+    pages = [
+        Changes(repositories=[parse_repository(state.render.repo(repo))], issues=[listed]),
+        Changes(events=[event]),
+    ]
+    for changes in reversed(pages) if event_first else pages:
+        async with sessions.begin() as session:
+            await lock_history(session)
+            await apply(session, changes)
+    async with sessions() as session:
+        stored = await session.scalar(select(GitHubIssue).where(GitHubIssue.number == 2))
+    assert stored is not None
+    assert stored.merged_by_id == state.user("maintainer").id
 
 
 @pytest.fixture
@@ -280,7 +324,7 @@ async def test_a_crashed_sync_resumes_without_refetching_finished_pages(
 
     # GitHub breaks down for good on the second page of the events (newest first) listing.
     real_page = client.page
-    crash_on(client, sim, "/issues/events", page=2)
+    crash_on(client, sim, "issues/events", page=2)
     sim.counter.reset()
     with pytest.raises(GitHubUnavailable):
         await sync()
@@ -289,6 +333,9 @@ async def test_a_crashed_sync_resumes_without_refetching_finished_pages(
         checkpoint = await session.get(GitHubSyncCheckpoint, (REPO, "events"))
     assert checkpoint is not None
     assert checkpoint.next_url is not None
+    # Where GitHub's Link header pointed: the repository by id, which survives a rename.
+    repository_id = sim.state.repo(REPO).id
+    assert f"/repositories/{repository_id}/issues/events?" in checkpoint.next_url
     assert "page=2" in checkpoint.next_url
 
     # GitHub is back: the next run goes on from page 2 of the events and re-reads nothing else.
@@ -310,7 +357,7 @@ async def test_a_crash_inside_the_issue_listing_resumes_from_its_checkpoint(
 ) -> None:
     await seed_issues(sim, clock, 250)
     real_page = client.page
-    crash_on(client, sim, f"/repos/{REPO}/issues", page=3)
+    crash_on(client, sim, "issues", page=3)
     with pytest.raises(GitHubUnavailable):
         await sync()
     sim.faults.clear()

@@ -342,6 +342,25 @@ def test_rest_convert_to_draft_is_the_webhook_kind(world: World) -> None:
 
 
 @pytest.mark.parametrize(
+    ("kind", "gone"),
+    [
+        ("labeled", {"issue": None}),  # the issue was deleted
+        ("labeled", {"label": {"name": None, "color": None}}),  # so was the label
+        ("assigned", {"assignee": None}),  # and the assignee's account
+    ],
+)
+def test_rest_events_about_what_github_no_longer_has_are_skipped(
+    world: World, kind: str, gone: dict[str, Any]
+) -> None:
+    """GitHub's API description lets these be null in the repository's events listing."""
+    world.state.open_issue(REPO, "alice", "Crash", labels=["bug"], assignees=["alice"])
+    (event,) = [e for e in world.repo.events if e.event == kind]
+    raw = world.state.render.issue_event(world.repo, event, with_issue=True)
+    assert parse_issue_event(raw, world.repo.id) is not None
+    assert parse_issue_event({**raw, **gone}, world.repo.id) is None
+
+
+@pytest.mark.parametrize(
     ("body", "expected"),
     [
         ("Fixes #12", ("#12",)),

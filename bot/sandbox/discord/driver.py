@@ -21,6 +21,7 @@ from bot.sandbox.discord.state import (
     JSON,
     MESSAGE_COMPONENT,
     MODAL_SUBMIT,
+    SELECT_TYPES,
     AppCommand,
     Channel,
     Guild,
@@ -52,7 +53,6 @@ MENTIONABLE = 9
 NUMBER = 10
 
 BUTTON = 2
-SELECT_TYPES = (3, 5, 6, 7, 8)
 TEXT_INPUT = 4
 ACTION_ROW = 1
 LABEL = 18
@@ -357,7 +357,9 @@ class DiscordDriver:
         data = {"custom_id": modal.custom_id, "components": _submitted(modal.components, values)}
         user = state.users[modal.user_id]
         channel = state.channels[modal.channel_id]
-        return await self._interact(MODAL_SUBMIT, user, channel, data, message)
+        return await self._interact(
+            MODAL_SUBMIT, user, channel, data, message, modal_opener_id=opener.id
+        )
 
     # people joining and talking
 
@@ -394,7 +396,7 @@ class DiscordDriver:
         """``member`` writes ``content`` in ``channel``: MESSAGE_CREATE reaches the bot."""
         user = member.user if isinstance(member, Member) else member
         message = self.sim.state.add_message(channel, user, content=content)
-        payload = message_payload(self.sim.state, message)
+        payload = message_payload(self.sim.state, message, gateway=True)
         if isinstance(member, Member):
             payload["member"] = {k: v for k, v in member_payload(member).items() if k != "user"}
         await self.sim.gateway.dispatch("MESSAGE_CREATE", payload)
@@ -424,6 +426,8 @@ class DiscordDriver:
         channel: Channel,
         data: JSON,
         message: Message | None = None,
+        *,
+        modal_opener_id: int | None = None,
     ) -> InteractionResult:
         if not self.sim.gateway.has_session:
             raise RuntimeError("the bot has not connected to the simulator")
@@ -431,7 +435,9 @@ class DiscordDriver:
         if kind in (MESSAGE_COMPONENT, MODAL_SUBMIT) and self.reaction_time:
             # Acting on something the bot just sent: let it register its View/Modal first.
             await asyncio.sleep(self.reaction_time)
-        interaction = self.sim.state.new_interaction(kind, user, channel, data, message)
+        interaction = self.sim.state.new_interaction(
+            kind, user, channel, data, message, modal_opener_id=modal_opener_id
+        )
         await self.sim.gateway.dispatch("INTERACTION_CREATE", self._payload(interaction))
         what = f"the bot to answer {_subject(kind, data)}"
         await self.sim.wait_until(

@@ -24,7 +24,7 @@ from bot.sandbox.discord.state import (
     SimState,
     guild_payload,
     member_payload,
-    user_payload,
+    private_user_payload,
 )
 from bot.sandbox.discord.waiting import Waiters
 
@@ -43,6 +43,12 @@ HELLO = 10
 HEARTBEAT_ACK = 11
 
 HEARTBEAT_INTERVAL_MS = 41_250
+# Discord's acknowledgement reaches a client a network round trip after its heartbeat.
+# discord.py times its latency from when its keep-alive thread has finished sending; an
+# acknowledgement that came back at once could arrive before that thread woke up, and the
+# latency would read as a whole interval ("Can't keep up, shard ID 0 websocket is 41.3s
+# behind").
+HEARTBEAT_ACK_DELAY = 0.1  # seconds, a round trip
 
 # Intents an event needs; events not listed here are always delivered.
 INTENT_GUILDS = 1 << 0
@@ -134,6 +140,10 @@ class Gateway:
         self._sessions: dict[str, _Session] = {}
         self._current: _Session | None = None
         self.stats = GatewayStats()
+        self.heartbeat_interval_ms = HEARTBEAT_INTERVAL_MS  # what HELLO asks the bot for
+        self._acks: set[asyncio.Task[None]] = set()
+        # Sees every event dispatched (the simulator checks them against Discord's API).
+        self.on_dispatch: Callable[[str, JSON], None] = lambda event, data: None
 
     @property
     def connected(self) -> bool:
@@ -156,6 +166,7 @@ class Gateway:
             return
         if not self.wants(event, intent):
             return
+        self.on_dispatch(event, data)
         session.seq += 1
         payload = {"op": DISPATCH, "t": event, "s": session.seq, "d": data}
         session.backlog.append((session.seq, payload))
@@ -181,8 +192,21 @@ class Gateway:
         await self._send(connection, {"op": HEARTBEAT, "d": None})
         return target
 
+    def _acknowledge(self, connection: _Connection) -> None:
+        """HEARTBEAT_ACK, a round trip after the heartbeat (see HEARTBEAT_ACK_DELAY)."""
+
+        async def acknowledge() -> None:
+            await asyncio.sleep(HEARTBEAT_ACK_DELAY)
+            await self._send(connection, {"op": HEARTBEAT_ACK})
+
+        task = asyncio.create_task(acknowledge(), name="gateway-heartbeat-ack")
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
+
     async def close(self) -> None:
         """Close the bot's websocket with 1001 (going away), as Discord does on shutdown."""
+        for task in self._acks:
+            task.cancel()
         for session in self._sessions.values():
             if session.connection is not None:
                 await session.connection.ws.close(code=1001, message=b"simulator stopping")
@@ -223,7 +247,9 @@ class Gateway:
             return ws
         connection = _Connection(ws, request, compress)
         self.stats.compressed += compress is not None
-        await connection.send({"op": HELLO, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
+        await connection.send(
+            {"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}
+        )
         try:
             async for message in ws:
                 if message.type is not WSMsgType.TEXT:
@@ -242,7 +268,7 @@ class Gateway:
         if op == HEARTBEAT:
             self.stats.heartbeats += 1
             self.stats.last_heartbeat_seq = int(data or 0)
-            await connection.send({"op": HEARTBEAT_ACK})
+            self._acknowledge(connection)
         elif op == IDENTIFY:
             await self._identify(connection, data)
         elif op == RESUME:
@@ -272,7 +298,7 @@ class Gateway:
         self.stats.identifies += 1
         ready = {
             "v": 10,
-            "user": {**user_payload(self._state.bot), "verified": True, "mfa_enabled": False},
+            "user": private_user_payload(self._state.bot),
             "guilds": [{"id": str(g), "unavailable": True} for g in self._state.guilds],
             "session_id": session.id,
             "resume_gateway_url": self._resume_url(),

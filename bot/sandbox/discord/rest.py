@@ -45,10 +45,13 @@ from bot.sandbox.discord.state import (
     guild_payload,
     member_payload,
     message_payload,
+    private_user_payload,
     role_payload,
+    stored_components,
     user_payload,
 )
 from bot.sandbox.discord.waiting import Waiters
+from bot.sandbox.openapi import SENT_JSON
 
 log = get_logger(__name__)
 
@@ -109,6 +112,7 @@ async def read_body(request: web.Request) -> Body:
                 continue
             if part.name == "payload_json":
                 body.json = json.loads(await part.text())
+                request[SENT_JSON] = body.json  # the API check cannot read the body again
             elif part.name.startswith("files[") and part.name.endswith("]"):
                 index = int(part.name[len("files[") : -1])
                 content_type = part.headers.get("Content-Type", "application/octet-stream")
@@ -151,7 +155,7 @@ class RestApi:
         """(method, path under /api/v10, handler); literal paths come before templated ones."""
         return [
             ("GET", "/gateway", self.get_gateway),
-            ("GET", "/gateway/bot", self.get_gateway),
+            ("GET", "/gateway/bot", self.get_gateway_bot),
             ("GET", "/users/@me", self.get_me),
             ("POST", "/users/@me/channels", self.create_dm),
             ("GET", "/users/{user_id}", self.get_user),
@@ -187,13 +191,16 @@ class RestApi:
     # identity
 
     async def get_gateway(self, request: web.Request) -> web.Response:
+        return json_response({"url": self._gateway_url()})
+
+    async def get_gateway_bot(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
         return json_response(
             {"url": self._gateway_url(), "shards": 1, "session_start_limit": limit}
         )
 
     async def get_me(self, request: web.Request) -> web.Response:
-        return json_response({**user_payload(self._state.bot), "verified": True, "flags": 0})
+        return json_response(private_user_payload(self._state.bot))
 
     async def get_user(self, request: web.Request) -> web.Response:
         user = self._state.user(_snowflake(request.match_info["user_id"]))
@@ -207,7 +214,7 @@ class RestApi:
                 "name": state.bot.username,
                 "icon": None,
                 "description": "",
-                "summary": "",
+                "type": None,
                 "rpc_origins": [],
                 "bot_public": True,
                 "bot_require_code_grant": False,
@@ -216,7 +223,15 @@ class RestApi:
                 "team": None,
                 "verify_key": "0" * 64,
                 "flags": state.application_flags,
+                "flags_new": str(state.application_flags),
+                "redirect_uris": [],
                 "interactions_endpoint_url": None,
+                "role_connections_verification_url": None,
+                "approximate_guild_count": len(state.guilds),
+                "approximate_user_install_count": 0,
+                "approximate_user_authorization_count": 0,
+                "explicit_content_filter": 0,
+                "eligible_oauth2_scopes": ["bot", "applications.commands"],
             }
         )
 
@@ -238,6 +253,8 @@ class RestApi:
             "default_member_permissions": None,
             "nsfw": False,
             **command.data,
+            # Discord fills in what the bot left out (discord.py sends null).
+            "integration_types": command.data.get("integration_types") or [0],
             "id": str(command.id),
             "application_id": str(command.application_id),
             "version": str(command.version),
@@ -289,7 +306,7 @@ class RestApi:
         if "embeds" in data:
             message.embeds = [{"type": "rich", **e} for e in data["embeds"] or []]
         if "components" in data:
-            message.components = data["components"] or []
+            message.components = stored_components(data["components"] or [])
         if "allowed_mentions" in data:
             message.allowed_mentions = data["allowed_mentions"]
         if "attachments" in data or files:
@@ -352,7 +369,7 @@ class RestApi:
             if message.guild_id is not None:
                 data["guild_id"] = str(message.guild_id)
         else:
-            data = message_payload(self._state, message)
+            data = message_payload(self._state, message, gateway=True)
         await self._gateway.dispatch(event, data, intent=intent)
 
     async def _edit(self, message: Message, body: Body) -> None:
@@ -426,15 +443,17 @@ class RestApi:
         if request.query.get("with_response", "").lower() not in ("1", "true"):
             return no_content()
         callback: JSON = {"id": str(interaction.id), "type": interaction.type}
-        resource: JSON = {"type": kind}
+        answer: JSON = {"interaction": callback}
         if message is not None:
             callback.update(
                 response_message_id=str(message.id),
                 response_message_loading=message.loading,
                 response_message_ephemeral=message.ephemeral,
             )
-            resource["message"] = message_payload(self._state, message)
-        return json_response({"interaction": callback, "resource": resource})
+        if message is not None and kind in (CHANNEL_MESSAGE_WITH_SOURCE, UPDATE_MESSAGE):
+            # Only a sent or updated message is a resource; a deferral creates none yet.
+            answer["resource"] = {"type": kind, "message": message_payload(self._state, message)}
+        return json_response(answer)
 
     def _webhook_interaction(self, request: web.Request) -> Interaction:
         if _snowflake(request.match_info["app"]) != self._state.application_id:

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.clock import Clock, SystemClock
 from bot.log import get_logger
+from bot.sandbox.discord.event_checks import event_checks
 from bot.sandbox.discord.gateway import Gateway, GatewayStats
 from bot.sandbox.discord.rest import Handler, RestApi, json_response
 from bot.sandbox.discord.state import (
@@ -40,6 +41,7 @@ from bot.sandbox.discord.state import (
     role_payload,
 )
 from bot.sandbox.discord.waiting import Waiters
+from bot.sandbox.openapi import ApiCheck
 
 log = get_logger(__name__)
 
@@ -91,6 +93,10 @@ class DiscordSimulator:
         self.state = SimState(self.clock, bot_name=bot_name, token=token)
         self.waiters = Waiters()
         self.gateway = Gateway(self.state, self.waiters, lambda: self.resume_gateway_url)
+        # Every REST call and gateway event checked against Discord's OpenAPI description,
+        # when it is installed.
+        self.api = ApiCheck("discord", prefix=API_PREFIX)
+        self.gateway.on_dispatch = event_checks(self.api)
         self.requests: list[RecordedRequest] = []
         self.unhandled: list[tuple[str, str]] = []  # (method, path) of unimplemented routes
         self.faults: list[Fault] = []
@@ -103,7 +109,9 @@ class DiscordSimulator:
     # lifecycle
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
+        app = web.Application(
+            middlewares=[self.api.middleware, self._middleware], client_max_size=32 * 1024 * 1024
+        )
         for method, path, handler in self._rest.routes():
             app.router.add_route(method, API_PREFIX + path, handler)
         app.router.add_get("/gateway", self.gateway.handle)

@@ -8,6 +8,7 @@ Discord API v10 (the same shapes serve REST responses and gateway events).
 from __future__ import annotations
 
 import base64
+import itertools
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ GUILD_CATEGORY = 4
 PUBLIC_THREAD = 11
 PRIVATE_THREAD = 12
 THREAD_TYPES = (10, PUBLIC_THREAD, PRIVATE_THREAD)
+
+# Component types of select menus (string, user, role, mentionable, channel)
+SELECT_TYPES = (3, 5, 6, 7, 8)
 
 # Message flags
 EPHEMERAL = 1 << 6
@@ -247,6 +251,32 @@ def _walk_components(components: list[JSON]) -> Iterator[JSON]:
             yield from _walk_components([component["accessory"]])
 
 
+def stored_components(components: list[JSON]) -> list[JSON]:
+    """A message's components as Discord stores and returns them: null fields left out,
+    selects with their value counts (and no ``required``, which only forms use), and each
+    with an ``id``: those sent without one get the next numbers not taken, depth first."""
+    stored: list[JSON] = [_without_nulls(c) for c in components]
+    taken = {c["id"] for c in _walk_components(stored) if isinstance(c.get("id"), int)}
+    number = 0
+    for component in _walk_components(stored):
+        if "id" not in component:
+            number = next(n for n in itertools.count(number + 1) if n not in taken)
+            component["id"] = number
+        if component.get("type") in SELECT_TYPES:
+            component.pop("required", None)
+            component.setdefault("min_values", 1)
+            component.setdefault("max_values", 1)
+    return stored
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 @dataclass
 class Modal:
     """A modal the bot opened for one user, waiting to be submitted."""
@@ -277,6 +307,7 @@ class Interaction:
     original_message_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
     modal: Modal | None = None
+    modal_opener_id: int | None = None  # a modal submit: the interaction that opened the modal
     choices: list[JSON] | None = None
     original_edits: int = 0
 
@@ -482,7 +513,14 @@ class SimState:
         return message
 
     def new_interaction(
-        self, type: int, user: User, channel: Channel, data: JSON, message: Message | None = None
+        self,
+        type: int,
+        user: User,
+        channel: Channel,
+        data: JSON,
+        message: Message | None = None,
+        *,
+        modal_opener_id: int | None = None,
     ) -> Interaction:
         interaction = Interaction(
             id=self.ids.next(),
@@ -493,6 +531,7 @@ class SimState:
             guild_id=channel.guild_id,
             data=data,
             message_id=message.id if message else None,
+            modal_opener_id=modal_opener_id,
         )
         self.interactions[interaction.id] = interaction
         return interaction
@@ -547,6 +586,19 @@ def user_payload(user: User) -> JSON:
         "avatar": None,
         "bot": user.bot,
         "public_flags": 0,
+        "flags": 0,
+        "primary_guild": None,
+    }
+
+
+def private_user_payload(user: User) -> JSON:
+    """The user as they see themselves (GET /users/@me, READY): with account settings."""
+    return {
+        **user_payload(user),
+        "mfa_enabled": False,
+        "locale": "en-US",
+        "verified": True,
+        "email": None,
     }
 
 
@@ -555,6 +607,7 @@ def role_payload(role: Role) -> JSON:
         "id": str(role.id),
         "name": role.name,
         "color": role.color,
+        "colors": {"primary_color": role.color, "secondary_color": None, "tertiary_color": None},
         "hoist": False,
         "icon": None,
         "unicode_emoji": None,
@@ -571,9 +624,11 @@ def member_payload(member: Member) -> JSON:
         "user": user_payload(member.user),
         "nick": member.nick,
         "avatar": None,
+        "banner": None,
         "roles": [str(r) for r in member.role_ids],
         "joined_at": iso(member.joined_at),
         "premium_since": None,
+        "communication_disabled_until": None,
         "deaf": False,
         "mute": False,
         "flags": 0,
@@ -594,17 +649,17 @@ def channel_payload(state: SimState, channel: Channel) -> JSON:
     payload.update(
         guild_id=str(channel.guild_id),
         name=channel.name,
-        position=channel.position,
         parent_id=str(channel.parent_id) if channel.parent_id else None,
-        permission_overwrites=[],
-        nsfw=False,
         rate_limit_per_user=0,
     )
     if channel.is_thread:
+        # Threads have no position, overwrites or nsfw flag of their own: the parent's apply.
+        sent = sum(1 for m in state.messages.values() if m.channel_id == channel.id)
         payload.update(
             owner_id=str(channel.owner_id),
             member_count=len(channel.thread_member_ids),
-            message_count=sum(1 for m in state.messages.values() if m.channel_id == channel.id),
+            message_count=sent,
+            total_message_sent=sent,
             thread_metadata={
                 "archived": False,
                 "auto_archive_duration": channel.auto_archive_duration,
@@ -615,25 +670,29 @@ def channel_payload(state: SimState, channel: Channel) -> JSON:
             },
         )
     else:
-        payload["topic"] = channel.topic
+        payload.update(
+            position=channel.position, permission_overwrites=[], nsfw=False, topic=channel.topic
+        )
     return payload
 
 
 def attachment_payload(attachment: Attachment) -> JSON:
-    return {
+    """An uploaded file; Discord gives a size in pixels for images only (none here)."""
+    payload: JSON = {
         "id": str(attachment.id),
         "filename": attachment.filename,
-        "description": attachment.description,
         "content_type": attachment.content_type,
         "size": len(attachment.data),
         "url": attachment.url,
         "proxy_url": attachment.url,
-        "height": None,
-        "width": None,
     }
+    if attachment.description is not None:
+        payload["description"] = attachment.description
+    return payload
 
 
-def message_payload(state: SimState, message: Message) -> JSON:
+def message_payload(state: SimState, message: Message, *, gateway: bool = False) -> JSON:
+    """A message; ``gateway`` adds the ``guild_id`` that only gateway events carry."""
     payload: JSON = {
         "id": str(message.id),
         "channel_id": str(message.channel_id),
@@ -653,20 +712,31 @@ def message_payload(state: SimState, message: Message) -> JSON:
         **({"nonce": message.nonce} if message.nonce is not None else {}),
         "components": message.components,
     }
-    if message.guild_id is not None:
+    if gateway and message.guild_id is not None:
         payload["guild_id"] = str(message.guild_id)
     if message.webhook_id is not None:
         payload["webhook_id"] = str(message.webhook_id)
         payload["application_id"] = str(state.application_id)
     if message.interaction_id is not None:
         interaction = state.interactions[message.interaction_id]
-        payload["interaction_metadata"] = {
-            "id": str(interaction.id),
-            "type": interaction.type,
-            "user": user_payload(state.users[interaction.user_id]),
-            "authorizing_integration_owners": {},
-        }
+        payload["interaction_metadata"] = interaction_metadata(state, interaction)
     return payload
+
+
+def interaction_metadata(state: SimState, interaction: Interaction) -> JSON:
+    """What a message sent in answer to ``interaction`` says about it."""
+    metadata: JSON = {
+        "id": str(interaction.id),
+        "type": interaction.type,
+        "user": user_payload(state.users[interaction.user_id]),
+        "authorizing_integration_owners": {},
+    }
+    if interaction.type == MESSAGE_COMPONENT and interaction.message_id is not None:
+        metadata["interacted_message_id"] = str(interaction.message_id)
+    if interaction.modal_opener_id is not None:
+        opener = state.interactions[interaction.modal_opener_id]
+        metadata["triggering_interaction_metadata"] = interaction_metadata(state, opener)
+    return metadata
 
 
 def guild_payload(state: SimState, guild: Guild, *, gateway: bool) -> JSON:
@@ -699,7 +769,19 @@ def guild_payload(state: SimState, guild: Guild, *, gateway: bool) -> JSON:
         "preferred_locale": "en-US",
         "public_updates_channel_id": None,
         "nsfw_level": 0,
+        "nsfw": False,
         "premium_progress_bar_enabled": False,
+        "premium_subscription_count": 0,
+        "home_header": None,
+        "region": "deprecated",
+        "widget_enabled": False,
+        "widget_channel_id": None,
+        "safety_alerts_channel_id": None,
+        "max_presences": None,
+        "max_members": 25_000_000,
+        "max_video_channel_users": 25,
+        "max_stage_video_channel_users": 50,
+        "incidents_data": None,
     }
     if gateway:
         channels = [state.channels[c] for c in guild.channel_ids]

@@ -125,6 +125,7 @@ class Renderer:
             "company": None,
             "blog": "",
             "location": None,
+            "hireable": None,
             "bio": None,
             "twitter_username": None,
             "public_repos": len([r for r in owned if not r.private]),
@@ -133,6 +134,39 @@ class Renderer:
             "following": 0,
             "created_at": ts(user.created_at),
             "updated_at": ts(user.created_at),
+        }
+
+    def private_user(self, user: User) -> JSON:
+        """GET /user: the authenticated user, with what only they may see."""
+        owned = [r for r in self._state.repos.values() if r.owner.id == user.id]
+        private = len([r for r in owned if r.private])
+        return {
+            **self.full_user(user),
+            "private_gists": 0,
+            "total_private_repos": private,
+            "owned_private_repos": private,
+            "disk_usage": 0,
+            "collaborators": 0,
+            "two_factor_authentication": False,
+        }
+
+    def full_org(self, org: User) -> JSON:
+        """GET /orgs/{org}: the summary plus the organisation's profile and counts."""
+        owned = [r for r in self._state.repos.values() if r.owner.id == org.id]
+        return {
+            **self.org(org),
+            "name": org.name,
+            "html_url": f"{self.web}/{org.login}",
+            "has_organization_projects": True,
+            "has_repository_projects": True,
+            "public_repos": len([r for r in owned if not r.private]),
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "type": "Organization",
+            "created_at": ts(org.created_at),
+            "updated_at": ts(org.created_at),
+            "archived_at": None,
         }
 
     def org(self, org: User) -> JSON:
@@ -208,6 +242,10 @@ class Renderer:
             }
         )
         return data
+
+    def full_repo(self, repo: Repository) -> JSON:
+        """GET /repos/{owner}/{repo}: the repository with its watcher and network counts."""
+        return {**self.repo(repo), "network_count": 0, "subscribers_count": 0}
 
     def repo_lite(self, repo: Repository) -> JSON:
         """The short form used in installation payloads."""
@@ -320,8 +358,12 @@ class Renderer:
             }
         return data
 
-    def pull(self, repo: Repository, issue: Issue, *, simple: bool = False) -> JSON:
-        """A pull request; ``simple`` drops the counters, as review webhooks do."""
+    def pull(
+        self, repo: Repository, issue: Issue, *, simple: bool = False, rest: bool = False
+    ) -> JSON:
+        """A pull request; ``simple`` drops the counters, as review webhooks and the REST
+        listing do. ``rest``: the REST API's head and base repositories have no custom
+        properties, the webhooks' have."""
         pull = issue.pull
         assert pull is not None, "not a pull request"
         repo_url = f"{self.api}/repos/{repo.full_name}"
@@ -340,6 +382,8 @@ class Renderer:
             "statuses": f"{repo_url}/statuses/{pull.head_sha}",
         }
         repo_json = self.repo(repo)
+        if rest:
+            del repo_json["custom_properties"]
         data: JSON = {
             "url": url,
             "id": issue.id,

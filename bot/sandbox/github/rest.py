@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from yarl import URL
 
 from bot.sandbox.github.render import JSON, ts
 from bot.sandbox.github.state import Issue, NotFoundError, Repository, User, ValidationError
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from bot.sandbox.github.server import GitHubSimulator
 
 API_PREFIX = "/api/v3"
+REPO_ROUTE = "/repos/{owner}/{repo}"
+# Where GitHub's Link headers point: repositories and organisations by id.
+REPO_BY_ID = API_PREFIX + r"/repositories/{repository_id:\d+}"
+ORG_BY_ID = API_PREFIX + r"/organizations/{organization_id:\d+}"
 DOCS = "https://docs.github.com/rest"
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
@@ -71,8 +76,9 @@ def error_response(
     """GitHub's error body: ``{"message": ..., "documentation_url": ...}``."""
     body: JSON = {"message": message, "documentation_url": documentation_url}
     if errors:
-        body["errors"] = errors
-    body["status"] = str(status)
+        body["errors"] = errors  # a validation error, which carries no status
+    else:
+        body["status"] = str(status)
     return web.json_response(body, status=status, headers=headers)
 
 
@@ -83,16 +89,18 @@ def _param_int(request: web.Request, name: str, default: int) -> int:
         raise ValidationError("Query", name, "invalid") from exc
 
 
-def paginate(request: web.Request, items: Sequence[JSON]) -> web.Response:
-    """One page of ``items`` with RFC 5988 ``Link`` headers (prev, next, last, first)."""
+def paginate(request: web.Request, items: Sequence[JSON], url: URL | None = None) -> web.Response:
+    """One page of ``items`` with RFC 5988 ``Link`` headers (prev, next, last, first) to
+    ``url`` (by default the request's), which GitHub gives with the request's query."""
     per_page = min(max(_param_int(request, "per_page", DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
     page = max(_param_int(request, "page", 1), 1)
     last = max((len(items) + per_page - 1) // per_page, 1)
     chunk = items[(page - 1) * per_page : page * per_page]
+    base = url or request.url
 
     def link(target: int, rel: str) -> str:
-        url = request.url.update_query(page=str(target), per_page=str(per_page))
-        return f'<{url}>; rel="{rel}"'
+        address = base.update_query(page=str(target), per_page=str(per_page))
+        return f'<{address}>; rel="{rel}"'
 
     links = []
     if page > 1:
@@ -138,11 +146,13 @@ class RestApi:
         self._render = sim.state.render
 
     def routes(self) -> list[web.RouteDef]:
-        repo = API_PREFIX + "/repos/{owner}/{repo}"
+        """The API's routes; those of a repository also under ``/repositories/{id}``, the
+        address GitHub gives in its ``Link`` headers (it survives renames)."""
+        repo = API_PREFIX + REPO_ROUTE
         issue = repo + r"/issues/{number:\d+}"
         pull = repo + r"/pulls/{number:\d+}"
         get, post, delete, patch = web.get, web.post, web.delete, web.patch
-        return [
+        routes = [
             get(API_PREFIX + "/rate_limit", self.rate_limit),
             get(API_PREFIX + "/user", self.me),
             get(API_PREFIX + r"/user/{id:\d+}", self.user_by_id),
@@ -174,6 +184,12 @@ class RestApi:
             get(pull + "/reviews", self.reviews),
             get(pull + "/comments", self.review_comments),
             get(pull + "/requested_reviewers", self.requested_reviewers),
+            get(ORG_BY_ID + "/repos", self.org_repos),
+        ]
+        return routes + [
+            web.route(r.method, REPO_BY_ID + r.path.removeprefix(repo), r.handler)
+            for r in routes
+            if isinstance(r, web.RouteDef) and r.path.startswith(repo)
         ]
 
     # --- helpers --------------------------------------------------------------------------
@@ -193,6 +209,8 @@ class RestApi:
             raise ApiError(401, "A JSON web token could not be decoded")
 
     def _repo(self, request: web.Request) -> Repository:
+        if "repository_id" in request.match_info:
+            return self._state.repo_by_id(int(request.match_info["repository_id"]))
         name = f"{request.match_info['owner']}/{request.match_info['repo']}"
         try:
             return self._state.repo(name)
@@ -215,6 +233,25 @@ class RestApi:
             raise NotFoundError(f"{repo.full_name}#{issue.number} is not a pull request")
         return repo, issue
 
+    def _page(self, request: web.Request, items: Sequence[JSON]) -> web.Response:
+        """A page of a listing; links to a repository's or organisation's listing name it
+        by id, as GitHub's do."""
+        info, url = request.match_info, request.url
+        if "owner" in info and "repo" in info:
+            tail = request.path.removeprefix(f"{API_PREFIX}/repos/{info['owner']}/{info['repo']}")
+            url = url.with_path(f"{REPO_BY_ID.split('{')[0]}{self._repo(request).id}{tail}")
+        elif "org" in info:
+            url = url.with_path(f"{ORG_BY_ID.split('{')[0]}{self._org(request).id}/repos")
+        return paginate(request, items, url.with_query(request.url.query))
+
+    def _org(self, request: web.Request) -> User:
+        if "organization_id" in request.match_info:
+            return self._state.user_by_id(int(request.match_info["organization_id"]))
+        org = self._state.find_user(request.match_info["org"])
+        if org.type != "Organization":
+            raise NotFoundError(org.login)
+        return org
+
     async def _json(self, request: web.Request) -> Any:
         try:
             return await request.json()
@@ -231,55 +268,48 @@ class RestApi:
             "remaining": rate.remaining,
             "reset": math.ceil(reset_at.timestamp()),
             "used": rate.used,
-            "resource": "core",
         }
-        return web.json_response({"resources": {"core": core}, "rate": core})
+        # Only the core bucket is simulated; search, which GitHub always lists, stays full.
+        search = {"limit": 30, "remaining": 30, "reset": core["reset"], "used": 0}
+        return web.json_response({"resources": {"core": core, "search": search}, "rate": core})
 
     async def me(self, request: web.Request) -> web.Response:
         identity = self._identity(request)
         if identity.user is None or identity.installation_id is not None:
             raise ApiError(403, "Resource not accessible by integration")
-        return web.json_response(self._render.full_user(identity.user))
+        return web.json_response(self._render.private_user(identity.user))
 
     async def user_by_id(self, request: web.Request) -> web.Response:
-        wanted = int(request.match_info["id"])
-        for user in self._state.users.values():
-            if user.id == wanted:
-                return web.json_response(self._render.full_user(user))
-        raise NotFoundError(str(wanted))
+        user = self._state.user_by_id(int(request.match_info["id"]))
+        return web.json_response(self._render.full_user(user))
 
     async def user(self, request: web.Request) -> web.Response:
         user = self._state.find_user(request.match_info["login"])
         return web.json_response(self._render.full_user(user))
 
     async def org(self, request: web.Request) -> web.Response:
-        org = self._state.find_user(request.match_info["org"])
-        if org.type != "Organization":
-            raise NotFoundError(org.login)
-        return web.json_response(self._render.org(org))
+        return web.json_response(self._render.full_org(self._org(request)))
 
     async def org_repos(self, request: web.Request) -> web.Response:
-        org = self._state.find_user(request.match_info["org"])
-        if org.type != "Organization":
-            raise NotFoundError(org.login)
+        org = self._org(request)
         repos = [r for r in self._state.repos.values() if r.owner.id == org.id]
         repos.sort(key=lambda r: (r.created_at, r.id))
-        return paginate(request, [self._render.repo(r) for r in repos])
+        return self._page(request, [self._render.repo(r) for r in repos])
 
     async def repo(self, request: web.Request) -> web.Response:
-        return web.json_response(self._render.repo(self._repo(request)))
+        return web.json_response(self._render.full_repo(self._repo(request)))
 
     async def labels(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
         labels = sorted(repo.labels.values(), key=lambda lb: lb.name.lower())
-        return paginate(request, [self._render.label(repo, lb) for lb in labels])
+        return self._page(request, [self._render.label(repo, lb) for lb in labels])
 
     # --- GitHub App -----------------------------------------------------------------------
 
     async def installations(self, request: web.Request) -> web.Response:
         self._require_app(request)
         found = sorted(self._state.installations.values(), key=lambda i: i.id)
-        return paginate(request, [self._render.installation(i) for i in found])
+        return self._page(request, [self._render.installation(i) for i in found])
 
     async def repo_installation(self, request: web.Request) -> web.Response:
         self._require_app(request)
@@ -367,7 +397,7 @@ class RestApi:
             query.get("sort", "created"),
             query.get("direction", "desc"),
         )
-        return paginate(request, [self._render.issue(repo, i) for i in found])
+        return self._page(request, [self._render.issue(repo, i) for i in found])
 
     async def issue(self, request: web.Request) -> web.Response:
         repo, issue = self._issue(request)
@@ -397,7 +427,7 @@ class RestApi:
         repo, issue = self._issue(request)
         since = _since(request)
         found = [c for c in issue.comments if since is None or c.updated_at >= since]
-        return paginate(request, [self._render.comment(repo, issue, c) for c in found])
+        return self._page(request, [self._render.comment(repo, issue, c) for c in found])
 
     async def create_comment(self, request: web.Request) -> web.Response:
         repo, issue = self._issue(request)
@@ -411,7 +441,7 @@ class RestApi:
     async def issue_events(self, request: web.Request) -> web.Response:
         repo, issue = self._issue(request)
         found = [e for e in repo.events if e.issue_number == issue.number]
-        return paginate(
+        return self._page(
             request, [self._render.issue_event(repo, e, with_issue=False) for e in found]
         )
 
@@ -419,7 +449,7 @@ class RestApi:
         """Newest first, each with the issue it belongs to, like GitHub's repository list."""
         repo = self._repo(request)
         found = sorted(repo.events, key=lambda e: e.id, reverse=True)
-        return paginate(
+        return self._page(
             request, [self._render.issue_event(repo, e, with_issue=True) for e in found]
         )
 
@@ -432,7 +462,7 @@ class RestApi:
 
     async def issue_labels(self, request: web.Request) -> web.Response:
         repo, issue = self._issue(request)
-        return paginate(request, [self._render.label(repo, lb) for lb in issue.labels])
+        return self._page(request, [self._render.label(repo, lb) for lb in issue.labels])
 
     async def add_labels(self, request: web.Request) -> web.Response:
         repo, issue = self._issue(request)
@@ -492,23 +522,26 @@ class RestApi:
         # Documented default: descending for "created", ascending otherwise.
         direction = query.get("direction", "desc" if sort == "created" else "asc")
         found = _sorted(found, sort, direction)
-        return paginate(request, [self._render.pull(repo, i) for i in found])
+        # The listing gives the short shape: no merged_by, no counts (GET one for those).
+        return self._page(
+            request, [self._render.pull(repo, i, simple=True, rest=True) for i in found]
+        )
 
     async def pull(self, request: web.Request) -> web.Response:
         repo, issue = self._pull(request)
-        return web.json_response(self._render.pull(repo, issue))
+        return web.json_response(self._render.pull(repo, issue, rest=True))
 
     async def reviews(self, request: web.Request) -> web.Response:
         repo, issue = self._pull(request)
         assert issue.pull is not None
         found = [self._render.review(repo, issue, r, webhook=False) for r in issue.pull.reviews]
-        return paginate(request, found)
+        return self._page(request, found)
 
     async def review_comments(self, request: web.Request) -> web.Response:
         repo, issue = self._pull(request)
         assert issue.pull is not None
         found = [self._render.review_comment(repo, issue, c) for c in issue.pull.review_comments]
-        return paginate(request, found)
+        return self._page(request, found)
 
     async def requested_reviewers(self, request: web.Request) -> web.Response:
         _, issue = self._pull(request)

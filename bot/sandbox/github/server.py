@@ -31,6 +31,9 @@ from bot.sandbox.github.device import DeviceFlow
 from bot.sandbox.github.rest import (
     API_PREFIX,
     IDENTITY,
+    ORG_BY_ID,
+    REPO_BY_ID,
+    REPO_ROUTE,
     ApiError,
     Identity,
     RedirectError,
@@ -39,6 +42,7 @@ from bot.sandbox.github.rest import (
 )
 from bot.sandbox.github.state import GitHubState, NotFoundError, ValidationError
 from bot.sandbox.github.webhooks import WebhookEmitter
+from bot.sandbox.openapi import ApiCheck
 
 log = get_logger(__name__)
 
@@ -152,6 +156,8 @@ class GitHubSimulator:
         self.primary_status = 403  # GitHub answers primary exhaustion with 403 or 429
         self.tokens: dict[str, Token] = {}
         self.device = DeviceFlow(self.clock, self._user_token)
+        # Every REST call checked against GitHub's OpenAPI description, when installed.
+        self.api = ApiCheck("github", prefix=API_PREFIX, canonical_path=self._canonical_path)
         self._rest = RestApi(self)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -168,7 +174,7 @@ class GitHubSimulator:
 
     async def start(self) -> str:
         """Listen on an ephemeral loopback port; returns the root URL."""
-        app = web.Application(middlewares=[self._middleware])
+        app = web.Application(middlewares=[self.api.middleware, self._middleware])
         app.add_routes(self._rest.routes())
         app.add_routes(
             [
@@ -299,9 +305,25 @@ class GitHubSimulator:
     # --- middleware -----------------------------------------------------------------------
 
     def _template(self, request: web.Request) -> str:
+        """The route's template; one for a repository's routes at either of its addresses."""
         info = request.match_info.route.resource
         template = info.canonical if info is not None else request.path
+        template = template.replace(REPO_BY_ID.replace(r":\d+", ""), API_PREFIX + REPO_ROUTE)
+        template = template.replace(ORG_BY_ID.replace(r":\d+", ""), API_PREFIX + "/orgs/{org}")
         return template.removeprefix(API_PREFIX) or "/"
+
+    def _canonical_path(self, path: str) -> str:
+        """A path under the API by owner and name, as the API description writes it."""
+        by_id = re.match(r"^/(repositories|organizations)/(\d+)(/.*)?$", path)
+        if by_id is None:
+            return path
+        kind, number, tail = by_id.group(1), int(by_id.group(2)), by_id.group(3) or ""
+        try:
+            if kind == "repositories":
+                return f"/repos/{self.state.repo_by_id(number).full_name}{tail}"
+            return f"/orgs/{self.state.user_by_id(number).login}{tail}"
+        except NotFoundError:
+            return path
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -253,6 +253,18 @@ class GitHubState:
             raise NotFoundError(full_name)
         return found
 
+    def user_by_id(self, user_id: int) -> User:
+        found = next((u for u in self.users.values() if u.id == user_id), None)
+        if found is None:
+            raise NotFoundError(str(user_id))
+        return found
+
+    def repo_by_id(self, repo_id: int) -> Repository:
+        found = next((r for r in self.repos.values() if r.id == repo_id), None)
+        if found is None:
+            raise NotFoundError(str(repo_id))
+        return found
+
     def issue(self, full_name: str, number: int) -> Issue:
         found = self.repo(full_name).issues.get(number)
         if found is None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import io
 import json
+import threading
+import time
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import discord
@@ -610,3 +614,47 @@ async def test_gateway_frames_decode_with_either_stream_compression(
         ack = json.loads(decompress(await ws.receive_bytes()))
     assert (hello["op"], ack["op"]) == (10, 11)
     assert sim.gateway_stats.compressed == 1
+
+
+async def test_heartbeats_are_acknowledged_after_discord_py_records_them(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """discord.py's keep-alive thread records when it sent a heartbeat once the loop has sent
+    it; an acknowledgement handled before that makes discord.py measure a whole interval of
+    latency and warn "Can't keep up, shard ID 0 websocket is 41.3s behind"."""
+    real_result = concurrent.futures.Future.result
+
+    def slow_to_wake(future: concurrent.futures.Future[Any], timeout: float | None = None) -> Any:
+        value = real_result(future, timeout)
+        if threading.current_thread().name.startswith("keep-alive-handler"):
+            time.sleep(0.01)  # a busy machine: the thread gets the GIL back late
+        return value
+
+    monkeypatch.setattr(concurrent.futures.Future, "result", slow_to_wake)
+    stale: list[bool] = []  # per acknowledgement: did it come before the send was recorded?
+    real_ack = discord.gateway.KeepAliveHandler.ack
+
+    def ack(handler: discord.gateway.KeepAliveHandler) -> None:
+        stale.append(handler._last_send < getattr(handler, "previous_ack", float("-inf")))
+        real_ack(handler)
+        handler.previous_ack = handler._last_ack  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(discord.gateway.KeepAliveHandler, "ack", ack)
+    async with DiscordSimulator(clock) as sim:
+        sim.add_guild("Helios")
+        sim.gateway.heartbeat_interval_ms = 200
+        with point_discord_py_at(sim.url):
+            client = discord.Client(intents=discord.Intents.default())
+            runner: asyncio.Task[None] | None = None
+            try:
+                await client.login(sim.token)
+                runner = asyncio.create_task(client.connect())
+                # The first heartbeat answers HELLO; then four from the keep-alive thread.
+                await sim.wait_until(lambda: sim.gateway_stats.heartbeats >= 5, within=10)
+                await sim.wait_until(lambda: len(stale) >= 5, within=5)
+            finally:
+                await client.close()
+                if runner is not None:
+                    await asyncio.wait_for(runner, 5)
+    assert len(stale) >= 5
+    assert not any(stale[1:])

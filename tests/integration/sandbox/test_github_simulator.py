@@ -103,8 +103,63 @@ async def test_link_header_has_next_last_prev_first(sim: GitHubSimulator) -> Non
     assert "page=3" in rels['rel="last"']
     assert "page=1" in rels['rel="prev"']
     assert "page=1" in rels['rel="first"']
+    # As GitHub writes them: the repository by id, the request's query kept.
+    by_id = f"<{sim.api_url}/repositories/{sim.state.repo(REPO).id}/issues?"
+    assert all(target.startswith(by_id) for target in rels.values())
+    assert all("per_page=2" in target for target in rels.values())
     assert rate_headers["X-RateLimit-Remaining"] == str(5000 - 1)
     assert rate_headers["X-RateLimit-Resource"] == "core"
+
+
+async def links(sim: GitHubSimulator, path: str) -> tuple[int, dict[str, str]]:
+    """The status of ``GET path`` and its Link header's targets by relation."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{sim.api_url}{path}", headers=headers) as response,
+    ):
+        link = response.headers.get("Link")
+        found = [part.split("; ") for part in link.split(", ")] if link else []
+        return response.status, {rel[5:-1]: url[1:-1] for url, rel in found}
+
+
+@pytest.mark.parametrize(
+    ("count", "page", "expected"),
+    [
+        (5, 1, {"next", "last"}),
+        (5, 3, {"prev", "first"}),
+        (4, 2, {"prev", "first"}),  # the last page is full: still no next
+        (2, 1, set()),  # one full page
+        (0, 1, set()),
+    ],
+)
+async def test_next_is_given_exactly_when_more_pages_exist(
+    sim: GitHubSimulator, count: int, page: int, expected: set[str]
+) -> None:
+    for n in range(count):
+        sim.state.open_issue(REPO, "alice", f"Issue {n}")
+    status, found = await links(sim, f"/repos/{REPO}/issues?per_page=2&page={page}")
+    assert status == 200
+    assert set(found) == expected
+
+
+async def test_links_lead_to_the_next_page_by_repository_and_organisation_id(
+    sim: GitHubSimulator,
+) -> None:
+    for n in range(3):
+        sim.state.open_issue(REPO, "alice", f"Issue {n}")
+    sim.state.create_repo("acme/gadgets")
+    _, issues = await links(sim, f"/repos/{REPO}/issues?per_page=2")
+    _, repos = await links(sim, "/orgs/acme/repos?per_page=1")
+    assert repos["next"].startswith(
+        f"{sim.api_url}/organizations/{sim.state.user('acme').id}/repos?"
+    )
+    sim.counter.reset()
+    for target in (issues["next"], repos["next"]):
+        status, _ = await links(sim, target.removeprefix(sim.api_url))
+        assert status == 200
+    # Counted, and checked against GitHub's description, as the routes they are.
+    assert sim.counter.by_route == {ISSUES_ROUTE: 1, "GET /orgs/{org}/repos": 1}
 
 
 async def test_issue_filters_state_labels_since_and_assignee(
