@@ -295,6 +295,23 @@ class AdminSettings(Section):
     log_channel_id: ChannelId | None = None
 
 
+class MentorshipSettings(Section):
+    """The 30-day mentor buddy program (docs/mentorship.md)."""
+
+    # Members with this role may `/mentor join` at once; others wait for an organiser's
+    # approval (needs [admin]).
+    mentor_role_id: RoleId
+    # Asked for help when a newcomer is waiting because no mentor is available.
+    mentors_channel_id: ChannelId
+    # Each pairing gets a private thread here (a text channel both mentor and mentee can
+    # see); without it the introduction goes to both by direct message.
+    thread_channel_id: ChannelId | None = None
+    # Mentees a mentor takes unless they say otherwise in `/mentor join`.
+    default_capacity: int = Field(default=2, ge=1, le=10)
+    # How long a pairing lasts, and how long Extend adds.
+    pairing_days: int = Field(default=30, ge=7, le=120)
+
+
 class Settings(Section):
     discord: DiscordSettings
     web: WebSettings = WebSettings()
@@ -307,6 +324,7 @@ class Settings(Section):
     onboarding: OnboardingSettings | None = None
     celebrations: CelebrationSettings | None = None
     announcements: AnnouncementSettings | None = None
+    mentorship: MentorshipSettings | None = None
 
 
 class Secrets(BaseModel):

@@ -39,11 +39,14 @@ log = get_logger(__name__)
 # channel: a message in a channel or thread (target_id); dm: a direct message to a user;
 # role: give a member (target_id) the role in payload["role_id"]. A message's payload holds
 # "content", "embeds" (Discord's JSON) and "buttons" ({"label", "custom_id", "style"} each).
+# thread: a private thread in the text channel target_id, named payload["name"], with the
+# members payload["members"] added and the message of the payload as its first; the thread's
+# id is recorded as the delivered message id (see delivered()).
 # github_comment: a comment on GitHub, payload {"repository", "number", "body"}; target_id
 # is the repository id. The gateway process delivers the Discord kinds; any process with
 # GitHub credentials delivers the GitHub ones.
-TargetKind = Literal["channel", "dm", "role", "github_comment"]
-DISCORD_KINDS: tuple[TargetKind, ...] = ("channel", "dm", "role")
+TargetKind = Literal["channel", "dm", "role", "thread", "github_comment"]
+DISCORD_KINDS: tuple[TargetKind, ...] = ("channel", "dm", "role", "thread")
 GITHUB_KINDS: tuple[TargetKind, ...] = ("github_comment",)
 MAX_ATTEMPTS = 8
 # Rows may be promised by other processes (webhook receivers), which cannot wake a sender, so

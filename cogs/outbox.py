@@ -49,20 +49,44 @@ class OutboxDelivery(commands.Cog):
             if due.target_kind == "role":
                 await self._give_role(due)
                 return None
+            if due.target_kind == "thread":
+                return await self._start_thread(due)
             channel = await self._resolve(due)
-            payload = due.payload
-            message = await channel.send(
-                content=payload.get("content"),
-                embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
-                view=_buttons(payload.get("buttons", [])),
-                allowed_mentions=_mentions(payload.get("mentions", [])),
-                nonce=due.nonce,
-            )
+            message = await self._post(channel, due)
         except (discord.NotFound, discord.Forbidden) as exc:
             raise PermanentDeliveryError(
                 f"{due.target_kind} {due.target_id}: {exc.text or exc}"
             ) from exc
         return message.id
+
+    async def _post(self, channel: discord.abc.Messageable, due: DuePromise) -> discord.Message:
+        payload = due.payload
+        return await channel.send(
+            content=payload.get("content"),
+            embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
+            view=_buttons(payload.get("buttons", [])),
+            allowed_mentions=_mentions(payload.get("mentions", [])),
+            nonce=due.nonce,
+        )
+
+    async def _start_thread(self, due: DuePromise) -> int:
+        """A private thread with its members and first message. A retry after a crash finds
+        the thread it made by name (which the promise makes unique) instead of a second one;
+        the message's nonce keeps it from being posted twice."""
+        parent = self.bot.get_channel(due.target_id) or await self.bot.fetch_channel(due.target_id)
+        if not isinstance(parent, discord.TextChannel):
+            raise PermanentDeliveryError(f"channel {due.target_id} cannot hold private threads")
+        name = str(due.payload["name"])[:100]
+        assert self.bot.user is not None  # delivering waits until the bot is ready
+        thread = discord.utils.get(parent.threads, name=name, owner_id=self.bot.user.id)
+        if thread is None:
+            thread = await parent.create_thread(
+                name=name, type=discord.ChannelType.private_thread, invitable=False
+            )
+        for user_id in due.payload.get("members", []):
+            await thread.add_user(discord.Object(int(user_id)))
+        await self._post(thread, due)
+        return thread.id
 
     def _skip_if_feature_off(self, due: DuePromise) -> None:
         """What a turned-off feature promised (webhook handlers run in every process and

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -266,6 +267,8 @@ class Newcomer(Base):
     celebrate: Mapped[bool] = mapped_column(default=True)
     # When the member left the server; their data is deleted after the retention period.
     departed_at: Mapped[datetime | None]
+    # Minutes east of UTC, if the member said (a mentor nearby is easier to talk to).
+    utc_offset: Mapped[int | None] = mapped_column(Integer)
 
     # One Discord member per GitHub account in a community.
     __table_args__ = (
@@ -304,6 +307,69 @@ class Claim(Base):
             unique=True,
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+
+class Mentor(Base):
+    """A member who mentors newcomers (bot/services/mentorship.py)."""
+
+    __tablename__ = "mentors"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # pending (waiting for an organiser's approval), active, paused or left.
+    status: Mapped[str] = mapped_column(String(16))
+    areas: Mapped[list[str]] = mapped_column(JSON)
+    capacity: Mapped[int] = mapped_column(Integer)
+    # Minutes east of UTC, or None when the mentor did not say.
+    utc_offset: Mapped[int | None] = mapped_column(Integer)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    # Active pairings, kept with every match and ending: a match takes a place with one
+    # conditional UPDATE, so two matches at once never fill a mentor past capacity.
+    load: Mapped[int] = mapped_column(Integer, default=0)
+    # A pause with an end resumes by itself then.
+    paused_until: Mapped[datetime | None]
+    joined_at: Mapped[datetime]
+    # When the mentor was last given a mentee: the work is spread by it.
+    last_matched_at: Mapped[datetime | None]
+
+
+class Pairing(Base):
+    """A newcomer's request for a mentor, and the mentor they were given.
+
+    ``queued``: nobody was available, served oldest first; ``active``: paired until
+    ``ends_at``; ``ended``: over, ``end_reason`` says why (a handover ends one pairing and
+    queues the next). At most one queued or active pairing per newcomer.
+    """
+
+    __tablename__ = "pairings"
+
+    id: Mapped[BigIntPK]
+    guild_id: Mapped[int]
+    mentee_id: Mapped[int]
+    mentor_id: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime]
+    matched_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    # Why this mentor, as told to both ("docs, UTC+1, 0 of 2 mentees"), and the score.
+    reason: Mapped[str | None] = mapped_column(String(200))
+    score: Mapped[float | None] = mapped_column(Float)
+    # Mentors this newcomer declined (once) or who handed them over: never matched again.
+    excluded_mentor_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (
+        Index("ix_pairings_mentor", "guild_id", "mentor_id", "status"),
+        Index(
+            "uq_pairings_open_mentee",
+            "guild_id",
+            "mentee_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'active')"),
+            postgresql_where=text("status IN ('queued', 'active')"),
         ),
     )
 

@@ -8,12 +8,20 @@ its own modules and adding its declaration here. Their webhook handlers run in t
 from __future__ import annotations
 
 from bot.feature import Feature
-from bot.services import admin, announcements, celebrations, onboarding, retention
+from bot.services import (
+    admin,
+    announcements,
+    celebrations,
+    mentorship,
+    onboarding,
+    retention,
+)
 
 FEATURES: tuple[Feature, ...] = (
     admin.FEATURE,
     celebrations.FEATURE,
     onboarding.FEATURE,
     announcements.FEATURE,
+    mentorship.FEATURE,
     retention.FEATURE,
 )

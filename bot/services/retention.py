@@ -21,7 +21,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Claim, Newcomer, Promise
+from bot.db.models import Claim, Mentor, Newcomer, Pairing, Promise
 from bot.feature import Context, Feature, Periodic
 from bot.log import get_logger
 from bot.services import claims
@@ -121,11 +121,21 @@ async def member_returned(context: Context, user_id: int) -> None:
 
 
 async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
-    """Delete the member's Discord-side data: their newcomer row, claims and promises."""
+    """Delete the member's Discord-side data: their newcomer row, claims, mentoring and
+    promises."""
     await session.execute(
         delete(Newcomer).where(Newcomer.guild_id == guild_id, Newcomer.user_id == user_id)
     )
     await session.execute(delete(Claim).where(Claim.guild_id == guild_id, Claim.user_id == user_id))
+    await session.execute(
+        delete(Mentor).where(Mentor.guild_id == guild_id, Mentor.user_id == user_id)
+    )
+    await session.execute(
+        delete(Pairing).where(
+            Pairing.guild_id == guild_id,
+            (Pairing.mentee_id == user_id) | (Pairing.mentor_id == user_id),
+        )
+    )
     await session.execute(
         delete(Promise)
         .where(_promised_to(guild_id, user_id))

@@ -18,6 +18,8 @@ EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
 GUILD = "[discord]\nguild_id = 42\n"
 NO_ROLES = GUILD + "[announcements]\ngood_first_issues_channel_id = 7\n[celebrations]\n"
 POSTING = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
+THREADS = discord.Permissions(create_private_threads=True, send_messages_in_threads=True)
+MENTORSHIP = "[mentorship]\nmentor_role_id = 5\nmentors_channel_id = 6\n"
 # A token shaped like Discord's: "MTAwMDAwMDAwMDAwMDAwMDQy" is base64 for 100000000000000042.
 TOKEN = "MTAwMDAwMDAwMDAwMDAwMDQy.GabcDe.notARealSignature_butTheRightShape123"
 
@@ -37,16 +39,30 @@ def test_each_permission_has_discord_s_bit(flag: Permission) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # Onboarding and celebrations give roles; announcements and celebrations post.
-        (EXAMPLE.read_text(), POSTING | discord.Permissions(manage_roles=True)),
+        # Onboarding and celebrations give roles; announcements and celebrations post;
+        # mentorship opens private threads.
+        (EXAMPLE.read_text(), POSTING | THREADS | discord.Permissions(manage_roles=True)),
         (NO_ROLES, POSTING),
         # Celebrations without a channel or a role send private messages only.
         (GUILD + "[celebrations]\n", discord.Permissions.none()),
         (GUILD + "[announcements]\n", discord.Permissions.none()),  # no channel to post in
         (GUILD + "[admin]\norganiser_role_id = 5\n", discord.Permissions.none()),
+        # Mentorship without a thread channel introduces by message, and asks mentors for
+        # help in their channel.
+        (GUILD + MENTORSHIP, POSTING),
+        (GUILD + MENTORSHIP + "thread_channel_id = 7\n", POSTING | THREADS),
         (GUILD, discord.Permissions.none()),
     ],
-    ids=["example", "no roles", "celebrations by message", "no channels", "admin", "nothing"],
+    ids=[
+        "example",
+        "no roles",
+        "celebrations by message",
+        "no channels",
+        "admin",
+        "mentoring by message",
+        "mentoring in threads",
+        "nothing",
+    ],
 )
 def test_permissions_are_those_of_the_enabled_features(
     tmp_path: Path, text: str, expected: discord.Permissions
@@ -58,13 +74,13 @@ def test_the_example_s_link_is_the_one_discord_py_builds(tmp_path: Path) -> None
     url = invite_url(config(tmp_path, EXAMPLE.read_text()))
     assert url == discord.utils.oauth_url(
         100000000000000042,
-        permissions=POSTING | discord.Permissions(manage_roles=True),
+        permissions=POSTING | THREADS | discord.Permissions(manage_roles=True),
         guild=discord.Object(100000000000000001),
         disable_guild_select=True,
     )
     assert url == (
         "https://discord.com/oauth2/authorize?client_id=100000000000000042"
-        "&scope=bot+applications.commands&permissions=268454912"
+        "&scope=bot+applications.commands&permissions=343865838592"
         "&guild_id=100000000000000001&disable_guild_select=true"
     )
 

@@ -1,0 +1,645 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The mentor buddy program: mentors, fair matching, the queue and the pairings.
+
+A newcomer who finished `/start` asks for a mentor (at the end of `/start`, or `/buddy`);
+the available mentors are scored (:func:`score`) and the best one takes a place with one
+conditional UPDATE of their load, so concurrent matches never fill a mentor past capacity.
+Nobody available: the newcomer is queued, oldest served first whenever capacity frees.
+Every message goes through the outbox with a key per (pairing, stage). docs/mentorship.md
+explains the rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import MentorshipSettings, Settings
+from bot.db.models import Claim, GitHubIssue, Mentor, Newcomer, Pairing
+from bot.errors import DomainError
+from bot.feature import POST_IN_CHANNELS, Context, Feature, Periodic, Permission
+from bot.outbox import promise
+from bot.services.claims import ClaimTarget, active_claims
+from bot.services.onboarding import EXPERIENCE_LEVELS
+from bot.text import escape, link
+
+NAME = "mentorship"
+# Pauses that end and pairings that run out are noticed by this job; the queue is also
+# served at once whenever a place frees through a command.
+JOB_INTERVAL = timedelta(minutes=10)
+MAX_LANGUAGES = 5
+
+# How much each part of the score weighs (each part is between 0 and 1): shared areas
+# first; then spreading the work by load and by how long since the mentor's last mentee;
+# then the time-zone distance, which decides how easily the two can talk live.
+WEIGHTS = {"areas": 0.4, "load": 0.25, "spread": 0.15, "time_zone": 0.2}
+# A mentor whose last mentee came this long ago (or never) counts as fully rested.
+RESTED = timedelta(days=30)
+
+# "UTC+1", "GMT-5", "+05:30", "-3"; a typographic minus sign (U+2212) counts as one too.
+_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+\-\u2212])\s*(\d{1,2})(?::?(\d{2}))?$", re.I)
+
+
+def discord_permissions(settings: Settings) -> Permission:
+    """Asking the mentors' channel for help, and private threads for the pairings."""
+    section = settings.mentorship
+    assert section is not None  # asked only of an enabled feature
+    needed = POST_IN_CHANNELS
+    if section.thread_channel_id is not None:
+        needed |= Permission.CREATE_PRIVATE_THREADS | Permission.SEND_MESSAGES_IN_THREADS
+    return needed
+
+
+async def run_schedule(context: Context) -> None:
+    async with context.sessions.begin() as session:
+        await tend(session, context.settings, context.guild_id, context.clock.now())
+
+
+FEATURE = Feature(
+    NAME,
+    jobs=(Periodic("mentorship", JOB_INTERVAL, run_schedule),),
+    promises=frozenset({"dm", "channel", "thread"}),
+    discord_permissions=discord_permissions,
+)
+
+
+# --- time zones ----------------------------------------------------------------------------
+
+
+def parse_utc_offset(text: str) -> int:
+    """Minutes east of UTC from "UTC+1", "+05:30", "-3" or "UTC"; DomainError otherwise."""
+    cleaned = text.strip()
+    if cleaned.upper() in ("UTC", "GMT", "Z", "0", "+0", "-0"):
+        return 0
+    found = _OFFSET.match(cleaned)
+    if found is not None:
+        sign = 1 if found[1] == "+" else -1
+        hours, minutes = int(found[2]), int(found[3] or 0)
+        offset = sign * (hours * 60 + minutes)
+        if minutes < 60 and -12 * 60 <= offset <= 14 * 60:
+            return offset
+    raise DomainError(
+        f"“{escape(cleaned[:40])}” isn't a time zone I understand: write it as an offset "
+        "from UTC, like `UTC+1`, `UTC-5` or `UTC+5:30`."
+    )
+
+
+def show_offset(minutes: int | None) -> str:
+    if minutes is None:
+        return "time zone not given"
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def hours_apart(a: int, b: int) -> float:
+    """Hours between two UTC offsets, the short way round the clock (at most 12)."""
+    difference = abs(a - b) % (24 * 60)
+    return min(difference, 24 * 60 - difference) / 60
+
+
+# --- mentors -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MentorProfile:
+    areas: tuple[str, ...]
+    capacity: int
+    utc_offset: int | None
+    languages: tuple[str, ...]
+
+
+def parse_languages(text: str | None) -> tuple[str, ...]:
+    """ "English, français" -> ("English", "français"): at most five, each kept short."""
+    if not text:
+        return ()
+    found = [part.strip()[:24] for part in re.split(r"[,;/]", text) if part.strip()]
+    return tuple(dict.fromkeys(found))[:MAX_LANGUAGES]
+
+
+async def join(
+    session: AsyncSession,
+    settings: Settings,
+    guild_id: int,
+    user_id: int,
+    profile: MentorProfile,
+    *,
+    offered: Sequence[str],
+    approved: bool,
+    now: datetime,
+) -> Mentor:
+    """Become a mentor, or change one's profile. Without ``approved`` (the Mentor role) a new
+    mentor waits for an organiser; a mentor who left and joins again starts afresh."""
+    unknown = sorted(set(profile.areas) - set(offered))
+    if unknown:
+        raise DomainError(f"Those areas aren't offered here: {escape(', '.join(unknown))}.")
+    if not profile.areas:
+        raise DomainError("Pick at least one area you can help with.")
+    row = await session.get(Mentor, (guild_id, user_id))
+    if row is None:
+        row = Mentor(guild_id=guild_id, user_id=user_id, load=0, joined_at=now, status="left")
+        session.add(row)
+    if row.status == "left":
+        row.status = "active" if approved else "pending"
+        row.paused_until = None
+    elif row.status == "pending" and approved:
+        row.status = "active"
+    row.areas = [area for area in offered if area in profile.areas]
+    row.capacity = profile.capacity
+    row.utc_offset = profile.utc_offset
+    row.languages = list(profile.languages)
+    await session.flush()
+    if row.status == "active":
+        await serve_queue(session, settings, guild_id, now)
+    return row
+
+
+async def approve(
+    session: AsyncSession, settings: Settings, guild_id: int, user_id: int, now: datetime
+) -> Mentor:
+    row = await session.get(Mentor, (guild_id, user_id))
+    if row is None or row.status != "pending":
+        raise DomainError(f"<@{user_id}> has not asked to become a mentor.")
+    row.status = "active"
+    await session.flush()
+    await serve_queue(session, settings, guild_id, now)
+    return row
+
+
+async def _mentor(session: AsyncSession, guild_id: int, user_id: int) -> Mentor:
+    row = await session.get(Mentor, (guild_id, user_id))
+    if row is None or row.status == "left":
+        raise DomainError("You aren't a mentor here; `/mentor join` makes you one.")
+    return row
+
+
+async def pause(
+    session: AsyncSession, guild_id: int, user_id: int, until: datetime | None, now: datetime
+) -> Mentor:
+    """No new mentees until ``until`` (or `/mentor resume`); current pairings go on."""
+    if until is not None and until <= now:
+        raise DomainError("That date has already passed; give a day in the future.")
+    row = await _mentor(session, guild_id, user_id)
+    if row.status == "pending":
+        raise DomainError("You're still waiting for an organiser's approval.")
+    row.status, row.paused_until = "paused", until
+    return row
+
+
+async def resume(
+    session: AsyncSession, settings: Settings, guild_id: int, user_id: int, now: datetime
+) -> Mentor:
+    row = await _mentor(session, guild_id, user_id)
+    if row.status == "paused":
+        row.status, row.paused_until = "active", None
+        await session.flush()
+        await serve_queue(session, settings, guild_id, now)
+    return row
+
+
+async def leave(
+    session: AsyncSession, settings: Settings, guild_id: int, user_id: int, now: datetime
+) -> int:
+    """Stop mentoring; each current mentee is handed over. Returns how many were."""
+    row = await _mentor(session, guild_id, user_id)
+    row.status, row.paused_until = "left", None
+    pairings = await _active_pairings(session, guild_id, user_id)
+    for pairing in pairings:
+        await _hand_over(session, settings, pairing, "mentor_left", now)
+    await session.flush()
+    await serve_queue(session, settings, guild_id, now)
+    return len(pairings)
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: int
+    areas: tuple[str, ...]
+    capacity: int
+    load: int
+    utc_offset: int | None
+    last_matched_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Scored:
+    candidate: Candidate
+    score: float
+    shared_areas: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        """Why this mentor, as both are told: "docs, UTC+1, 0 of 2 mentees"."""
+        mentor = self.candidate
+        areas = ", ".join(self.shared_areas) or "no shared area"
+        return (
+            f"{areas}, {show_offset(mentor.utc_offset)}, {mentor.load} of {mentor.capacity} mentees"
+        )
+
+
+def score(
+    candidate: Candidate, areas: Sequence[str], utc_offset: int | None, now: datetime
+) -> Scored:
+    """How well ``candidate`` suits a newcomer, between 0 and 1 (docs/mentorship.md)."""
+    shared = tuple(area for area in candidate.areas if area in areas)
+    parts = {
+        "areas": len(shared) / len(areas) if areas else 0.5,
+        "load": 1 - candidate.load / candidate.capacity,
+        "spread": 1.0
+        if candidate.last_matched_at is None
+        else min((now - candidate.last_matched_at) / RESTED, 1.0),
+        "time_zone": 0.5
+        if candidate.utc_offset is None or utc_offset is None
+        else 1 - hours_apart(candidate.utc_offset, utc_offset) / 12,
+    }
+    total = sum(WEIGHTS[name] * value for name, value in parts.items())
+    return Scored(candidate, round(total, 4), shared)
+
+
+async def _candidates(
+    session: AsyncSession, guild_id: int, mentee_id: int, excluded: Sequence[int]
+) -> list[Candidate]:
+    rows = await session.execute(
+        select(Mentor).where(
+            Mentor.guild_id == guild_id,
+            Mentor.status == "active",
+            Mentor.load < Mentor.capacity,
+            Mentor.user_id != mentee_id,
+            Mentor.user_id.not_in(excluded),
+        )
+    )
+    return [
+        Candidate(m.user_id, tuple(m.areas), m.capacity, m.load, m.utc_offset, m.last_matched_at)
+        for m in rows.scalars()
+    ]
+
+
+async def _take_place(session: AsyncSession, guild_id: int, mentor_id: int, now: datetime) -> bool:
+    """Give the mentor one more mentee, if they still have room: one conditional UPDATE."""
+    result = await session.execute(
+        update(Mentor)
+        .where(
+            Mentor.guild_id == guild_id,
+            Mentor.user_id == mentor_id,
+            Mentor.status == "active",
+            Mentor.load < Mentor.capacity,
+        )
+        .values(load=Mentor.load + 1, last_matched_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def _free_place(session: AsyncSession, guild_id: int, mentor_id: int) -> None:
+    await session.execute(
+        update(Mentor)
+        .where(Mentor.guild_id == guild_id, Mentor.user_id == mentor_id, Mentor.load > 0)
+        .values(load=Mentor.load - 1)
+    )
+
+
+async def _match(
+    session: AsyncSession, settings: Settings, pairing: Pairing, newcomer: Newcomer, now: datetime
+) -> Scored | None:
+    """Pair a queued request with the best mentor who still has room, or None."""
+    excluded = list(pairing.excluded_mentor_ids)
+    while True:
+        candidates = await _candidates(session, pairing.guild_id, pairing.mentee_id, excluded)
+        if not candidates:
+            return None
+        ranked = [score(c, newcomer.areas, newcomer.utc_offset, now) for c in candidates]
+        best = max(ranked, key=lambda s: (s.score, -s.candidate.user_id))
+        mentor_id = best.candidate.user_id
+        if await _take_place(session, pairing.guild_id, mentor_id, now):
+            break
+        excluded.append(mentor_id)  # filled meanwhile by a concurrent match
+    days = _section(settings).pairing_days
+    pairing.mentor_id, pairing.status, pairing.matched_at = mentor_id, "active", now
+    # A handed-over mentee keeps the days they had left, with at least a week more.
+    pairing.ends_at = max(pairing.ends_at or now + timedelta(days=days), now + timedelta(days=7))
+    pairing.reason, pairing.score = best.reason, best.score
+    await session.flush()
+    await _introduce(session, settings, pairing, newcomer, now)
+    return best
+
+
+def _section(settings: Settings) -> MentorshipSettings:
+    section = settings.mentorship
+    assert section is not None  # the feature runs only with its section
+    return section
+
+
+@dataclass(frozen=True)
+class Request:
+    """Where a newcomer's request for a mentor stands."""
+
+    pairing: Pairing
+    # Their place in the queue (1: next), or None when they have a mentor.
+    place: int | None
+    # True when this request was just made (False: it already existed).
+    new: bool
+
+
+async def request(
+    session: AsyncSession, settings: Settings, guild_id: int, user_id: int, now: datetime
+) -> Request:
+    """Ask for a mentor for a newcomer who finished `/start`; answers the open request if
+    there is one, so asking twice (or a retried click) is harmless."""
+    newcomer = await session.get(Newcomer, (guild_id, user_id))
+    if newcomer is None or newcomer.finished_at is None:
+        raise DomainError("Finish `/start` first: your mentor will want to know your interests.")
+    open_pairing = await _open_pairing(session, guild_id, user_id)
+    if open_pairing is not None:
+        return Request(open_pairing, await _place(session, open_pairing), new=False)
+    pairing = Pairing(
+        guild_id=guild_id,
+        mentee_id=user_id,
+        status="queued",
+        requested_at=now,
+        excluded_mentor_ids=[],
+    )
+    session.add(pairing)
+    await session.flush()
+    if await _match(session, settings, pairing, newcomer, now) is None:
+        await _ask_mentors_for_help(session, settings, pairing, now)
+    return Request(pairing, await _place(session, pairing), new=True)
+
+
+async def _open_pairing(session: AsyncSession, guild_id: int, mentee_id: int) -> Pairing | None:
+    return await session.scalar(
+        select(Pairing).where(
+            Pairing.guild_id == guild_id,
+            Pairing.mentee_id == mentee_id,
+            Pairing.status.in_(("queued", "active")),
+        )
+    )
+
+
+async def _place(session: AsyncSession, pairing: Pairing) -> int | None:
+    if pairing.status != "queued":
+        return None
+    ahead = await session.scalar(
+        select(func.count()).where(
+            Pairing.guild_id == pairing.guild_id,
+            Pairing.status == "queued",
+            or_(
+                Pairing.requested_at < pairing.requested_at,
+                and_(Pairing.requested_at == pairing.requested_at, Pairing.id < pairing.id),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def serve_queue(
+    session: AsyncSession, settings: Settings, guild_id: int, now: datetime
+) -> int:
+    """Match waiting newcomers, oldest first, while mentors have room; how many were."""
+    queued = (
+        await session.scalars(
+            select(Pairing)
+            .where(Pairing.guild_id == guild_id, Pairing.status == "queued")
+            .order_by(Pairing.requested_at, Pairing.id)
+        )
+    ).all()
+    served = 0
+    for pairing in queued:
+        newcomer = await session.get(Newcomer, (guild_id, pairing.mentee_id))
+        if newcomer is None or newcomer.departed_at is not None:
+            continue
+        if await _match(session, settings, pairing, newcomer, now) is not None:
+            served += 1
+        elif not await _candidates(session, guild_id, 0, []):
+            break  # nobody has room for anyone
+    return served
+
+
+async def _active_pairings(session: AsyncSession, guild_id: int, mentor_id: int) -> list[Pairing]:
+    rows = await session.scalars(
+        select(Pairing).where(
+            Pairing.guild_id == guild_id,
+            Pairing.mentor_id == mentor_id,
+            Pairing.status == "active",
+        )
+    )
+    return list(rows.all())
+
+
+async def _hand_over(
+    session: AsyncSession, settings: Settings, pairing: Pairing, why: str, now: datetime
+) -> None:
+    """End a pairing early and find the mentee someone else at once, or queue them ahead of
+    later requests; they keep the days they had left, never get the same mentor again, and
+    are told which it is."""
+    former = pairing.mentor_id
+    assert former is not None
+    await _end(session, pairing, why, now)
+    again = Pairing(
+        guild_id=pairing.guild_id,
+        mentee_id=pairing.mentee_id,
+        status="queued",
+        requested_at=pairing.requested_at,
+        ends_at=pairing.ends_at,
+        excluded_mentor_ids=[*pairing.excluded_mentor_ids, former],
+    )
+    session.add(again)
+    await session.flush()
+    newcomer = await session.get(Newcomer, (pairing.guild_id, pairing.mentee_id))
+    matched = newcomer is not None and await _match(session, settings, again, newcomer, now)
+    content = f"Your mentor <@{former}> has had to step back from mentoring. " + (
+        f"<@{again.mentor_id}> takes over from here: look out for their introduction."
+        if matched
+        else "You keep your place at the front of the line, and we'll introduce you to "
+        "someone new as soon as a mentor is free."
+    )
+    await promise(
+        session,
+        feature=NAME,
+        guild_id=pairing.guild_id,
+        key=f"mentorship:handover:{pairing.id}",
+        target_kind="dm",
+        target_id=pairing.mentee_id,
+        payload={"content": content},
+        now=now,
+    )
+
+
+async def _end(session: AsyncSession, pairing: Pairing, why: str, now: datetime) -> None:
+    pairing.status, pairing.ended_at, pairing.end_reason = "ended", now, why
+    await session.flush()
+    if pairing.mentor_id is not None:
+        await _free_place(session, pairing.guild_id, pairing.mentor_id)
+
+
+async def tend(session: AsyncSession, settings: Settings, guild_id: int, now: datetime) -> None:
+    """What time alone changes: pauses that end, pairings that run out; then the queue."""
+    await session.execute(
+        update(Mentor)
+        .where(
+            Mentor.guild_id == guild_id,
+            Mentor.status == "paused",
+            Mentor.paused_until.is_not(None),
+            Mentor.paused_until <= now,
+        )
+        .values(status="active", paused_until=None)
+    )
+    finished = await session.scalars(
+        select(Pairing).where(
+            Pairing.guild_id == guild_id, Pairing.status == "active", Pairing.ends_at <= now
+        )
+    )
+    for pairing in finished.all():
+        await _end(session, pairing, "completed", now)
+    await serve_queue(session, settings, guild_id, now)
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+async def _introduce(
+    session: AsyncSession, settings: Settings, pairing: Pairing, newcomer: Newcomer, now: datetime
+) -> None:
+    """The private thread that introduces both (a direct message to each without one)."""
+    assert pairing.mentor_id is not None
+    assert pairing.ends_at is not None
+    mentee, mentor = f"<@{pairing.mentee_id}>", f"<@{pairing.mentor_id}>"
+    held = await active_claims(session, pairing.guild_id, pairing.mentee_id)
+    working_on = (
+        f"{held[0].link} {held[0].shown_title}"
+        if held
+        else "no issue claimed yet (`/start` suggests some)"
+    )
+    web = settings.onboarding.github_web_url if settings.onboarding else "https://github.com"
+    github = "not linked"
+    if newcomer.github_login:
+        github = link(newcomer.github_login, f"{web.rstrip('/')}/{newcomer.github_login}")
+        github += "" if newcomer.github_verified else " (unverified)"
+    experience = EXPERIENCE_LEVELS.get(newcomer.experience or "", "experience not given")
+    until = f"<t:{int(pairing.ends_at.timestamp())}:D>"  # shown in each reader's own time zone
+    content = "\n".join(
+        [
+            f"👋 {mentee}, meet {mentor}: your mentor until {until}.",
+            f"Why you two: {pairing.reason}.",
+            "",
+            f"**About {mentee}**",
+            f"Interests: {', '.join(newcomer.areas) or 'not given'} · {experience}",
+            f"Time zone: {show_offset(newcomer.utc_offset)}",
+            f"GitHub: {github}",
+            f"Working on: {working_on}",
+            "",
+            f"{mentor}, say hello and agree how you'll keep in touch; {mentee}, no question "
+            "is too small to ask here.",
+        ]
+    )
+    message = {"content": content, "mentions": [pairing.mentee_id, pairing.mentor_id]}
+    section = _section(settings)
+    if section.thread_channel_id is not None:
+        await promise(
+            session,
+            feature=NAME,
+            guild_id=pairing.guild_id,
+            key=f"mentorship:thread:{pairing.id}",
+            target_kind="thread",
+            target_id=section.thread_channel_id,
+            payload={
+                **message,
+                "name": f"Mentoring: {newcomer.github_login or 'a newcomer'} (#{pairing.id})",
+                "members": [pairing.mentee_id, pairing.mentor_id],
+            },
+            now=now,
+        )
+        return
+    for user_id in (pairing.mentee_id, pairing.mentor_id):
+        await promise(
+            session,
+            feature=NAME,
+            guild_id=pairing.guild_id,
+            key=f"mentorship:intro:{pairing.id}:{user_id}",
+            target_kind="dm",
+            target_id=user_id,
+            payload=message,
+            now=now,
+        )
+
+
+async def _ask_mentors_for_help(
+    session: AsyncSession, settings: Settings, pairing: Pairing, now: datetime
+) -> None:
+    waiting = await session.scalar(
+        select(func.count()).where(Pairing.guild_id == pairing.guild_id, Pairing.status == "queued")
+    )
+    await promise(
+        session,
+        feature=NAME,
+        guild_id=pairing.guild_id,
+        key=f"mentorship:help:{pairing.id}",
+        target_kind="channel",
+        target_id=_section(settings).mentors_channel_id,
+        payload={
+            "content": f"A newcomer is waiting for a mentor ({waiting} waiting in all) and "
+            "every mentor is full or paused. `/mentor join`, `/mentor resume` or a higher "
+            "capacity in `/mentor join` would help: they are matched as soon as a place frees."
+        },
+        now=now,
+    )
+
+
+# --- what mentors see ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MenteeState:
+    user_id: int
+    github_login: str | None
+    claim: ClaimTarget | None
+    pull_requests: int
+    last_activity: datetime | None
+    days_left: int
+
+
+async def mentees(
+    session: AsyncSession, guild_id: int, mentor_id: int, now: datetime
+) -> list[MenteeState]:
+    """The mentor's current mentees, each with what they are doing on GitHub."""
+    states = []
+    for pairing in await _active_pairings(session, guild_id, mentor_id):
+        assert pairing.ends_at is not None
+        newcomer = await session.get(Newcomer, (guild_id, pairing.mentee_id))
+        held = await active_claims(session, guild_id, pairing.mentee_id)
+        github_id = newcomer.github_user_id if newcomer else None
+        pulls, last_pull = 0, None
+        if github_id is not None:
+            pulls, last_pull = (
+                await session.execute(
+                    select(func.count(), func.max(GitHubIssue.updated_at)).where(
+                        GitHubIssue.author_id == github_id,
+                        GitHubIssue.is_pull_request.is_(True),
+                    )
+                )
+            ).one()
+        last_claim = await session.scalar(
+            select(func.max(Claim.claimed_at)).where(
+                Claim.guild_id == guild_id, Claim.user_id == pairing.mentee_id
+            )
+        )
+        moments = [moment for moment in (last_pull, last_claim) if moment is not None]
+        states.append(
+            MenteeState(
+                user_id=pairing.mentee_id,
+                github_login=newcomer.github_login if newcomer else None,
+                claim=held[0] if held else None,
+                pull_requests=int(pulls),
+                last_activity=max(moments) if moments else None,
+                days_left=max((pairing.ends_at - now).days, 0),
+            )
+        )
+    return states
