@@ -9,6 +9,7 @@ from bot.sandbox.discord.driver import DiscordDriver, InteractionResult
 from bot.sandbox.discord.patch import point_discord_py_at
 from bot.sandbox.discord.server import DiscordSimulator, Fault, RecordedRequest
 from bot.sandbox.discord.state import (
+    VIEW_CHANNEL,
     Attachment,
     Channel,
     DiscordError,
@@ -21,6 +22,7 @@ from bot.sandbox.discord.state import (
 )
 
 __all__ = [
+    "VIEW_CHANNEL",
     "Attachment",
     "Channel",
     "DiscordDriver",

@@ -26,12 +26,15 @@ from bot.sandbox.discord.rest import Handler, RestApi, json_response
 from bot.sandbox.discord.state import (
     GUILD_TEXT,
     JSON,
+    MEMBER_OVERWRITE,
     PRIVILEGED_INTENTS,
+    ROLE_OVERWRITE,
     Channel,
     DiscordError,
     Guild,
     Member,
     Message,
+    Overwrite,
     PrivilegedIntent,
     Role,
     SimState,
@@ -198,6 +201,16 @@ class DiscordSimulator:
         id: int | None = None,
     ) -> Channel:
         return self.state.add_channel(guild, name, type=type, topic=topic, id=id)
+
+    def set_permissions(
+        self, channel: Channel, target: Role | Member, *, allow: int = 0, deny: int = 0
+    ) -> None:
+        """Give ``channel`` a permission overwrite for a role (the guild's id: @everyone) or a
+        member, replacing any earlier one for it; set it before the bot connects."""
+        kind = MEMBER_OVERWRITE if isinstance(target, Member) else ROLE_OVERWRITE
+        channel.overwrites = [
+            o for o in channel.overwrites if (o.type, o.id) != (kind, target.id)
+        ] + [Overwrite(target.id, kind, allow, deny)]
 
     def add_member(self, guild: Guild, username: str, *, roles: list[Role] | None = None) -> Member:
         user = self.state.add_user(username)

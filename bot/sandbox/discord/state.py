@@ -48,7 +48,12 @@ DEFAULT_MESSAGE = 0
 CHAT_INPUT_COMMAND = 20
 
 ADMINISTRATOR = 1 << 3
+VIEW_CHANNEL = 1 << 10
 ALL_PERMISSIONS = (1 << 51) - 1
+
+# Permission overwrite targets
+ROLE_OVERWRITE = 0
+MEMBER_OVERWRITE = 1
 
 # Application flags that allow a privileged intent (its switch in the Developer Portal is on).
 GATEWAY_PRESENCE = 1 << 12
@@ -133,6 +138,16 @@ class Member:
 
 
 @dataclass
+class Overwrite:
+    """A channel's permission overwrite for a role or a member (Discord's shape)."""
+
+    id: int
+    type: int  # ROLE_OVERWRITE or MEMBER_OVERWRITE
+    allow: int = 0
+    deny: int = 0
+
+
+@dataclass
 class Channel:
     id: int
     type: int
@@ -145,6 +160,7 @@ class Channel:
     recipient_ids: list[int] = field(default_factory=list)  # DMs
     owner_id: int | None = None  # threads
     thread_member_ids: list[int] = field(default_factory=list)
+    overwrites: list[Overwrite] = field(default_factory=list)  # not threads: the parent's apply
     invitable: bool = True
     auto_archive_duration: int = 1440
     last_message_id: int | None = None
@@ -553,6 +569,29 @@ class SimState:
             value |= guild.roles[role_id].permissions
         return ALL_PERMISSIONS if value & ADMINISTRATOR else value
 
+    def channel_permissions(self, member: Member, channel: Channel) -> int:
+        """``member``'s permissions in a guild channel: the guild's, then the channel's
+        overwrites for @everyone, for the member's roles, and for the member, in Discord's
+        order (a thread takes its parent's)."""
+        value = self.permissions(member)
+        if value == ALL_PERMISSIONS:
+            return value
+        if channel.is_thread and channel.parent_id is not None:
+            channel = self.channels[channel.parent_id]
+        by_target = {(o.type, o.id): o for o in channel.overwrites}
+        everyone = by_target.get((ROLE_OVERWRITE, member.guild_id))
+        if everyone is not None:
+            value = (value & ~everyone.deny) | everyone.allow
+        deny = allow = 0
+        for role_id in member.role_ids:
+            if (overwrite := by_target.get((ROLE_OVERWRITE, role_id))) is not None:
+                deny, allow = deny | overwrite.deny, allow | overwrite.allow
+        value = (value & ~deny) | allow
+        own = by_target.get((MEMBER_OVERWRITE, member.id))
+        if own is not None:
+            value = (value & ~own.deny) | own.allow
+        return value
+
     def can_see(self, user_id: int, message: Message) -> bool:
         if message.deleted:
             return False
@@ -561,9 +600,12 @@ class SimState:
         channel = self.channels[message.channel_id]
         if channel.type == DM:
             return user_id in channel.recipient_ids or user_id == self.bot.id
-        if channel.type == PRIVATE_THREAD:
-            return user_id in channel.thread_member_ids
-        return channel.guild_id is not None and user_id in self.guilds[channel.guild_id].members
+        if channel.guild_id is None or user_id not in self.guilds[channel.guild_id].members:
+            return False
+        if channel.type == PRIVATE_THREAD and user_id not in channel.thread_member_ids:
+            return False
+        member = self.guilds[channel.guild_id].members[user_id]
+        return bool(self.channel_permissions(member, channel) & VIEW_CHANNEL)
 
     def visible_messages(self, user_id: int, channel_id: int | None = None) -> list[Message]:
         """Messages ``user_id`` can see, oldest first, optionally in one channel only."""
@@ -670,8 +712,15 @@ def channel_payload(state: SimState, channel: Channel) -> JSON:
             },
         )
     else:
+        overwrites = [
+            {"id": str(o.id), "type": o.type, "allow": str(o.allow), "deny": str(o.deny)}
+            for o in channel.overwrites
+        ]
         payload.update(
-            position=channel.position, permission_overwrites=[], nsfw=False, topic=channel.topic
+            position=channel.position,
+            permission_overwrites=overwrites,
+            nsfw=False,
+            topic=channel.topic,
         )
     return payload
 

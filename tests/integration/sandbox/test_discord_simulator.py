@@ -28,6 +28,7 @@ from discord.ext import commands
 
 from bot.clock import ManualClock
 from bot.sandbox.discord import (
+    VIEW_CHANNEL,
     Channel,
     DiscordDriver,
     DiscordSimulator,
@@ -169,6 +170,7 @@ class World:
     guild: Guild
     general: Channel
     onboarding: Channel
+    mentoring: Channel  # hidden from @everyone, open to the mentor role
     contributor: Role
     mentor: Role
     alice: Member
@@ -183,6 +185,9 @@ async def world(clock: ManualClock) -> AsyncIterator[World]:
         onboarding = sim.add_channel(guild, "onboarding", topic="Say hi")
         contributor = sim.add_role(guild, "contributor")
         mentor = sim.add_role(guild, "mentor")
+        mentoring = sim.add_channel(guild, "mentoring")
+        sim.set_permissions(mentoring, guild.everyone_role, deny=VIEW_CHANNEL)
+        sim.set_permissions(mentoring, mentor, allow=VIEW_CHANNEL)
         alice = sim.add_member(guild, "alice")
         bob = sim.add_member(guild, "bob", roles=[mentor])
         with point_discord_py_at(sim.url):
@@ -201,6 +206,7 @@ async def world(clock: ManualClock) -> AsyncIterator[World]:
                     guild=guild,
                     general=general,
                     onboarding=onboarding,
+                    mentoring=mentoring,
                     contributor=contributor,
                     mentor=mentor,
                     alice=alice,
@@ -378,7 +384,7 @@ async def test_prefix_command_from_a_member_message(world: World) -> None:
 async def test_fetch_routes_agree_with_the_simulated_state(world: World) -> None:
     guild = await world.bot.fetch_guild(world.guild.id)
     assert guild.name == "Helios"
-    assert {c.name for c in await guild.fetch_channels()} == {"general", "onboarding"}
+    assert {c.name for c in await guild.fetch_channels()} == {"general", "onboarding", "mentoring"}
     assert {"mentor", "contributor", "@everyone"} <= {r.name for r in await guild.fetch_roles()}
     bob = await guild.fetch_member(world.bob.id)
     assert [r.name for r in bob.roles] == ["@everyone", "mentor"]
@@ -422,6 +428,31 @@ async def test_private_thread_and_thread_members(world: World) -> None:
     public = await starter.create_thread(name="design")
     assert public.id == starter.id  # a thread started from a message takes its id
     assert world.sim.state.channels[public.id].type == 11
+
+
+async def test_channel_overwrites_decide_who_sees_a_channel(world: World) -> None:
+    channel = text_channel(world, world.mentoring)
+    guild = guild_of(world)
+    alice, bob = guild.get_member(world.alice.id), guild.get_member(world.bob.id)
+    assert alice is not None
+    assert bob is not None
+    # discord.py computes the same permissions from the overwrites the simulator sends.
+    assert not channel.permissions_for(alice).view_channel
+    assert channel.permissions_for(bob).view_channel
+    assert not channel.permissions_for(guild.default_role).view_channel
+    await channel.send("For mentors")
+    thread = await channel.create_thread(name="pair", type=discord.ChannelType.private_thread)
+    await thread.add_user(discord.Object(world.alice.id))
+    await thread.add_user(discord.Object(world.bob.id))
+    await thread.send("Hello both")
+    stored = world.sim.state.channels[thread.id]
+    # A private thread shows only to members who can also see its channel.
+    assert [m.content for m in world.sim.visible_messages(world.bob)] == [
+        "For mentors",
+        "Hello both",
+    ]
+    assert world.sim.visible_messages(world.alice, stored) == []
+    assert world.sim.visible_messages(world.alice, world.mentoring) == []
 
 
 async def test_role_add_and_remove_updates_discord_py_cache(world: World) -> None:
