@@ -73,6 +73,10 @@ def _thread_create(spec: Spec, data: JSON) -> list[str]:
     return spec.object_problems("ThreadResponse", _without(data, "newly_created"))
 
 
+def _thread_update(spec: Spec, data: JSON) -> list[str]:
+    return spec.object_problems("ThreadResponse", data)
+
+
 def _thread_members_update(spec: Spec, data: JSON) -> list[str]:
     return [
         problem
@@ -124,7 +128,9 @@ CHECKS: dict[str, Callable[[Spec, JSON], list[str]]] = {
     "READY": _ready,
     "GUILD_CREATE": _guild_create,
     "CHANNEL_CREATE": _channel,
+    "CHANNEL_UPDATE": _channel,
     "THREAD_CREATE": _thread_create,
+    "THREAD_UPDATE": _thread_update,
     "THREAD_MEMBERS_UPDATE": _thread_members_update,
     "GUILD_MEMBER_ADD": _guild_member,
     "GUILD_MEMBER_UPDATE": _guild_member,

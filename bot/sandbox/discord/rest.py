@@ -170,6 +170,7 @@ class RestApi:
             ("PATCH", "/webhooks/{app}/{token}/messages/{message}", self.edit_webhook_message),
             ("DELETE", "/webhooks/{app}/{token}/messages/{message}", self.delete_webhook_message),
             ("GET", "/channels/{channel}", self.get_channel),
+            ("PATCH", "/channels/{channel}", self.modify_channel),
             ("GET", "/channels/{channel}/messages", self.list_messages),
             ("POST", "/channels/{channel}/messages", self.create_message),
             ("GET", "/channels/{channel}/messages/{message}", self.get_message),
@@ -528,6 +529,31 @@ class RestApi:
         channel = self._state.channel(_snowflake(request.match_info["channel"]))
         return json_response(channel_payload(self._state, channel))
 
+    async def modify_channel(self, request: web.Request) -> web.Response:
+        """Rename a channel or change its topic; archive, lock or rename a thread."""
+        channel = self._state.channel(_snowflake(request.match_info["channel"]))
+        if channel.guild_id is None:
+            raise DiscordError(400, 50024, "Cannot execute action on this channel type")
+        body = (await read_body(request)).json
+        if "name" in body:
+            if not 1 <= len(str(body["name"] or "")) <= 100:
+                raise invalid_form("a channel name has 1 to 100 characters")
+            channel.name = str(body["name"])
+        if channel.is_thread:
+            if "locked" in body:
+                channel.locked = bool(body["locked"])
+            if "archived" in body and bool(body["archived"]) != channel.archived:
+                channel.archived = bool(body["archived"])
+                channel.archived_at = self._state.clock.now()
+            if "invitable" in body:
+                channel.invitable = bool(body["invitable"])
+        elif "topic" in body:
+            channel.topic = body["topic"]
+        event = "THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE"
+        await self._gateway.dispatch(event, channel_payload(self._state, channel))
+        self._waiters.notify()
+        return json_response(channel_payload(self._state, channel))
+
     def _channel_message(self, request: web.Request) -> Message:
         return self._state.message(
             _snowflake(request.match_info["channel"]), _snowflake(request.match_info["message"])
@@ -550,6 +576,11 @@ class RestApi:
         channel = self._state.channel(_snowflake(request.match_info["channel"]))
         if channel.type == DM and set(channel.recipient_ids) & self._state.closed_dms:
             raise DiscordError(403, 50007, "Cannot send messages to this user")
+        if channel.archived and channel.locked:
+            raise DiscordError(400, 50083, "Thread is archived")
+        if channel.archived:  # a message in an archived thread that is not locked reopens it
+            channel.archived, channel.archived_at = False, self._state.clock.now()
+            await self._gateway.dispatch("THREAD_UPDATE", channel_payload(self._state, channel))
         body = await read_body(request)
         nonce = body.json.get("nonce")
         if nonce is not None and body.json.get("enforce_nonce"):

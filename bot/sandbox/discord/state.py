@@ -162,6 +162,9 @@ class Channel:
     thread_member_ids: list[int] = field(default_factory=list)
     overwrites: list[Overwrite] = field(default_factory=list)  # not threads: the parent's apply
     invitable: bool = True
+    archived: bool = False
+    archived_at: datetime | None = None
+    locked: bool = False  # archived and only reopened by those who may manage threads
     auto_archive_duration: int = 1440
     last_message_id: int | None = None
 
@@ -703,10 +706,10 @@ def channel_payload(state: SimState, channel: Channel) -> JSON:
             message_count=sent,
             total_message_sent=sent,
             thread_metadata={
-                "archived": False,
+                "archived": channel.archived,
                 "auto_archive_duration": channel.auto_archive_duration,
-                "archive_timestamp": iso(channel.created_at),
-                "locked": False,
+                "archive_timestamp": iso(channel.archived_at or channel.created_at),
+                "locked": channel.locked,
                 "invitable": channel.invitable,
                 "create_timestamp": iso(channel.created_at),
             },

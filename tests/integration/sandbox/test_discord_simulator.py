@@ -455,6 +455,30 @@ async def test_channel_overwrites_decide_who_sees_a_channel(world: World) -> Non
     assert world.sim.visible_messages(world.alice, world.mentoring) == []
 
 
+async def test_archiving_a_thread_and_what_a_message_does_then(world: World) -> None:
+    channel = text_channel(world, world.onboarding)
+    thread = await channel.create_thread(name="pair", type=discord.ChannelType.private_thread)
+    archived = await thread.edit(archived=True)
+    assert archived.archived
+    await world.sim.sync_with_bot()
+    # THREAD_UPDATE reached discord.py, which keeps no archived thread in its cache.
+    assert guild_of(world).get_thread(thread.id) is None
+    await thread.send("Still here?")  # a message reopens a thread that is not locked
+    await world.sim.sync_with_bot()
+    reopened = guild_of(world).get_thread(thread.id)
+    assert reopened is not None
+    assert not reopened.archived
+    renamed = await thread.edit(name="pair (ended)", archived=True, locked=True)
+    assert renamed.name == "pair (ended)"
+    assert renamed.locked
+    with pytest.raises(discord.HTTPException) as raised:
+        await thread.send("Too late")
+    assert raised.value.code == 50083
+    general = await text_channel(world, world.general).edit(topic="Welcome")
+    assert general is not None
+    assert general.topic == "Welcome"
+
+
 async def test_role_add_and_remove_updates_discord_py_cache(world: World) -> None:
     guild = guild_of(world)
     member = guild.get_member(world.alice.id)
