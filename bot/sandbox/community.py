@@ -39,10 +39,18 @@ log = get_logger(__name__)
 WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 (a loopback-only simulator's secret)
 GITHUB_TOKEN = "ghp_sandbox_token"  # noqa: S105
 SETTLE_POLL = 0.02
+# The names discord.py gives the tasks that handle an interaction or run an event listener.
+HANDLER_TASKS = (
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch-",
+    "discord-ui-dynamic-item-",
+    "discord-ui-modal-dispatch-",
+    "discord.py: ",
+)
 REPOSITORIES = ("helios-engine/helios", "helios-engine/helios-sdk-python")
 LABELS = ("bug", "good first issue", "help wanted", "docs")
 ROLES = ("Organiser", "Maintainer", "Mentor", "Newcomer", "Contributor")
-CHANNELS = ("general", "dev", "performance", "help", "bot-log")
+CHANNELS = ("general", "dev", "performance", "help", "bot-log", "mentors", "mentoring")
 # username -> roles
 PEOPLE = {
     "ines": ("Organiser", "Maintainer"),
@@ -65,6 +73,9 @@ DEMO_NAMES = {
     "onboarding.newcomer_role_id": "Newcomer",
     "celebrations.contributor_role_id": "Contributor",
     "celebrations.channel_id": "general",
+    "mentorship.mentor_role_id": "Mentor",
+    "mentorship.mentors_channel_id": "mentors",
+    "mentorship.thread_channel_id": "mentoring",
 }
 
 
@@ -76,6 +87,14 @@ class DemoCommunity:
     members: dict[str, Member] = field(default_factory=dict)
     # How an organiser's configured ids were seeded, one line each, for the transcript.
     legend: list[str] = field(default_factory=list)
+
+
+def _handling() -> bool:
+    """The bot (on this loop) is still handling an interaction or an event."""
+    return any(
+        task.get_name().startswith(HANDLER_TASKS) and not task.done()
+        for task in asyncio.all_tasks()
+    )
 
 
 def seed_discord(sim: DiscordSimulator, settings: Settings | None = None) -> DemoCommunity:
@@ -234,6 +253,11 @@ channel_id = {community.channels["general"].id}
 contributor_role_id = {community.roles["Contributor"].id}
 github_welcome_comment = true
 
+[mentorship]
+mentor_role_id = {community.roles["Mentor"].id}
+mentors_channel_id = {community.channels["mentors"].id}
+thread_channel_id = {community.channels["mentoring"].id}
+
 [onboarding]
 code_of_conduct_url = "https://github.com/helios-engine/helios/blob/main/CODE_OF_CONDUCT.md"
 contributing_url = "https://github.com/helios-engine/helios/blob/main/CONTRIBUTING.md"
@@ -346,7 +370,8 @@ class Sandbox:
         self._gateway = None
 
     async def settle(self, within: float = 5.0) -> None:
-        """Wait until the bot has caught up: deliveries normalised, due jobs run and due
+        """Wait until the bot has caught up: deliveries normalised, interactions and events
+        handled (a listener may follow an answer up, or promise more), due jobs run and due
         messages sent."""
         bot = self.running_bot
         due = select(func.count()).select_from(Promise).where(Promise.status == "pending")
@@ -356,14 +381,16 @@ class Sandbox:
             .where(WebhookDelivery.status == "pending")
         )
         for _ in range(int(within / SETTLE_POLL)):
+            # Handlers first: one that ends after the count below has committed before it.
+            handling = _handling()
             async with bot.runtime.sessions() as session:
                 now_due = due.where(Promise.not_before <= self.clock.now())
                 busy = (await session.scalar(now_due) or 0) + (
                     await session.scalar(undigested) or 0
                 )
-            if not busy and await bot.runtime.jobs_settled():
+            if not handling and not busy and await bot.runtime.jobs_settled():
                 return
-            await asyncio.sleep(SETTLE_POLL)  # work in progress is rows, not events
+            await asyncio.sleep(SETTLE_POLL)  # work in progress is rows and handler tasks
         log.warning("the bot has not caught up after %.0f s", within)
 
     async def restart_bot(self) -> None:

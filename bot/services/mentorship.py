@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,7 @@ from bot.errors import DomainError
 from bot.feature import POST_IN_CHANNELS, Context, Feature, Periodic, Permission
 from bot.outbox import promise
 from bot.services.claims import ClaimTarget, active_claims
-from bot.services.onboarding import EXPERIENCE_LEVELS
+from bot.services.onboarding import EXPERIENCE_LEVELS, show_offset
 from bot.text import escape, link
 
 NAME = "mentorship"
@@ -33,6 +33,7 @@ NAME = "mentorship"
 # served at once whenever a place frees through a command.
 JOB_INTERVAL = timedelta(minutes=10)
 MAX_LANGUAGES = 5
+MAX_PAUSE_DAYS = 365
 
 # How much each part of the score weighs (each part is between 0 and 1): shared areas
 # first; then spreading the work by load and by how long since the mentor's last mentee;
@@ -87,16 +88,6 @@ def parse_utc_offset(text: str) -> int:
         f"“{escape(cleaned[:40])}” isn't a time zone I understand: write it as an offset "
         "from UTC, like `UTC+1`, `UTC-5` or `UTC+5:30`."
     )
-
-
-def show_offset(minutes: int | None) -> str:
-    if minutes is None:
-        return "time zone not given"
-    if minutes == 0:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def hours_apart(a: int, b: int) -> float:
@@ -193,6 +184,23 @@ async def pause(
     return row
 
 
+def parse_until(text: str, now: datetime) -> datetime:
+    """The end of a pause: "2026-03-01" (the start of that day, UTC) or a number of days."""
+    cleaned = text.strip()
+    if cleaned.isdigit() and 1 <= int(cleaned) <= MAX_PAUSE_DAYS:
+        return now + timedelta(days=int(cleaned))
+    try:
+        day = date.fromisoformat(cleaned) if len(cleaned) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise DomainError(
+            f"“{escape(cleaned[:40])}” isn't a date I understand: give a day as YYYY-MM-DD "
+            f"(like 2026-03-01) or a number of days from 1 to {MAX_PAUSE_DAYS} (like 14)."
+        )
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 async def resume(
     session: AsyncSession, settings: Settings, guild_id: int, user_id: int, now: datetime
 ) -> Mentor:
@@ -216,6 +224,22 @@ async def leave(
     await session.flush()
     await serve_queue(session, settings, guild_id, now)
     return len(pairings)
+
+
+async def member_left(
+    session: AsyncSession, settings: Settings, guild_id: int, user_id: int, now: datetime
+) -> int:
+    """Someone left the server: as a mentor, their mentees are handed over (how many is
+    returned); as a mentee, their request ends and their mentor's place is freed."""
+    row = await session.get(Mentor, (guild_id, user_id))
+    handed_over = 0
+    if row is not None and row.status != "left":
+        handed_over = await leave(session, settings, guild_id, user_id, now)
+    pairing = await _open_pairing(session, guild_id, user_id)
+    if pairing is not None:
+        await _end(session, pairing, "mentee_left", now)
+        await serve_queue(session, settings, guild_id, now)
+    return handed_over
 
 
 # --- matching ------------------------------------------------------------------------------

@@ -198,6 +198,31 @@ async def link_github(
     return _progress(row)
 
 
+# The offsets a time zone can have (UTC-12 to UTC+14), in minutes east of UTC.
+UTC_OFFSETS = range(-12 * 60, 14 * 60 + 1)
+
+
+def show_offset(minutes: int | None) -> str:
+    if minutes is None:
+        return "time zone not given"
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+async def set_utc_offset(
+    session: AsyncSession, guild_id: int, user_id: int, minutes: int, now: datetime
+) -> Progress:
+    """The member's time zone as an offset from UTC: a mentor nearby is easier to talk to."""
+    if minutes not in UTC_OFFSETS:
+        raise DomainError("Please pick one of the time zones offered.")
+    row = await member_row(session, guild_id, user_id, now)
+    row.utc_offset = minutes
+    return _progress(row)
+
+
 async def finish(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> bool:
     """Record the discovery time; True the first time, False if already finished."""
     row = await member_row(session, guild_id, user_id, now)

@@ -24,7 +24,7 @@ from bot.errors import DomainError
 from bot.log import get_logger
 from bot.services import linking, onboarding
 from bot.services.linking import DeviceCode
-from bot.services.onboarding import EXPERIENCE_LEVELS, Progress, Step
+from bot.services.onboarding import EXPERIENCE_LEVELS, Progress, Step, show_offset
 from bot.text import escape
 from cogs._interactions import Form, PersistentView
 from cogs.onboarding.claims import claim_button
@@ -32,9 +32,18 @@ from cogs.onboarding.common import COLOUR, ensure_enabled, issue_line, recommend
 
 log = get_logger(__name__)
 
+# The time zones offered at the interests step, in minutes east of UTC: a select holds at
+# most 25, so whole hours from UTC-10 to UTC+13 (the most populated) and India's UTC+5:30.
+# Shown and sent as "UTC+5:30", kept as minutes.
+TIME_ZONES = {
+    show_offset(minutes): minutes
+    for minutes in [*range(-10 * 60, 6 * 60, 60), 5 * 60 + 30, *range(6 * 60, 14 * 60, 60)]
+}
+
 ACCEPT_ID = "onboarding:coc:accept"
 AREAS_ID = "onboarding:areas"
 EXPERIENCE_ID = "onboarding:experience"
+TIME_ZONE_ID = "onboarding:time-zone"
 INTERESTS_DONE_ID = "onboarding:interests:done"
 LINK_ID = "onboarding:link:device"
 LINK_MANUAL_ID = "onboarding:link:manual"
@@ -257,6 +266,9 @@ class Onboarding(commands.Cog):
             if role is not None:
                 await interaction.user.add_roles(role, reason="finished /start")
         await self.show(interaction, await self.current(interaction))
+        if first_time:
+            # Other features may follow up (mentorship offers a mentor); onboarding knows none.
+            self.bot.dispatch("newcomer_finished", interaction)
 
 
 def _values(interaction: discord.Interaction) -> list[str]:
@@ -318,8 +330,16 @@ class InterestsView(PathView):
             row=1,
         )
         experience.callback = self._experience  # type: ignore[method-assign]
+        time_zone: discord.ui.Select[InterestsView] = discord.ui.Select(
+            custom_id=TIME_ZONE_ID,
+            placeholder="Your time zone (optional)",
+            options=[discord.SelectOption(label=zone) for zone in TIME_ZONES],
+            row=2,
+        )
+        time_zone.callback = self._time_zone  # type: ignore[method-assign]
         self.add_item(areas)
         self.add_item(experience)
+        self.add_item(time_zone)
 
     async def _areas(self, interaction: discord.Interaction) -> None:
         offered = [area.name for area in self.cog.settings.areas]
@@ -331,8 +351,15 @@ class InterestsView(PathView):
         await self.cog.change(interaction, onboarding.choose_experience, level)
         await interaction.response.defer()
 
+    async def _time_zone(self, interaction: discord.Interaction) -> None:
+        (zone,) = _values(interaction) or [""]
+        if zone not in TIME_ZONES:
+            raise DomainError("Please pick one of the time zones offered.")
+        await self.cog.change(interaction, onboarding.set_utc_offset, TIME_ZONES[zone])
+        await interaction.response.defer()
+
     @discord.ui.button(
-        label="Continue", style=discord.ButtonStyle.primary, custom_id=INTERESTS_DONE_ID, row=2
+        label="Continue", style=discord.ButtonStyle.primary, custom_id=INTERESTS_DONE_ID, row=3
     )
     async def done(
         self, interaction: discord.Interaction, _button: discord.ui.Button[InterestsView]

@@ -100,11 +100,12 @@ async def test_invite_url_asks_for_what_the_example_s_features_need(
     # A token shaped like Discord's: its first part is base64 for 100000000000000042.
     env = {**dummy_env, "DISCORD_TOKEN": "MTAwMDAwMDAwMDAwMDAwMDQy.GabcDe.signature_part"}
     code, out, err = await cli("invite-url", "--config", str(EXAMPLE), env=env)
-    # View Channels, Send Messages, Embed Links and Manage Roles.
+    # View Channels, Send Messages, Embed Links and Manage Roles; Create Private Threads and
+    # Send Messages in Threads for the mentorship's pairings.
     assert (code, out, err) == (
         0,
         "https://discord.com/oauth2/authorize?client_id=100000000000000042"
-        "&scope=bot+applications.commands&permissions=268454912"
+        "&scope=bot+applications.commands&permissions=343865838592"
         "&guild_id=100000000000000001&disable_guild_select=true\n",
         "",
     )

@@ -152,6 +152,28 @@ async def test_an_unknown_experience_level_is_refused_before_anything_is_written
     assert await started(world) == set()
 
 
+async def test_a_time_zone_is_kept_as_minutes_and_an_impossible_one_refused(
+    world: World,
+) -> None:
+    now = world.clock.now()
+    async with world.sessions.begin() as session:
+        progress = await onboarding.set_utc_offset(session, GUILD, ADA, 330, now)
+    assert progress.step is Step.CODE_OF_CONDUCT  # optional: it moves nobody on
+    with pytest.raises(DomainError) as refused:
+        async with world.sessions.begin() as session:
+            await onboarding.set_utc_offset(session, GUILD, ADA, 15 * 60, now)
+    assert refused.value.user_message == "Please pick one of the time zones offered."
+    (row,) = await world.rows(Newcomer)
+    assert row.utc_offset == 330
+    assert [onboarding.show_offset(m) for m in (None, 0, 60, -300, 330)] == [
+        "time zone not given",
+        "UTC",
+        "UTC+1",
+        "UTC-5",
+        "UTC+5:30",
+    ]
+
+
 async def test_the_step_is_the_first_one_missing_whatever_order_they_were_taken_in(
     world: World,
 ) -> None:
