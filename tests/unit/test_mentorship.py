@@ -210,20 +210,20 @@ def test_the_score_weighs_areas_load_spread_and_time_zone() -> None:
     kofi = candidate(
         areas=("docs", "core"),
         load=1,
-        capacity=2,
+        capacity=4,
         offset=0,
         last_matched_at=now - timedelta(days=15),
     )
     scored = score(kofi, ["docs", "sdk"], 3 * 60, now)
     expected = (
         WEIGHTS["areas"] * 0.5  # one of the newcomer's two areas
-        + WEIGHTS["load"] * 0.5  # one of two places taken
+        + WEIGHTS["load"] * 0.5  # two of four places free once this newcomer takes one
         + WEIGHTS["spread"] * 0.5  # last mentee half of RESTED ago
         + WEIGHTS["time_zone"] * 0.75  # three hours apart of at most twelve
     )
     assert scored.score == pytest.approx(expected, abs=1e-4)
     assert scored.shared_areas == ("docs",)
-    assert scored.reason == "docs, UTC, 1 of 2 mentees"
+    assert scored.reason == "docs, UTC, 1 of 4 mentees"
     assert sum(WEIGHTS.values()) == pytest.approx(1)
 
 
@@ -247,6 +247,12 @@ def test_each_part_of_the_score_ranks_mentors_the_way_the_rules_say() -> None:
 
     assert rank(candidate(KOFI, ("core",)), candidate(LENA, ("docs",))) == [LENA, KOFI]
     assert rank(candidate(KOFI, load=1), candidate(LENA, load=0)) == [LENA, KOFI]
+    # The place being taken counts: a mentor of one place who is free does not beat a mentor
+    # of three with two free.
+    assert rank(candidate(KOFI, load=0, capacity=1), candidate(LENA, load=1, capacity=3)) == [
+        LENA,
+        KOFI,
+    ]
     # The same load counts less for a mentor with more room.
     assert rank(candidate(KOFI, load=1, capacity=2), candidate(LENA, load=1, capacity=3)) == [
         LENA,
@@ -746,6 +752,46 @@ async def test_text_the_newcomer_typed_is_escaped_in_the_introduction(world: Wor
     assert f"GitHub: {escape(login)} (unverified)" in content
     for raw in ("**evil**", "[verify](", "<@&1>", " @everyone"):
         assert raw not in content
+
+
+async def test_a_mentor_who_leaves_the_server_hands_their_mentees_over(world: World) -> None:
+    await mentor(world, KOFI)
+    await newcomer(world, ADA)
+    first = (await ask(world, ADA)).pairing
+    await mentor(world, LENA, ("core",))
+    await retention.member_left(world.context(CONFIG), KOFI)
+    assert (await mentors(world))[KOFI].status == "left"
+    (ended,) = await pairings(world, "ended")
+    (again,) = await pairings(world, "active")
+    assert (ended.id, ended.end_reason) == (first.id, "mentor_left")
+    assert (again.mentee_id, again.mentor_id) == (ADA, LENA)
+
+
+async def test_a_newcomer_who_leaves_the_server_frees_their_place(world: World) -> None:
+    await mentor(world, KOFI, capacity=1)
+    for member in (ADA, BRUNO, CHIDI):
+        await newcomer(world, member)
+        await ask(world, member)
+        world.clock.advance(timedelta(minutes=1))
+    # Bruno, waiting, leaves: Chidi moves up. Ada, paired, leaves: Chidi gets Kofi.
+    await retention.member_left(world.context(CONFIG), BRUNO)
+    assert (await ask(world, CHIDI)).place == 1
+    await retention.member_left(world.context(CONFIG), ADA)
+    assert {p.mentee_id: (p.status, p.end_reason) for p in await pairings(world)} == {
+        ADA: ("ended", "mentee_left"),
+        BRUNO: ("ended", "mentee_left"),
+        CHIDI: ("active", None),
+    }
+    assert (await mentors(world))[KOFI].load == 1
+
+
+async def test_leaving_the_server_without_mentorship_touches_no_pairing(world: World) -> None:
+    await mentor(world, KOFI)
+    await newcomer(world, ADA)
+    await ask(world, ADA)
+    await retention.member_left(world.context(settings()), KOFI)
+    assert (await mentors(world))[KOFI].status == "active"
+    assert [p.status for p in await pairings(world)] == ["active"]
 
 
 # --- retention -----------------------------------------------------------------------------
