@@ -27,7 +27,8 @@ Printed figures:
 - The same Gini with x_m = mentees / capacity_m (the plain per-capacity version, which
   counts late joiners and pausers as under-used).
 - The share of newcomers matched within 24 h of asking.
-- The median match score (bot.services.mentorship.score, 0 to 1).
+- The median match score (bot.services.mentorship.score, 0 to 1), and the share of
+  matches where the mentor covers at least one of the newcomer's areas.
 - p50 and p99 wall time of one request() call, from the transaction's start to its
   answer (goal p99 <= 20 ms on SQLite), and the CPU time it took (the main thread and
   aiosqlite's together: on a busy machine wall time is mostly waiting for a core); of the
@@ -295,7 +296,11 @@ def report(
         f"  matched within 24 h: {len(soon) / len(rows):.1%} ({len(soon)} of {len(rows)}); "
         f"never matched: {len(rows) - len(matched)}; longest wait {max(waits):.0f} h"
     )
-    print(f"  median match score: {statistics.median(scores):.3f}")
+    shared = [row for row in matched if not (row.reason or "").startswith("no shared area")]
+    print(
+        f"  median match score: {statistics.median(scores):.3f}; matches sharing an area: "
+        f"{len(shared) / len(matched):.1%}"
+    )
     print(
         f"  one request() call: p50 {percentile(call_ms, 0.5):.1f} ms, "
         f"p99 {percentile(call_ms, 0.99):.1f} ms (goal p99 <= {GOAL_P99_MS:g} ms)"
