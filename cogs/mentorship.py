@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The mentor buddy program on Discord: `/mentor ...` for mentors and organisers, `/buddy`
-for newcomers, a match offered as `/start` ends, and mentors leaving the server.
+for newcomers, and a match offered as `/start` ends. A member leaving the server is handled
+by retention (bot/services/retention.py), in the same transaction as its own steps.
 
 The rules live in bot/services/mentorship.py; introductions and notices go through the
 outbox. docs/mentorship.md explains the program.
@@ -286,20 +287,6 @@ class Mentorship(commands.Cog):
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     # --- the server --------------------------------------------------------------------
-
-    # The raw event: it arrives whether or not the member is in discord.py's cache.
-    @commands.Cog.listener()
-    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        if payload.guild_id != self.bot.guild_id:
-            return
-        async with self.bot.runtime.sessions.begin() as session:
-            await mentorship.member_left(
-                session,
-                self.bot.config.settings,
-                payload.guild_id,
-                payload.user.id,
-                self.bot.clock.now(),
-            )
 
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:

@@ -4,8 +4,9 @@
 - Messages the bot delivered, skipped or gave up on are deleted after
   ``retention.outbox_days``; pending ones are kept until they are delivered.
 - A member who leaves the server gives back their claims at once (unassigned on GitHub, so
-  the issues are free for others) and nothing more is sent to them; their data (the newcomer
-  row, their claims, what was promised to them) is deleted after
+  the issues are free for others), stops mentoring (their mentees are handed over) and
+  gives up their own mentor or place in line; nothing more is sent to them; their data
+  (the newcomer row, their claims, mentoring, what was promised to them) is deleted after
   ``retention.departed_member_days``, unless they come back first.
 - Webhook deliveries are purged by ingestion itself (bot/github/ingest.py), with the same
   section's ``webhook_days`` and ``failed_webhook_days``.
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Claim, Mentor, Newcomer, Pairing, Promise
 from bot.feature import Context, Feature, Periodic
 from bot.log import get_logger
-from bot.services import claims
+from bot.services import claims, mentorship
 
 log = get_logger(__name__)
 
@@ -102,6 +103,8 @@ async def member_left(context: Context, user_id: int) -> None:
             .values(status="skipped", last_error="the member left the server")
             .execution_options(synchronize_session=False)
         )
+        if context.settings.mentorship is not None:
+            await mentorship.member_left(session, context.settings, context.guild_id, user_id, now)
         held = await claims.active_claims(session, context.guild_id, user_id)
     for target in held:
         await claims.give_back(context, target)

@@ -1,0 +1,335 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Mentor matching over a synthetic year: how fairly the work is spread, how soon newcomers
+get a mentor, and how long one request takes.
+
+A fresh SQLite file migrated with bot.db.migrate, and the real bot.services.mentorship:
+
+- 50 mentors, each with 1 to 3 of six areas, a UTC offset from a list spanning the
+  Americas, Europe and Asia, and a capacity of 1 to 3; 40 join on day 0, 10 on random days
+  later. 15 pause once for 1 to 8 weeks: some with an end date (the periodic job resumes
+  them), the others until they `/mentor resume`.
+- 600 newcomers arriving unevenly: 510 spread over the months with a seasonal weight
+  (October's Hacktoberfest busiest, summer quietest) and 90 in three bursts of 30 within a
+  day (a conference talk, a release, a popular post). Interests are skewed (docs most
+  asked for); one in ten gives no time zone. Each finishes `/start` (a Newcomer row with
+  areas, utc_offset and finished_at) and asks for a mentor at once (mentorship.request).
+- Time is driven by mentorship.tend, the periodic job, every ``--tend-minutes`` (60 by
+  default): pairings end after ``pairing_days`` (30), pauses end, the queue is served.
+
+Printed figures:
+
+- Gini coefficient of the work per unit of capacity offered, across the 50 mentors (goal
+  <= 0.2). For mentor m: x_m = mentees matched with m over the year / (capacity_m x days
+  available_m), where days available are the days from joining to the end of the year not
+  spent paused. Gini = sum over all pairs (i, j) of |x_i - x_j| / (2 n^2 mean(x)); 0 is
+  perfectly even, 1 is one mentor doing everything. A mentor who joined late or paused is
+  not counted as under-used for the time they were away.
+- The same Gini with x_m = mentees / capacity_m (the plain per-capacity version, which
+  counts late joiners and pausers as under-used).
+- The share of newcomers matched within 24 h of asking.
+- The median match score (bot.services.mentorship.score, 0 to 1), and the share of
+  matches where the mentor covers at least one of the newcomer's areas.
+- p50 and p99 wall time of one request() call, from the transaction's start to its
+  answer (goal p99 <= 20 ms on SQLite), and the CPU time it took (the main thread and
+  aiosqlite's together: on a busy machine wall time is mostly waiting for a core); of the
+  whole transaction with its commit (SQLite syncs the WAL to disk: synchronous=FULL), and
+  of one tend() transaction, for scale.
+
+Results are reproducible for a given ``--seed`` (the timings aside). Prints figures;
+asserts nothing.
+
+With the default 50 mentors there is room for nearly everyone at once; ``--mentors 20``
+shows the queue at work (waits, matches served by tend()).
+
+    python benchmarks/mentor_matching.py [--seed 1] [--mentors 50] [--tend-minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.migrate import migrate
+from bot.db.models import Newcomer, Pairing
+from bot.services import mentorship
+from bot.services.mentorship import MentorProfile
+
+GUILD = 1
+YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
+DAYS = 365
+AREAS = ["docs", "core", "sdk", "editor", "rendering", "tooling"]
+# How often newcomers pick each area (docs most, the specialised ones least).
+AREA_DEMAND = [0.3, 0.2, 0.2, 0.1, 0.1, 0.1]
+OFFSETS = [-480, -420, -360, -300, -240, -180, 0, 60, 120, 180, 330, 480, 540, 600]
+# Relative arrivals per month: Hacktoberfest in October, a quiet summer.
+MONTH_WEIGHTS = [1.2, 1.0, 0.9, 0.8, 0.7, 0.6, 0.6, 0.7, 1.1, 1.6, 1.0, 0.6]
+LATE_JOINERS, PAUSERS = 10, 15
+NEWCOMERS, BURSTS, BURST_SIZE = 600, 3, 30
+GOAL_GINI, GOAL_P99_MS = 0.2, 20.0
+SETTINGS = Settings.model_validate(
+    {"discord": {"guild_id": GUILD}, "mentorship": {"mentor_role_id": 2, "mentors_channel_id": 3}}
+)
+
+
+@dataclass
+class MentorPlan:
+    user_id: int
+    profile: MentorProfile
+    joins: datetime
+    pause: tuple[datetime, datetime, bool] | None  # (from, until, with an end date)
+
+    def days_available(self) -> float:
+        end = YEAR_START + timedelta(days=DAYS)
+        days = (end - self.joins) / timedelta(days=1)
+        if self.pause is not None:
+            start, until, _ = self.pause
+            days -= (min(until, end) - start) / timedelta(days=1)
+        return days
+
+
+def plan_mentors(rng: random.Random, count: int) -> list[MentorPlan]:
+    plans = []
+    for n in range(count):
+        areas = tuple(sorted(rng.sample(AREAS, rng.randint(1, 3)), key=AREAS.index))
+        profile = MentorProfile(areas, rng.randint(1, 3), rng.choice(OFFSETS), ())
+        joins = YEAR_START
+        if n >= count - LATE_JOINERS:
+            joins += timedelta(days=rng.uniform(1, DAYS - 60))
+        plans.append(MentorPlan(10_000 + n, profile, joins, None))
+    for plan in rng.sample(plans, PAUSERS):
+        year_left = (YEAR_START + timedelta(days=DAYS) - plan.joins) / timedelta(days=1)
+        start = plan.joins + timedelta(days=rng.uniform(1, year_left - 14))
+        until = start + timedelta(days=rng.uniform(7, 56))
+        plan.pause = (start, until, rng.random() < 0.5)
+    return plans
+
+
+def plan_arrivals(rng: random.Random) -> list[datetime]:
+    arrivals = []
+    months = [YEAR_START.replace(month=m) for m in range(1, 13)]
+    for _ in range(NEWCOMERS - BURSTS * BURST_SIZE):
+        month = rng.choices(range(12), MONTH_WEIGHTS)[0]
+        length = (months[month + 1] if month < 11 else YEAR_START.replace(year=2027)) - months[
+            month
+        ]
+        arrivals.append(months[month] + length * rng.random())
+    for _ in range(BURSTS):
+        burst = YEAR_START + timedelta(days=rng.uniform(0, DAYS - 31))
+        arrivals += [burst + timedelta(hours=rng.uniform(0, 24)) for _ in range(BURST_SIZE)]
+    return sorted(arrivals)
+
+
+def gini(values: list[float]) -> float:
+    mean = statistics.fmean(values)
+    if mean == 0:
+        return 0.0
+    spread = sum(abs(a - b) for a in values for b in values)
+    return spread / (2 * len(values) ** 2 * mean)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+async def simulate(args: argparse.Namespace, database: Path) -> None:
+    rng = random.Random(args.seed)
+    mentors = plan_mentors(rng, args.mentors)
+    arrivals = plan_arrivals(rng)
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    await migrate(engine)
+    sessions = create_session_factory(engine)
+    call_ms: list[float] = []  # request() itself, in its transaction
+    cpu_ms: list[float] = []  # the CPU time it took, this process's threads together
+    request_ms: list[float] = []  # the whole transaction: begin, request(), commit
+    tend_ms: list[float] = []
+
+    # Every event of the year as (when, order, action); the order keeps ties reproducible.
+    events: list[tuple[datetime, int, Callable[[datetime], Awaitable[None]]]] = []
+
+    def at(when: datetime, action: Callable[[datetime], Awaitable[None]]) -> None:
+        events.append((when, len(events), action))
+
+    def joining(plan: MentorPlan) -> Callable[[datetime], Awaitable[None]]:
+        async def run(now: datetime) -> None:
+            async with sessions.begin() as session:
+                await mentorship.join(
+                    session,
+                    SETTINGS,
+                    GUILD,
+                    plan.user_id,
+                    plan.profile,
+                    offered=AREAS,
+                    approved=True,
+                    now=now,
+                )
+
+        return run
+
+    def pausing(plan: MentorPlan, until: datetime | None) -> Callable[[datetime], Awaitable[None]]:
+        async def run(now: datetime) -> None:
+            async with sessions.begin() as session:
+                await mentorship.pause(session, GUILD, plan.user_id, until, now)
+
+        return run
+
+    def resuming(plan: MentorPlan) -> Callable[[datetime], Awaitable[None]]:
+        async def run(now: datetime) -> None:
+            async with sessions.begin() as session:
+                await mentorship.resume(session, SETTINGS, GUILD, plan.user_id, now)
+
+        return run
+
+    def arriving(user_id: int) -> Callable[[datetime], Awaitable[None]]:
+        areas = sorted(set(rng.choices(AREAS, AREA_DEMAND, k=rng.randint(1, 2))))
+        offset = None if rng.random() < 0.1 else rng.choice(OFFSETS)
+
+        async def run(now: datetime) -> None:
+            async with sessions.begin() as session:
+                session.add(
+                    Newcomer(
+                        guild_id=GUILD,
+                        user_id=user_id,
+                        started_at=now - timedelta(minutes=10),
+                        coc_accepted_at=now - timedelta(minutes=9),
+                        areas=areas,
+                        experience="new",
+                        github_login=f"newcomer-{user_id}",
+                        github_verified=True,
+                        finished_at=now,
+                        utc_offset=offset,
+                    )
+                )
+            started, cpu = time.perf_counter(), time.process_time()
+            async with sessions.begin() as session:
+                await mentorship.request(session, SETTINGS, GUILD, user_id, now)
+                call_ms.append((time.perf_counter() - started) * 1000)
+                cpu_ms.append((time.process_time() - cpu) * 1000)
+            request_ms.append((time.perf_counter() - started) * 1000)
+
+        return run
+
+    async def tending(now: datetime) -> None:
+        started = time.perf_counter()
+        async with sessions.begin() as session:
+            await mentorship.tend(session, SETTINGS, GUILD, now)
+        tend_ms.append((time.perf_counter() - started) * 1000)
+
+    for plan in mentors:
+        at(plan.joins, joining(plan))
+        if plan.pause is not None:
+            start, until, dated = plan.pause
+            at(start, pausing(plan, until if dated else None))
+            if not dated:
+                at(until, resuming(plan))
+    for n, arrival in enumerate(arrivals):
+        at(arrival, arriving(n + 1))
+    step = timedelta(minutes=args.tend_minutes)
+    for tick in range(int(timedelta(days=DAYS) / step)):
+        at(YEAR_START + step * (tick + 1), tending)
+
+    started = time.perf_counter()
+    for when, _, action in sorted(events, key=lambda event: event[:2]):
+        await action(when)
+    elapsed = time.perf_counter() - started
+
+    async with sessions() as session:
+        rows = list(await session.scalars(select(Pairing)))
+    await engine.dispose()
+    report(mentors, rows, call_ms, cpu_ms, request_ms, tend_ms, elapsed)
+
+
+def report(
+    mentors: list[MentorPlan],
+    rows: list[Pairing],
+    call_ms: list[float],
+    cpu_ms: list[float],
+    request_ms: list[float],
+    tend_ms: list[float],
+    elapsed: float,
+) -> None:
+    matched = [row for row in rows if row.matched_at is not None]
+    per_mentor = Counter(row.mentor_id for row in matched)
+    per_capacity_day = [
+        per_mentor[plan.user_id] / (plan.profile.capacity * plan.days_available())
+        for plan in mentors
+    ]
+    per_capacity = [per_mentor[plan.user_id] / plan.profile.capacity for plan in mentors]
+    waits = [
+        (row.matched_at - row.requested_at) / timedelta(hours=1)
+        for row in rows
+        if row.matched_at is not None
+    ]
+    soon = [wait for wait in waits if wait <= 24]
+    scores = [row.score for row in matched if row.score is not None]
+    counts = sorted(per_mentor[plan.user_id] for plan in mentors)
+    capacity = sum(plan.profile.capacity for plan in mentors)
+
+    print(
+        f"A synthetic year: {len(mentors)} mentors ({capacity} places, {LATE_JOINERS} joining "
+        f"late, {PAUSERS} pausing once), {len(rows)} requests, real SQLite, simulated in "
+        f"{elapsed:.1f} s"
+    )
+    print(
+        f"  Gini of mentees per capacity x day available: {gini(per_capacity_day):.3f}"
+        f" (goal <= {GOAL_GINI})"
+    )
+    print(f"  Gini of mentees per unit of capacity:          {gini(per_capacity):.3f}")
+    print(
+        f"  mentees per mentor: min {counts[0]}, median {statistics.median(counts):g}, "
+        f"max {counts[-1]}"
+    )
+    print(
+        f"  matched within 24 h: {len(soon) / len(rows):.1%} ({len(soon)} of {len(rows)}); "
+        f"never matched: {len(rows) - len(matched)}; longest wait {max(waits):.0f} h"
+    )
+    shared = [row for row in matched if not (row.reason or "").startswith("no shared area")]
+    print(
+        f"  median match score: {statistics.median(scores):.3f}; matches sharing an area: "
+        f"{len(shared) / len(matched):.1%}"
+    )
+    print(
+        f"  one request() call: p50 {percentile(call_ms, 0.5):.1f} ms, "
+        f"p99 {percentile(call_ms, 0.99):.1f} ms (goal p99 <= {GOAL_P99_MS:g} ms)"
+    )
+    print(
+        f"  its CPU time: p50 {percentile(cpu_ms, 0.5):.1f} ms, "
+        f"p99 {percentile(cpu_ms, 0.99):.1f} ms"
+    )
+    print(
+        f"  its whole transaction (with the commit's fsync): p50 "
+        f"{percentile(request_ms, 0.5):.1f} ms, p99 {percentile(request_ms, 0.99):.1f} ms"
+    )
+    print(
+        f"  one tend() (transaction, {len(tend_ms)} runs): p50 {percentile(tend_ms, 0.5):.1f} ms, "
+        f"p99 {percentile(tend_ms, 0.99):.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=1, help="the random generator's seed")
+    parser.add_argument("--mentors", type=int, default=50, help="fewer make a queue (from 16 up)")
+    parser.add_argument(
+        "--tend-minutes", type=int, default=60, help="how often the periodic job runs"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(simulate(args, Path(directory) / "helios.db"))
+
+
+if __name__ == "__main__":
+    main()
