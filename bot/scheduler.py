@@ -120,7 +120,7 @@ class Scheduler:
                     ScheduledJob.name.in_(list(self.jobs))
                 )
             )
-            due = dict(rows.tuples().all())
+            due = {name: due_at for name, due_at in rows.all()}
         if len(due) < len(self.jobs):  # a job no run has taken yet (the database was away)
             return self.clock.now()
         return min(due.values(), default=self.clock.now() + timedelta(minutes=1))
