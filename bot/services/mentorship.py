@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import MentorshipSettings, Settings
@@ -139,6 +140,7 @@ async def join(
     if row is None:
         row = Mentor(guild_id=guild_id, user_id=user_id, load=0, joined_at=now, status="left")
         session.add(row)
+    asking = row.status == "left" and not approved
     if row.status == "left":
         row.status = "active" if approved else "pending"
         row.paused_until = None
@@ -149,6 +151,20 @@ async def join(
     row.utc_offset = profile.utc_offset
     row.languages = list(profile.languages)
     await session.flush()
+    if asking:
+        await promise(
+            session,
+            feature=NAME,
+            guild_id=guild_id,
+            key=f"mentorship:asks:{guild_id}:{user_id}:{int(now.timestamp())}",
+            target_kind="channel",
+            target_id=_section(settings).mentors_channel_id,
+            payload={
+                "content": f"<@{user_id}> offers to mentor ({', '.join(row.areas)}, up to "
+                f"{row.capacity} at a time). Organisers: `/mentor approve` lets them start."
+            },
+            now=now,
+        )
     if row.status == "active":
         await serve_queue(session, settings, guild_id, now)
     return row
@@ -162,6 +178,19 @@ async def approve(
         raise DomainError(f"<@{user_id}> has not asked to become a mentor.")
     row.status = "active"
     await session.flush()
+    await promise(
+        session,
+        feature=NAME,
+        guild_id=guild_id,
+        key=f"mentorship:approved:{guild_id}:{user_id}:{int(now.timestamp())}",
+        target_kind="dm",
+        target_id=user_id,
+        payload={
+            "content": "You're approved as a mentor: newcomers can be matched with you now. "
+            "Thank you! `/mentor mentees` shows yours; `/mentor pause` takes a break."
+        },
+        now=now,
+    )
     await serve_queue(session, settings, guild_id, now)
     return row
 
@@ -394,8 +423,16 @@ async def request(
         requested_at=now,
         excluded_mentor_ids=[],
     )
-    session.add(pairing)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(pairing)
+    except IntegrityError:
+        # The same newcomer asked twice at once (a double click, two processes): the unique
+        # index let one request in; this answers with it.
+        open_pairing = await _open_pairing(session, guild_id, user_id)
+        if open_pairing is None:
+            raise
+        return Request(open_pairing, await _place(session, open_pairing), new=False)
     if await _match(session, settings, pairing, newcomer, now) is None:
         await _ask_mentors_for_help(session, settings, pairing, now)
     return Request(pairing, await _place(session, pairing), new=True)
@@ -482,6 +519,8 @@ async def _hand_over(
     await session.flush()
     newcomer = await session.get(Newcomer, (pairing.guild_id, pairing.mentee_id))
     matched = newcomer is not None and await _match(session, settings, again, newcomer, now)
+    if not matched:
+        await _ask_mentors_for_help(session, settings, again, now)
     content = f"Your mentor <@{former}> has had to step back from mentoring. " + (
         f"<@{again.mentor_id}> takes over from here: look out for their introduction."
         if matched

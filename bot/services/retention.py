@@ -134,10 +134,13 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
         delete(Mentor).where(Mentor.guild_id == guild_id, Mentor.user_id == user_id)
     )
     await session.execute(
-        delete(Pairing).where(
-            Pairing.guild_id == guild_id,
-            (Pairing.mentee_id == user_id) | (Pairing.mentor_id == user_id),
-        )
+        delete(Pairing).where(Pairing.guild_id == guild_id, Pairing.mentee_id == user_id)
+    )
+    # Their mentees' pairings stay (they are the mentees' history), without the mentor.
+    await session.execute(
+        update(Pairing)
+        .where(Pairing.guild_id == guild_id, Pairing.mentor_id == user_id)
+        .values(mentor_id=None)
     )
     await session.execute(
         delete(Promise)

@@ -99,3 +99,25 @@ async def test_many_newcomers_asking_at_once_fill_every_place_and_no_more(
     # Asked again once all have committed, the queued ones have places 1, 2 and 3.
     queued = [p.mentee_id for p in rows if p.status == "queued"]
     assert sorted([(await ask(world, member)).place or 0 for member in queued]) == [1, 2, 3]
+
+
+async def test_one_newcomer_asking_twice_at_once_gets_one_request(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    world = World(sessions, clock)
+    await mentor(world, KOFI, capacity=2)
+    await newcomers(world, ADA)
+
+    # A double click: the first request holds its new pairing, uncommitted, while the second
+    # looks, finds none yet, and inserts its own (on PostgreSQL it waits on the unique index).
+    async with sessions.begin() as first:
+        ada = await mentorship.request(first, CONFIG, GUILD, ADA, clock.now())
+        second = asyncio.create_task(ask(world, ADA))
+        await asyncio.sleep(0.3)
+        assert not second.done()
+    again = await second
+
+    assert (ada.new, again.new, again.pairing.id) == (True, False, ada.pairing.id)
+    (kofi,) = await world.rows(Mentor)
+    assert kofi.load == 1
+    assert [(p.mentee_id, p.status) for p in await world.rows(Pairing)] == [(ADA, "active")]

@@ -649,6 +649,9 @@ async def test_a_mentor_who_leaves_hands_the_mentee_over_to_the_queue(world: Wor
     )
     assert f"<@{KOFI}> has had to step back" in told.payload["content"]
     assert "keep your place at the front of the line" in told.payload["content"]
+    # Waiting again, the mentee is one more newcomer the mentors' channel is asked about.
+    (help_asked,) = await promises(world, f"mentorship:help:{again.id}")
+    assert help_asked.target_id == MENTORS_CHANNEL
 
     # Kofi comes back, but is never given the same mentee again; someone new is.
     await mentor(world, KOFI, capacity=1)
@@ -806,5 +809,29 @@ async def test_forgetting_a_member_deletes_their_mentoring(world: World) -> None
     await mentor(world, LENA)
     async with world.sessions.begin() as session:
         await retention.forget(session, GUILD, KOFI)
+        await retention.forget(session, GUILD, ADA)
     assert list(await mentors(world)) == [LENA]
-    assert await world.rows(Pairing) == []
+    # Bruno's pairing is his history: it stays, without the forgotten mentor.
+    assert [(p.mentee_id, p.mentor_id) for p in await world.rows(Pairing)] == [(BRUNO, None)]
+
+
+async def test_organisers_hear_of_a_pending_mentor_who_hears_of_the_approval(
+    world: World,
+) -> None:
+    await mentor(world, KOFI, ("docs", "core"), capacity=3, approved=False)
+    (offer,) = await promises(world, "mentorship:asks:")
+    assert (offer.target_kind, offer.target_id) == ("channel", MENTORS_CHANNEL)
+    assert offer.payload["content"] == (
+        f"<@{KOFI}> offers to mentor (docs, core, up to 3 at a time). Organisers: "
+        "`/mentor approve` lets them start."
+    )
+    await mentor(world, KOFI, ("docs",), approved=False)  # a profile change asks nothing more
+    assert len(await promises(world, "mentorship:asks:")) == 1
+    assert await promises(world, "mentorship:approved:") == []
+    async with world.sessions.begin() as session:
+        await mentorship.approve(session, CONFIG, GUILD, KOFI, world.clock.now())
+    (approved,) = await promises(world, "mentorship:approved:")
+    assert (approved.target_kind, approved.target_id) == ("dm", KOFI)
+    assert approved.payload["content"].startswith("You're approved as a mentor")
+    await mentor(world, LENA)  # with the role: nobody needs to be asked
+    assert len(await promises(world, "mentorship:asks:")) == 1
