@@ -310,6 +310,21 @@ class MentorshipSettings(Section):
     default_capacity: int = Field(default=2, ge=1, le=10)
     # How long a pairing lasts, and how long Extend adds.
     pairing_days: int = Field(default=30, ge=7, le=120)
+    # Days after the match when the mentor is asked how it is going.
+    check_in_days: list[Annotated[int, Field(ge=1, le=120)]] = [2, 7, 14, 21, 28]
+    # The day the mentee is asked how it is going (0: never).
+    mentee_check_day: int = Field(default=7, ge=0, le=120)
+    # The mentor is nudged when a mentee's pull request has waited this long for a first
+    # review (0: never).
+    review_nudge_hours: int = Field(default=24, ge=0)
+    # Where "Need help" alerts the organisers (their [admin] role is mentioned); the mentors'
+    # channel without it.
+    organisers_channel_id: ChannelId | None = None
+
+    @field_validator("check_in_days")
+    @classmethod
+    def _in_order(cls, days: list[int]) -> list[int]:
+        return sorted(set(days))
 
 
 class Settings(Section):

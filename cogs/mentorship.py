@@ -9,7 +9,9 @@ outbox. docs/mentorship.md explains the program.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -20,9 +22,10 @@ from bot.config import MentorshipSettings
 from bot.errors import DomainError
 from bot.log import get_logger
 from bot.services import mentorship, onboarding
-from bot.services.mentorship import MenteeState, MentorProfile, Request
+from bot.services.mentorship import MenteeState, MentorProfile, Request, check_ins
 from bot.services.onboarding import show_offset
 from bot.text import escape
+from cogs._interactions import ID, DynamicButton, cog_of, helios
 from cogs.admin import organiser_problem
 
 log = get_logger(__name__)
@@ -31,6 +34,8 @@ log = get_logger(__name__)
 BOT_NEEDS = ("view_channel", "create_private_threads", "send_messages_in_threads")
 MAX_CHOICES = 25
 MAX_CHOICE_LENGTH = 100
+# A check-in's stage in a custom id: who was asked, and on which day of the pairing.
+STAGE = r"(?:mentor|mentee)-[0-9]{1,3}"
 
 
 def _plural(count: int, word: str) -> str:
@@ -62,7 +67,7 @@ class Mentorship(commands.Cog):
 
     # --- shared ------------------------------------------------------------------------
 
-    def _ensure_enabled(self) -> None:
+    def ensure_enabled(self) -> None:
         if not self.bot.feature_enabled(mentorship.NAME):
             raise DomainError(
                 "The mentor program is turned off right now: its configured role or channel "
@@ -108,7 +113,7 @@ class Mentorship(commands.Cog):
     @app_commands.guild_only()
     async def buddy(self, interaction: discord.Interaction, timezone: str | None = None) -> None:
         assert interaction.guild_id is not None
-        self._ensure_enabled()
+        self.ensure_enabled()
         offset = mentorship.parse_utc_offset(timezone) if timezone else None
         answer = await self._request(interaction.guild_id, interaction.user.id, offset)
         await interaction.response.send_message(answer, ephemeral=True)
@@ -139,7 +144,7 @@ class Mentorship(commands.Cog):
         languages: str | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        self._ensure_enabled()
+        self.ensure_enabled()
         user = interaction.user
         approved = isinstance(user, discord.Member) and (
             user.get_role(self.settings.mentor_role_id) is not None
@@ -193,7 +198,7 @@ class Mentorship(commands.Cog):
     @app_commands.describe(member="The member who asked with /mentor join")
     async def approve(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
-        self._ensure_enabled()
+        self.ensure_enabled()
         if problem := organiser_problem(self.bot, interaction.user):
             raise DomainError(problem)
         async with self.bot.runtime.sessions.begin() as session:
@@ -213,7 +218,7 @@ class Mentorship(commands.Cog):
     @app_commands.describe(until="A day (YYYY-MM-DD) or a number of days; empty: until resumed")
     async def pause(self, interaction: discord.Interaction, until: str | None = None) -> None:
         assert interaction.guild_id is not None
-        self._ensure_enabled()
+        self.ensure_enabled()
         now = self.bot.clock.now()
         end = mentorship.parse_until(until, now) if until else None
         async with self.bot.runtime.sessions.begin() as session:
@@ -227,7 +232,7 @@ class Mentorship(commands.Cog):
     @mentor.command(name="resume", description="Take new mentees again")
     async def resume(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        self._ensure_enabled()
+        self.ensure_enabled()
         async with self.bot.runtime.sessions.begin() as session:
             row = await mentorship.resume(
                 session,
@@ -247,7 +252,7 @@ class Mentorship(commands.Cog):
     @mentor.command(name="leave", description="Stop mentoring; your mentees are handed over")
     async def leave(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        self._ensure_enabled()
+        self.ensure_enabled()
         async with self.bot.runtime.sessions.begin() as session:
             handed_over = await mentorship.leave(
                 session,
@@ -268,7 +273,7 @@ class Mentorship(commands.Cog):
     @mentor.command(name="mentees", description="Your mentees and what they are working on")
     async def mentees(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        self._ensure_enabled()
+        self.ensure_enabled()
         async with self.bot.runtime.sessions() as session:
             states = await mentorship.mentees(
                 session, interaction.guild_id, interaction.user.id, self.bot.clock.now()
@@ -347,7 +352,51 @@ def _mentee_line(state: MenteeState) -> str:
     )
 
 
+class AnswerButton(
+    DynamicButton,
+    template=rf"mentorship:answer:(?P<pairing>{ID}):(?P<stage>{STAGE}):(?P<answer>[a-z_]{{1,16}})",
+):
+    """An answer to a check-in ("Talked", "Stuck", ...), sent with it through the outbox. Its
+    custom id names the pairing, the stage and the answer; the service checks each against
+    the database, and that the person clicking is the one asked."""
+
+    def __init__(
+        self, item: discord.ui.Button[discord.ui.View], pairing_id: int, stage: str, answer: str
+    ) -> None:
+        super().__init__(item)
+        self.pairing_id, self.stage, self.answer = pairing_id, stage, answer
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> AnswerButton:
+        assert isinstance(item, discord.ui.Button)
+        return cls(item, int(match["pairing"]), match["stage"], match["answer"])
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        bot = helios(interaction)
+        cog_of(bot, Mentorship).ensure_enabled()
+        async with bot.runtime.sessions.begin() as session:
+            answered = await check_ins.answer(
+                session,
+                bot.config.settings,
+                guild_id=bot.guild_id,
+                pairing_id=self.pairing_id,
+                stage=self.stage,
+                answer=self.answer,
+                user_id=interaction.user.id,
+                now=bot.clock.now(),
+            )
+        # The question keeps its text and loses its buttons; the answer shows under it.
+        asked = interaction.message.content if interaction.message else ""
+        await interaction.response.edit_message(content=f"{asked}\n\n{answered}", view=None)
+
+
 async def setup(bot: HeliosBot) -> None:
     settings = bot.config.settings.mentorship
     if settings is not None:
+        bot.add_dynamic_items(AnswerButton)
         await bot.add_cog(Mentorship(bot, settings))

@@ -65,7 +65,9 @@ class OutboxDelivery(commands.Cog):
             content=payload.get("content"),
             embeds=[discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
             view=_buttons(payload.get("buttons", [])),
-            allowed_mentions=_mentions(payload.get("mentions", [])),
+            allowed_mentions=_mentions(
+                payload.get("mentions", []), payload.get("mention_roles", [])
+            ),
             nonce=due.nonce,
         )
 
@@ -125,10 +127,14 @@ class OutboxDelivery(commands.Cog):
         return channel
 
 
-def _mentions(user_ids: list[int]) -> discord.AllowedMentions:
-    """Only the members a promise names are pinged: a mention in text from GitHub never is."""
-    users = [discord.Object(user_id) for user_id in user_ids]
-    return discord.AllowedMentions(everyone=False, roles=False, users=users)
+def _mentions(user_ids: list[int], role_ids: list[int]) -> discord.AllowedMentions:
+    """Only the members and roles a promise names are pinged: a mention in text from GitHub
+    never is."""
+    return discord.AllowedMentions(
+        everyone=False,
+        roles=[discord.Object(role_id) for role_id in role_ids],
+        users=[discord.Object(user_id) for user_id in user_ids],
+    )
 
 
 def _buttons(buttons: list[dict[str, str]]) -> discord.ui.View:

@@ -374,6 +374,20 @@ class Pairing(Base):
     )
 
 
+class CheckIn(Base):
+    """A question the bot asked at a stage of a pairing ("mentor-7": the mentor's day-7
+    check-in; "mentee-7": the mentee's), and the answer, once given. Written with the promise
+    that asks it, so the periodic job asks each stage once."""
+
+    __tablename__ = "mentorship_check_ins"
+
+    pairing_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    asked_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None]
+
+
 # --- The REST backfill's own bookkeeping (bot/github/sync.py) -------------------------------
 
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Domain services: one module per feature; no discord or aiohttp imports.
+"""Domain services: a module (or a package) per feature; no discord or aiohttp imports.
 
 ``FEATURES`` is the one list of features (bot/feature.py): adding a feature means writing
 its own modules and adding its declaration here. Their webhook handlers run in this order.
@@ -12,16 +12,16 @@ from bot.services import (
     admin,
     announcements,
     celebrations,
-    mentorship,
     onboarding,
     retention,
 )
+from bot.services.mentorship.feature import FEATURE as MENTORSHIP
 
 FEATURES: tuple[Feature, ...] = (
     admin.FEATURE,
     celebrations.FEATURE,
     onboarding.FEATURE,
     announcements.FEATURE,
-    mentorship.FEATURE,
+    MENTORSHIP,
     retention.FEATURE,
 )

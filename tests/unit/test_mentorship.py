@@ -14,7 +14,6 @@ from bot.db.models import Mentor, Newcomer, Pairing, Promise
 from bot.errors import DomainError
 from bot.services import mentorship, retention
 from bot.services.mentorship import (
-    FEATURE,
     WEIGHTS,
     Candidate,
     MentorProfile,
@@ -25,6 +24,7 @@ from bot.services.mentorship import (
     score,
     show_offset,
 )
+from bot.services.mentorship.feature import FEATURE
 from bot.text import escape
 from tests.unit.services_helpers import AREAS, GUILD, World, account, settings
 

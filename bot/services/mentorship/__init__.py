@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The mentor buddy program: mentors, fair matching, the queue and the pairings.
 
+The feature's modules: this one (mentors, matching, the queue, handovers), ``check_ins`` (a
+pairing's life after the match) and ``feature`` (the declaration and its periodic job).
+
 A newcomer who finished `/start` asks for a mentor (at the end of `/start`, or `/buddy`);
 the available mentors are scored (:func:`score`) and the best one takes a place with one
 conditional UPDATE of their load, so concurrent matches never fill a mentor past capacity.
@@ -23,16 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import MentorshipSettings, Settings
 from bot.db.models import Claim, GitHubIssue, Mentor, Newcomer, Pairing
 from bot.errors import DomainError
-from bot.feature import POST_IN_CHANNELS, Context, Feature, Periodic, Permission
 from bot.outbox import promise
 from bot.services.claims import ClaimTarget, active_claims
 from bot.services.onboarding import EXPERIENCE_LEVELS, show_offset
 from bot.text import escape, link
 
 NAME = "mentorship"
-# Pauses that end and pairings that run out are noticed by this job; the queue is also
-# served at once whenever a place frees through a command.
-JOB_INTERVAL = timedelta(minutes=10)
 MAX_LANGUAGES = 5
 MAX_PAUSE_DAYS = 365
 
@@ -47,29 +46,6 @@ RESTED = timedelta(days=30)
 
 # "UTC+1", "GMT-5", "+05:30", "-3"; a typographic minus sign (U+2212) counts as one too.
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+\-\u2212])\s*(\d{1,2})(?::?(\d{2}))?$", re.I)
-
-
-def discord_permissions(settings: Settings) -> Permission:
-    """Asking the mentors' channel for help, and private threads for the pairings."""
-    section = settings.mentorship
-    assert section is not None  # asked only of an enabled feature
-    needed = POST_IN_CHANNELS
-    if section.thread_channel_id is not None:
-        needed |= Permission.CREATE_PRIVATE_THREADS | Permission.SEND_MESSAGES_IN_THREADS
-    return needed
-
-
-async def run_schedule(context: Context) -> None:
-    async with context.sessions.begin() as session:
-        await tend(session, context.settings, context.guild_id, context.clock.now())
-
-
-FEATURE = Feature(
-    NAME,
-    jobs=(Periodic("mentorship", JOB_INTERVAL, run_schedule),),
-    promises=frozenset({"dm", "channel", "thread"}),
-    discord_permissions=discord_permissions,
-)
 
 
 # --- time zones ----------------------------------------------------------------------------
@@ -158,7 +134,7 @@ async def join(
             guild_id=guild_id,
             key=f"mentorship:asks:{guild_id}:{user_id}:{int(now.timestamp())}",
             target_kind="channel",
-            target_id=_section(settings).mentors_channel_id,
+            target_id=program_settings(settings).mentors_channel_id,
             payload={
                 "content": f"<@{user_id}> offers to mentor ({', '.join(row.areas)}, up to "
                 f"{row.capacity} at a time). Organisers: `/mentor approve` lets them start."
@@ -251,7 +227,7 @@ async def leave(
     row.status, row.paused_until = "left", None
     pairings = await _active_pairings(session, guild_id, user_id)
     for pairing in pairings:
-        await _hand_over(session, settings, pairing, "mentor_left", now)
+        await hand_over(session, settings, pairing, "mentor_left", now)
     await session.flush()
     await serve_queue(session, settings, guild_id, now)
     return len(pairings)
@@ -378,7 +354,7 @@ async def _match(
         if await _take_place(session, pairing.guild_id, mentor_id, now):
             break
         excluded.append(mentor_id)  # filled meanwhile by a concurrent match
-    days = _section(settings).pairing_days
+    days = program_settings(settings).pairing_days
     pairing.mentor_id, pairing.status, pairing.matched_at = mentor_id, "active", now
     # A handed-over mentee keeps the days they had left, with at least a week more.
     pairing.ends_at = max(pairing.ends_at or now + timedelta(days=days), now + timedelta(days=7))
@@ -388,7 +364,7 @@ async def _match(
     return best
 
 
-def _section(settings: Settings) -> MentorshipSettings:
+def program_settings(settings: Settings) -> MentorshipSettings:
     section = settings.mentorship
     assert section is not None  # the feature runs only with its section
     return section
@@ -498,7 +474,7 @@ async def _active_pairings(session: AsyncSession, guild_id: int, mentor_id: int)
     return list(rows.all())
 
 
-async def _hand_over(
+async def hand_over(
     session: AsyncSession, settings: Settings, pairing: Pairing, why: str, now: datetime
 ) -> None:
     """End a pairing early and find the mentee someone else at once, or queue them ahead of
@@ -607,7 +583,7 @@ async def _introduce(
         ]
     )
     message = {"content": content, "mentions": [pairing.mentee_id, pairing.mentor_id]}
-    section = _section(settings)
+    section = program_settings(settings)
     if section.thread_channel_id is not None:
         await promise(
             session,
@@ -649,7 +625,7 @@ async def _ask_mentors_for_help(
         guild_id=pairing.guild_id,
         key=f"mentorship:help:{pairing.id}",
         target_kind="channel",
-        target_id=_section(settings).mentors_channel_id,
+        target_id=program_settings(settings).mentors_channel_id,
         payload={
             "content": f"A newcomer is waiting for a mentor ({waiting} waiting in all) and "
             "every mentor is full or paused. `/mentor join`, `/mentor resume` or a higher "
