@@ -31,7 +31,7 @@ from bot.errors import DomainError
 from bot.outbox import promise
 from bot.services.history import shown_repositories
 from bot.services.mentorship import NAME, hand_over, mentees, program_settings
-from bot.text import escape, link
+from bot.text import link
 
 # The answers a mentor gives at a check-in, and a mentee at theirs, as button labels.
 MENTOR_ANSWERS = {"talked": "Talked", "no_answer": "No answer", "need_help": "Need help"}
@@ -325,7 +325,8 @@ async def _alert_organisers(
         payload={
             "content": (f"<@&{organisers}> " if organisers else "")
             + f"<@{pairing.mentor_id}> asked for help with their mentee <@{pairing.mentee_id}> "
-            f"(pairing {pairing.id}, {escape(stage)}).",
+            f"at the day-{stage.removeprefix('mentor-')} check-in. A word with them both is "
+            "the next step.",
             "mention_roles": [organisers] if organisers else [],
         },
         now=now,
