@@ -357,6 +357,21 @@ async def test_no_answer_twice_in_a_row_hands_the_mentee_over(world: World) -> N
     assert (handover.target_id, handover.key) == (ADA, f"mentorship:handover:{pairing.id}")
 
 
+async def test_an_old_no_answer_waits_for_the_open_check_in(world: World) -> None:
+    # Day 2 answered "No answer" late, while day 7 is still open: day 7 is not ignored (yet),
+    # so nothing is handed over; a "Talked" to it keeps the pairing.
+    pairing = await paired(world)
+    await mentor(world, LENA)
+    await at(world, pairing, 2 * DAY)
+    await at(world, pairing, 7 * DAY)
+    assert (await reply(world, pairing.id, "mentor-2", "no_answer")).startswith("Noted.")
+    assert [p.status for p in await pairings(world)] == ["active"]
+    await reply(world, pairing.id, "mentor-7", "talked")
+    await at(world, pairing, 14 * DAY)
+    assert [p.status for p in await pairings(world)] == ["active"]
+    assert "mentor-14" in await asked(world, pairing.id)
+
+
 async def test_two_ignored_check_ins_hand_over_at_the_third(world: World) -> None:
     pairing = await paired(world)
     await at(world, pairing, 2 * DAY)

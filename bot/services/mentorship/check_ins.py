@@ -300,7 +300,9 @@ async def answer(
         return f"Thanks! <@{pairing.mentor_id}> knows and will get in touch."
     if answer == "no_answer":
         asked = [r for r in await _asked(session, pairing.id) if r.stage.startswith("mentor-")]
-        if len(asked) >= 2 and all(row.answer in UNANSWERED for row in asked[-2:]):
+        # The latest check-in still open is not ignored yet: a late "No answer" to an older
+        # one waits for it (the periodic job hands over if it stays open).
+        if len(asked) >= 2 and asked[-1].answer == "no_answer" and asked[-2].answer in UNANSWERED:
             await hand_over(session, settings, pairing, "unanswered", now)
             return (
                 "Thanks for trying. After two check-ins without an answer, "
