@@ -380,10 +380,7 @@ async def test_two_ignored_check_ins_hand_over_at_the_third(world: World) -> Non
     assert [p.status for p in await pairings(world)] == ["active"]
     await at(world, pairing, 14 * DAY)
     # Handed over instead of asked; nobody else mentors, so Ada waits at the front.
-    assert [k for k in await asked(world, pairing.id) if k.startswith("mentor-")] == [
-        "mentor-2",
-        "mentor-7",
-    ]
+    assert await asked(world, pairing.id) == {"mentor-2": None, "mentor-7": None, "mentee-7": None}
     assert await promises(world, f"mentorship:check-in:{pairing.id}:mentor-14") == []
     ended, again = await pairings(world)
     assert (ended.status, ended.end_reason) == ("ended", "unanswered")
@@ -397,6 +394,21 @@ async def test_two_ignored_check_ins_hand_over_at_the_third(world: World) -> Non
     await at(world, taken, 2 * DAY)
     (question,) = await promises(world, f"mentorship:check-in:{taken.id}:mentor-")
     assert (question.key, question.target_id) == (f"mentorship:check-in:{taken.id}:mentor-2", LENA)
+
+
+async def test_one_ignored_check_in_after_an_answer_is_not_enough(world: World) -> None:
+    pairing = await paired(world)
+    await at(world, pairing, 2 * DAY)
+    await reply(world, pairing.id, "mentor-2", "talked")
+    await at(world, pairing, 7 * DAY)
+    await at(world, pairing, 14 * DAY)
+    assert [p.status for p in await pairings(world)] == ["active"]
+    assert await asked(world, pairing.id) == {
+        "mentor-2": "talked",
+        "mentor-7": None,
+        "mentee-7": None,
+        "mentor-14": None,
+    }
 
 
 async def test_an_ignored_check_in_then_a_no_answer_hands_over(world: World) -> None:
@@ -456,7 +468,7 @@ async def test_answers_nobody_was_asked_for_are_refused(
 # --- review nudges -------------------------------------------------------------------------
 
 
-async def review(world: World, review_id: int, number: int, reviewer: UserRecord) -> None:
+async def review(world: World, review_id: int, number: int, reviewer: UserRecord | None) -> None:
     record = ReviewRecord(
         review_id, REPO_ID, number, reviewer, "COMMENTED", world.clock.now(), "NONE"
     )
