@@ -514,9 +514,11 @@ async def test_only_open_ready_unreviewed_shown_pull_requests_nudge(world: World
         world.issue(8, repository_id=SDK_ID, pull=True, author=ada(world)),
         world.issue(9, repository_id=503, pull=True, author=ada(world)),
         world.issue(10, author=ada(world)),  # an issue, not a pull request
+        world.issue(11, pull=True, author=ada(world)),  # reviewed by an account since deleted
     )
     await review(world, 1001, 5, maintainer)
     await review(world, 1002, 6, ada(world))
+    await review(world, 1003, 11, None)
     await at(world, pairing, 30 * HOUR)
     assert [key for key, _ in await nudges(world)] == [
         f"mentorship:review-nudge:{pairing.id}:{REPO_ID}:{number}" for number in (1, 6)

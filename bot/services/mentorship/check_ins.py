@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -175,7 +175,11 @@ async def waiting_for_review(
         .where(
             GitHubReview.repository_id == GitHubIssue.repository_id,
             GitHubReview.number == GitHubIssue.number,
-            GitHubReview.reviewer_id != newcomer.github_user_id,
+            # A deleted account's review (no reviewer any more) was someone else's too.
+            or_(
+                GitHubReview.reviewer_id.is_(None),
+                GitHubReview.reviewer_id != newcomer.github_user_id,
+            ),
         )
         .exists()
     )
