@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -175,7 +175,11 @@ async def waiting_for_review(
         .where(
             GitHubReview.repository_id == GitHubIssue.repository_id,
             GitHubReview.number == GitHubIssue.number,
-            GitHubReview.reviewer_id != newcomer.github_user_id,
+            # A deleted account's review (no reviewer any more) was someone else's too.
+            or_(
+                GitHubReview.reviewer_id.is_(None),
+                GitHubReview.reviewer_id != newcomer.github_user_id,
+            ),
         )
         .exists()
     )
@@ -300,7 +304,9 @@ async def answer(
         return f"Thanks! <@{pairing.mentor_id}> knows and will get in touch."
     if answer == "no_answer":
         asked = [r for r in await _asked(session, pairing.id) if r.stage.startswith("mentor-")]
-        if len(asked) >= 2 and all(row.answer in UNANSWERED for row in asked[-2:]):
+        # The latest check-in still open is not ignored yet: a late "No answer" to an older
+        # one waits for it (the periodic job hands over if it stays open).
+        if len(asked) >= 2 and asked[-1].answer == "no_answer" and asked[-2].answer in UNANSWERED:
             await hand_over(session, settings, pairing, "unanswered", now)
             return (
                 "Thanks for trying. After two check-ins without an answer, "
