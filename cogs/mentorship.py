@@ -3,7 +3,7 @@
 for newcomers, and a match offered as `/start` ends. A member leaving the server is handled
 by retention (bot/services/retention.py), in the same transaction as its own steps.
 
-The rules live in bot/services/mentorship.py; introductions and notices go through the
+The rules live in bot/services/mentorship/; introductions and notices go through the
 outbox. docs/mentorship.md explains the program.
 """
 

@@ -312,7 +312,7 @@ class Claim(Base):
 
 
 class Mentor(Base):
-    """A member who mentors newcomers (bot/services/mentorship.py)."""
+    """A member who mentors newcomers (bot/services/mentorship/)."""
 
     __tablename__ = "mentors"
 
