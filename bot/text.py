@@ -10,6 +10,7 @@ messages without discord.py, so the escaping lives here, for services and cogs a
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import urlsplit
 
 # Between "<" or "@" and what follows, it breaks the tag and shows nothing.
@@ -66,3 +67,9 @@ def _escape_line_start(match: re.Match[str]) -> str:
 
 def _no_mentions(text: str) -> str:
     return _MENTION.sub(lambda found: found[0] + ZERO_WIDTH_SPACE, text)
+
+
+def timestamp(moment: datetime, style: str) -> str:
+    """A Discord timestamp: ``moment`` shown in each reader's own time zone and language
+    ("D": a date, "R": relative, like "3 days ago")."""
+    return f"<t:{int(moment.timestamp())}:{style}>"

@@ -10,7 +10,6 @@ outbox. docs/mentorship.md explains the program.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 import discord
@@ -24,7 +23,7 @@ from bot.log import get_logger
 from bot.services import mentorship, onboarding
 from bot.services.mentorship import MenteeState, MentorProfile, Request, check_ins
 from bot.services.onboarding import show_offset
-from bot.text import escape
+from bot.text import escape, timestamp
 from cogs._interactions import ID, DynamicButton, cog_of, helios
 from cogs.admin import organiser_problem
 
@@ -48,11 +47,6 @@ def _profile(areas: list[str], capacity: int, offset: int | None, languages: lis
     if languages:
         parts.append(escape(", ".join(languages)))
     return " · ".join(parts)
-
-
-def _timestamp(moment: datetime, style: str) -> str:
-    """Shown in each reader's own time zone."""
-    return f"<t:{int(moment.timestamp())}:{style}>"
 
 
 class Mentorship(commands.Cog):
@@ -93,7 +87,7 @@ class Mentorship(commands.Cog):
             if channel is not None
             else "I've sent you both a direct message: say hello!"
         )
-        until = "" if result.new else f" until {_timestamp(pairing.ends_at, 'D')}"
+        until = "" if result.new else f" until {timestamp(pairing.ends_at, 'D')}"
         return f"Your mentor is <@{pairing.mentor_id}>{until} (why: {pairing.reason}); {hello}"
 
     async def _request(self, guild_id: int, user_id: int, offset: int | None = None) -> str:
@@ -223,7 +217,7 @@ class Mentorship(commands.Cog):
         end = mentorship.parse_until(until, now) if until else None
         async with self.bot.runtime.sessions.begin() as session:
             await mentorship.pause(session, interaction.guild_id, interaction.user.id, end, now)
-        when = f"until {_timestamp(end, 'D')}" if end else "until you `/mentor resume`"
+        when = f"until {timestamp(end, 'D')}" if end else "until you `/mentor resume`"
         await interaction.response.send_message(
             f"Paused {when}: no new mentees meanwhile. Your current mentees stay with you.",
             ephemeral=True,
@@ -341,7 +335,7 @@ def _mentee_line(state: MenteeState) -> str:
         f"{state.claim.link} {state.claim.shown_title}" if state.claim else "no issue claimed"
     )
     active = (
-        f"last active {_timestamp(state.last_activity, 'R')}"
+        f"last active {timestamp(state.last_activity, 'R')}"
         if state.last_activity
         else "no activity yet"
     )

@@ -29,7 +29,7 @@ from bot.errors import DomainError
 from bot.outbox import promise
 from bot.services.claims import ClaimTarget, active_claims
 from bot.services.onboarding import EXPERIENCE_LEVELS, show_offset
-from bot.text import escape, link
+from bot.text import escape, link, timestamp
 
 NAME = "mentorship"
 MAX_LANGUAGES = 5
@@ -226,10 +226,10 @@ async def leave(
     row = await _mentor(session, guild_id, user_id)
     row.status, row.paused_until = "left", None
     pairings = await _active_pairings(session, guild_id, user_id)
+    # Each mentee is matched at once where someone has room; leaving frees no place for
+    # anyone else, so the queue has nothing new to take.
     for pairing in pairings:
         await hand_over(session, settings, pairing, "mentor_left", now)
-    await session.flush()
-    await serve_queue(session, settings, guild_id, now)
     return len(pairings)
 
 
@@ -566,7 +566,7 @@ async def _introduce(
         github = link(newcomer.github_login, f"{web.rstrip('/')}/{newcomer.github_login}")
         github += "" if newcomer.github_verified else " (unverified)"
     experience = EXPERIENCE_LEVELS.get(newcomer.experience or "", "experience not given")
-    until = f"<t:{int(pairing.ends_at.timestamp())}:D>"  # shown in each reader's own time zone
+    until = timestamp(pairing.ends_at, "D")
     content = "\n".join(
         [
             f"👋 {mentee}, meet {mentor}: your mentor until {until}.",
@@ -652,36 +652,40 @@ async def mentees(
     session: AsyncSession, guild_id: int, mentor_id: int, now: datetime
 ) -> list[MenteeState]:
     """The mentor's current mentees, each with what they are doing on GitHub."""
-    states = []
-    for pairing in await _active_pairings(session, guild_id, mentor_id):
-        assert pairing.ends_at is not None
-        newcomer = await session.get(Newcomer, (guild_id, pairing.mentee_id))
-        held = await active_claims(session, guild_id, pairing.mentee_id)
-        github_id = newcomer.github_user_id if newcomer else None
-        pulls, last_pull = 0, None
-        if github_id is not None:
-            pulls, last_pull = (
-                await session.execute(
-                    select(func.count(), func.max(GitHubIssue.updated_at)).where(
-                        GitHubIssue.author_id == github_id,
-                        GitHubIssue.is_pull_request.is_(True),
-                    )
+    return [
+        await mentee_state(session, pairing, now)
+        for pairing in await _active_pairings(session, guild_id, mentor_id)
+    ]
+
+
+async def mentee_state(session: AsyncSession, pairing: Pairing, now: datetime) -> MenteeState:
+    """What the mentee of an active pairing is doing on GitHub."""
+    assert pairing.ends_at is not None
+    guild_id = pairing.guild_id
+    newcomer = await session.get(Newcomer, (guild_id, pairing.mentee_id))
+    held = await active_claims(session, guild_id, pairing.mentee_id)
+    github_id = newcomer.github_user_id if newcomer else None
+    pulls, last_pull = 0, None
+    if github_id is not None:
+        pulls, last_pull = (
+            await session.execute(
+                select(func.count(), func.max(GitHubIssue.updated_at)).where(
+                    GitHubIssue.author_id == github_id,
+                    GitHubIssue.is_pull_request.is_(True),
                 )
-            ).one()
-        last_claim = await session.scalar(
-            select(func.max(Claim.claimed_at)).where(
-                Claim.guild_id == guild_id, Claim.user_id == pairing.mentee_id
             )
+        ).one()
+    last_claim = await session.scalar(
+        select(func.max(Claim.claimed_at)).where(
+            Claim.guild_id == guild_id, Claim.user_id == pairing.mentee_id
         )
-        moments = [moment for moment in (last_pull, last_claim) if moment is not None]
-        states.append(
-            MenteeState(
-                user_id=pairing.mentee_id,
-                github_login=newcomer.github_login if newcomer else None,
-                claim=held[0] if held else None,
-                pull_requests=int(pulls),
-                last_activity=max(moments) if moments else None,
-                days_left=max((pairing.ends_at - now).days, 0),
-            )
-        )
-    return states
+    )
+    moments = [moment for moment in (last_pull, last_claim) if moment is not None]
+    return MenteeState(
+        user_id=pairing.mentee_id,
+        github_login=newcomer.github_login if newcomer else None,
+        claim=held[0] if held else None,
+        pull_requests=int(pulls),
+        last_activity=max(moments) if moments else None,
+        days_left=max((pairing.ends_at - now).days, 0),
+    )

@@ -30,8 +30,8 @@ from bot.db.models import CheckIn, GitHubIssue, GitHubReview, Newcomer, Pairing
 from bot.errors import DomainError
 from bot.outbox import promise
 from bot.services.history import shown_repositories
-from bot.services.mentorship import NAME, hand_over, mentees, program_settings
-from bot.text import link
+from bot.services.mentorship import NAME, hand_over, mentee_state, program_settings
+from bot.text import link, timestamp
 
 # The answers a mentor gives at a check-in, and a mentee at theirs, as button labels.
 MENTOR_ANSWERS = {"talked": "Talked", "no_answer": "No answer", "need_help": "Need help"}
@@ -59,11 +59,12 @@ async def tend_pairings(
     pairings = await session.scalars(
         select(Pairing).where(Pairing.guild_id == guild_id, Pairing.status == "active")
     )
+    shown = await session.run_sync(shown_repositories, settings.github)
     for pairing in pairings.all():
-        if await _check_in(session, settings, pairing, now):
+        if await _check_in(session, settings, pairing, shown, now):
             continue  # handed over: the new pairing starts from its own match
         await _mentee_check(session, settings, pairing, now)
-        await _review_nudges(session, settings, pairing, now)
+        await _review_nudges(session, settings, pairing, shown, now)
 
 
 async def _asked(session: AsyncSession, pairing_id: int) -> list[CheckIn]:
@@ -74,7 +75,11 @@ async def _asked(session: AsyncSession, pairing_id: int) -> list[CheckIn]:
 
 
 async def _check_in(
-    session: AsyncSession, settings: Settings, pairing: Pairing, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    pairing: Pairing,
+    shown: dict[int, str],
+    now: datetime,
 ) -> bool:
     """Ask the mentor the latest due check-in; True if the pairing was handed over instead."""
     assert pairing.matched_at is not None
@@ -90,7 +95,7 @@ async def _check_in(
         await hand_over(session, settings, pairing, "unanswered", now)
         return True
     session.add(CheckIn(pairing_id=pairing.id, stage=stage, asked_at=now))
-    context = await _context(session, settings, pairing, now)
+    context = await _context(session, pairing, shown, now)
     day = max(due)
     await promise(
         session,
@@ -123,25 +128,20 @@ def _buttons(pairing_id: int, stage: str, answers: dict[str, str]) -> list[dict[
 
 
 async def _context(
-    session: AsyncSession, settings: Settings, pairing: Pairing, now: datetime
+    session: AsyncSession, pairing: Pairing, shown: dict[int, str], now: datetime
 ) -> str:
     """What the history says about the mentee, for their mentor."""
-    assert pairing.mentor_id is not None
-    state = next(
-        s
-        for s in await mentees(session, pairing.guild_id, pairing.mentor_id, now)
-        if s.user_id == pairing.mentee_id
-    )
+    state = await mentee_state(session, pairing, now)
     lines = [
         "Working on: "
         + (f"{state.claim.link} {state.claim.shown_title}" if state.claim else "no issue claimed"),
         f"Pull requests opened: {state.pull_requests}",
     ]
-    for pull in await waiting_for_review(session, settings, pairing, now):
+    for pull in await waiting_for_review(session, pairing, shown, now):
         lines.append(f"⏳ {pull.link} has waited {_hours(pull.waited)} for a first review")
     lines.append(
         "Last activity: "
-        + (f"<t:{int(state.last_activity.timestamp())}:R>" if state.last_activity else "none yet")
+        + (timestamp(state.last_activity, "R") if state.last_activity else "none yet")
     )
     return "\n".join(lines)
 
@@ -162,14 +162,14 @@ class Waiting:
 
 
 async def waiting_for_review(
-    session: AsyncSession, settings: Settings, pairing: Pairing, now: datetime
+    session: AsyncSession, pairing: Pairing, shown: dict[int, str], now: datetime
 ) -> list[Waiting]:
     """The mentee's open pull requests nobody else has reviewed yet, with how long each has
-    waited (from when it was opened), in repositories whose issues Discord may show."""
+    waited (from when it was opened), in ``shown``: the repositories whose issues Discord may
+    show (bot.services.history.shown_repositories)."""
     newcomer = await session.get(Newcomer, (pairing.guild_id, pairing.mentee_id))
     if newcomer is None or newcomer.github_user_id is None or not newcomer.github_verified:
         return []
-    shown = await session.run_sync(shown_repositories, settings.github)
     reviewed = (
         select(GitHubReview.id)
         .where(
@@ -233,12 +233,16 @@ async def _mentee_check(
 
 
 async def _review_nudges(
-    session: AsyncSession, settings: Settings, pairing: Pairing, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    pairing: Pairing,
+    shown: dict[int, str],
+    now: datetime,
 ) -> None:
     hours = program_settings(settings).review_nudge_hours
     if not hours:
         return
-    for pull in await waiting_for_review(session, settings, pairing, now):
+    for pull in await waiting_for_review(session, pairing, shown, now):
         if pull.waited < timedelta(hours=hours):
             continue
         await promise(
