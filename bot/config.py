@@ -310,6 +310,8 @@ class MentorshipSettings(Section):
     default_capacity: int = Field(default=2, ge=1, le=10)
     # How long a pairing lasts, and how long Extend adds.
     pairing_days: int = Field(default=30, ge=7, le=120)
+    # Days between the wrap-up (feedback, Extend) and the pairing closing (thread archived).
+    wrap_up_days: int = Field(default=3, ge=1, le=14)
     # Days after the match when the mentor is asked how it is going.
     check_in_days: list[Annotated[int, Field(ge=1, le=120)]] = [2, 7, 14, 21, 28]
     # The day the mentee is asked how it is going (0: never).

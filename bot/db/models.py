@@ -360,6 +360,11 @@ class Pairing(Base):
     score: Mapped[float | None] = mapped_column(Float)
     # Mentors this newcomer declined (once) or who handed them over: never matched again.
     excluded_mentor_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # When both were asked to wrap up (at ``ends_at``); cleared when they extend.
+    wrapped_up_at: Mapped[datetime | None]
+    # Who clicked Extend at this wrap-up: both extending adds another ``pairing_days``.
+    mentor_extends: Mapped[bool] = mapped_column(default=False, server_default=false())
+    mentee_extends: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_pairings_mentor", "guild_id", "mentor_id", "status"),
@@ -386,6 +391,22 @@ class CheckIn(Base):
     asked_at: Mapped[datetime]
     answer: Mapped[str | None] = mapped_column(String(16))
     answered_at: Mapped[datetime | None]
+
+
+class Feedback(Base):
+    """What the mentor or the mentee thought of a pairing at its wrap-up: a score from 1 to 5
+    and, if they wrote one, a few words. One per person and pairing; giving it again
+    replaces it."""
+
+    __tablename__ = "mentorship_feedback"
+
+    pairing_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # "mentor" or "mentee".
+    side: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+    given_at: Mapped[datetime]
 
 
 # --- The REST backfill's own bookkeeping (bot/github/sync.py) -------------------------------
