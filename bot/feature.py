@@ -80,6 +80,8 @@ class Permission(IntFlag):
     EMBED_LINKS = 1 << 14
     # Giving and taking roles below the bot's own highest role.
     MANAGE_ROLES = 1 << 28
+    # Archiving a thread (even one the bot made).
+    MANAGE_THREADS = 1 << 34
     CREATE_PRIVATE_THREADS = 1 << 36
     SEND_MESSAGES_IN_THREADS = 1 << 38
 

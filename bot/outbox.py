@@ -43,11 +43,12 @@ log = get_logger(__name__)
 # thread: a private thread in the text channel target_id, named payload["name"], with the
 # members payload["members"] added and the message of the payload as its first; the thread's
 # id is recorded as the delivered message id (see delivered()).
+# archive: archive the thread target_id (it stays readable; a new message reopens it).
 # github_comment: a comment on GitHub, payload {"repository", "number", "body"}; target_id
 # is the repository id. The gateway process delivers the Discord kinds; any process with
 # GitHub credentials delivers the GitHub ones.
-TargetKind = Literal["channel", "dm", "role", "thread", "github_comment"]
-DISCORD_KINDS: tuple[TargetKind, ...] = ("channel", "dm", "role", "thread")
+TargetKind = Literal["channel", "dm", "role", "thread", "archive", "github_comment"]
+DISCORD_KINDS: tuple[TargetKind, ...] = ("channel", "dm", "role", "thread", "archive")
 GITHUB_KINDS: tuple[TargetKind, ...] = ("github_comment",)
 MAX_ATTEMPTS = 8
 # Rows may be promised by other processes (webhook receivers), which cannot wake a sender, so
@@ -123,6 +124,18 @@ async def promise(
     if promised:
         session.info[_PROMISED] = True
     return promised
+
+
+async def delivered(session: AsyncSession, key: str) -> tuple[str, int | None] | None:
+    """What became of the promise ``key``: its status ("pending", "sent", "failed" or
+    "skipped") and the Discord message id it was delivered as (a thread's id for a
+    thread); None if it was never promised."""
+    row = (
+        await session.execute(
+            select(Promise.status, Promise.discord_message_id).where(Promise.key == key)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def on_promise(sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None]) -> None:

@@ -21,20 +21,28 @@ from bot.config import MentorshipSettings
 from bot.errors import DomainError
 from bot.log import get_logger
 from bot.services import mentorship, onboarding
-from bot.services.mentorship import MenteeState, MentorProfile, Request, check_ins
+from bot.services.mentorship import MenteeState, MentorProfile, Request, check_ins, wrap_up
 from bot.services.onboarding import show_offset
 from bot.text import escape, timestamp
-from cogs._interactions import ID, DynamicButton, cog_of, helios
+from cogs._interactions import ID, DynamicButton, Form, cog_of, helios
 from cogs.admin import organiser_problem
 
 log = get_logger(__name__)
 
 # What the bot needs in the thread channel, and what mentor and mentee need (Discord's names).
-BOT_NEEDS = ("view_channel", "create_private_threads", "send_messages_in_threads")
+BOT_NEEDS = ("view_channel", "create_private_threads", "send_messages_in_threads", "manage_threads")
 MAX_CHOICES = 25
 MAX_CHOICE_LENGTH = 100
 # A check-in's stage in a custom id: who was asked, and on which day of the pairing.
 STAGE = r"(?:mentor|mentee)-[0-9]{1,3}"
+# The feedback form's score choices, best first.
+SCORES = {
+    "5": "5: very helpful",
+    "4": "4: helpful",
+    "3": "3: all right",
+    "2": "2: not very helpful",
+    "1": "1: not helpful",
+}
 
 
 def _plural(count: int, word: str) -> str:
@@ -216,11 +224,23 @@ class Mentorship(commands.Cog):
         now = self.bot.clock.now()
         end = mentorship.parse_until(until, now) if until else None
         async with self.bot.runtime.sessions.begin() as session:
-            await mentorship.pause(session, interaction.guild_id, interaction.user.id, end, now)
+            handed_over = await mentorship.pause(
+                session,
+                self.bot.config.settings,
+                interaction.guild_id,
+                interaction.user.id,
+                end,
+                now,
+            )
         when = f"until {timestamp(end, 'D')}" if end else "until you `/mentor resume`"
+        mentees = (
+            f"{_plural(handed_over, 'mentee')} whose pairing would outlast your pause "
+            "handed over: each is told who takes over."
+            if handed_over
+            else "Your current mentees stay with you."
+        )
         await interaction.response.send_message(
-            f"Paused {when}: no new mentees meanwhile. Your current mentees stay with you.",
-            ephemeral=True,
+            f"Paused {when}: no new mentees meanwhile. {mentees}", ephemeral=True
         )
 
     @mentor.command(name="resume", description="Take new mentees again")
@@ -263,6 +283,37 @@ class Mentorship(commands.Cog):
         await interaction.response.send_message(
             f"You've stepped back from mentoring. Thank you! {mentees}", ephemeral=True
         )
+
+    @mentor.command(name="reassign", description="Organisers: give a mentee another mentor")
+    @app_commands.describe(
+        mentee="The newcomer to move", mentor="Their new mentor (empty: the best one with room)"
+    )
+    async def reassign(
+        self,
+        interaction: discord.Interaction,
+        mentee: discord.Member,
+        mentor: discord.Member | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        self.ensure_enabled()
+        if problem := organiser_problem(self.bot, interaction.user):
+            raise DomainError(problem)
+        async with self.bot.runtime.sessions.begin() as session:
+            pairing = await mentorship.reassign(
+                session,
+                self.bot.config.settings,
+                interaction.guild_id,
+                mentee.id,
+                mentor.id if mentor else None,
+                self.bot.clock.now(),
+            )
+            answer = (
+                f"<@{mentee.id}> is now paired with <@{pairing.mentor_id}> ({pairing.reason}); "
+                "everyone involved is told."
+                if pairing.status == "active"
+                else f"Every mentor is full: <@{mentee.id}> waits at the front of the line."
+            )
+        await interaction.response.send_message(answer, ephemeral=True)
 
     @mentor.command(name="mentees", description="Your mentees and what they are working on")
     async def mentees(self, interaction: discord.Interaction) -> None:
@@ -389,8 +440,155 @@ class AnswerButton(
         await interaction.response.edit_message(content=f"{asked}\n\n{answered}", view=None)
 
 
+class DeclineButton(DynamicButton, template=rf"mentorship:decline:(?P<pairing>{ID})"):
+    """A mentee asks for another mentor (once); sent to them alone with their match."""
+
+    def __init__(self, item: discord.ui.Button[discord.ui.View], pairing_id: int) -> None:
+        super().__init__(item)
+        self.pairing_id = pairing_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> DeclineButton:
+        assert isinstance(item, discord.ui.Button)
+        return cls(item, int(match["pairing"]))
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        bot = helios(interaction)
+        cog_of(bot, Mentorship).ensure_enabled()
+        async with bot.runtime.sessions.begin() as session:
+            pairing = await mentorship.decline(
+                session,
+                bot.config.settings,
+                guild_id=bot.guild_id,
+                pairing_id=self.pairing_id,
+                user_id=interaction.user.id,
+                now=bot.clock.now(),
+            )
+            answer = (
+                f"Done: your new mentor is <@{pairing.mentor_id}>; look out for their introduction."
+                if pairing.status == "active"
+                else "Done: every mentor is busy right now, so you're first in line for "
+                "the next one free."
+            )
+        asked = interaction.message.content if interaction.message else ""
+        await interaction.response.edit_message(content=f"{asked}\n\n{answer}", view=None)
+
+
+class FeedbackButton(DynamicButton, template=rf"mentorship:feedback:(?P<pairing>{ID})"):
+    """Opens the feedback form, for the mentor or the mentee of a pairing wrapping up."""
+
+    def __init__(self, item: discord.ui.Button[discord.ui.View], pairing_id: int) -> None:
+        super().__init__(item)
+        self.pairing_id = pairing_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> FeedbackButton:
+        assert isinstance(item, discord.ui.Button)
+        return cls(item, int(match["pairing"]))
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        bot = helios(interaction)
+        cog_of(bot, Mentorship).ensure_enabled()
+        async with bot.runtime.sessions() as session:
+            await wrap_up.can_give_feedback(
+                session,
+                guild_id=bot.guild_id,
+                pairing_id=self.pairing_id,
+                user_id=interaction.user.id,
+            )
+        await interaction.response.send_modal(FeedbackForm(bot, self.pairing_id))
+
+
+class FeedbackForm(Form, title="How was your pairing?"):
+    def __init__(self, bot: HeliosBot, pairing_id: int) -> None:
+        super().__init__(bot, custom_id=f"mentorship:feedback-form:{pairing_id}")
+        self.pairing_id = pairing_id
+        self.score: discord.ui.Select[FeedbackForm] = discord.ui.Select(
+            custom_id="score",
+            options=[
+                discord.SelectOption(label=label, value=value) for value, label in SCORES.items()
+            ],
+        )
+        self.words: discord.ui.TextInput[FeedbackForm] = discord.ui.TextInput(
+            custom_id="words",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=wrap_up.MAX_FEEDBACK,
+        )
+        self.add_item(discord.ui.Label(text="How helpful was it?", component=self.score))
+        self.add_item(
+            discord.ui.Label(
+                text="Anything to share?",
+                description="Only the organisers see it.",
+                component=self.words,
+            )
+        )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        async with self.bot.runtime.sessions.begin() as session:
+            await wrap_up.give_feedback(
+                session,
+                guild_id=self.bot.guild_id,
+                pairing_id=self.pairing_id,
+                user_id=interaction.user.id,
+                score=self.score.values[0] if self.score.values else "",
+                text=self.words.value,
+                now=self.bot.clock.now(),
+            )
+        await interaction.response.send_message(
+            "Thank you! Your feedback helps the next pairings.", ephemeral=True
+        )
+
+
+class ExtendButton(
+    DynamicButton, template=rf"mentorship:extend:(?P<pairing>{ID}):(?P<wrap_up>[0-9]{{1,12}})"
+):
+    """One of the two wants to go on; the pairing is extended once both have clicked."""
+
+    def __init__(
+        self, item: discord.ui.Button[discord.ui.View], pairing_id: int, wrap_up: int
+    ) -> None:
+        super().__init__(item)
+        self.pairing_id, self.wrap_up = pairing_id, wrap_up
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ExtendButton:
+        assert isinstance(item, discord.ui.Button)
+        return cls(item, int(match["pairing"]), int(match["wrap_up"]))
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        bot = helios(interaction)
+        cog_of(bot, Mentorship).ensure_enabled()
+        async with bot.runtime.sessions.begin() as session:
+            answer = await wrap_up.extend(
+                session,
+                bot.config.settings,
+                guild_id=bot.guild_id,
+                pairing_id=self.pairing_id,
+                wrap_up=self.wrap_up,
+                user_id=interaction.user.id,
+                now=bot.clock.now(),
+            )
+        await interaction.response.send_message(answer, ephemeral=True)
+
+
 async def setup(bot: HeliosBot) -> None:
     settings = bot.config.settings.mentorship
     if settings is not None:
-        bot.add_dynamic_items(AnswerButton)
+        bot.add_dynamic_items(AnswerButton, DeclineButton, FeedbackButton, ExtendButton)
         await bot.add_cog(Mentorship(bot, settings))

@@ -51,6 +51,9 @@ class OutboxDelivery(commands.Cog):
                 return None
             if due.target_kind == "thread":
                 return await self._start_thread(due)
+            if due.target_kind == "archive":
+                await self._archive(due)
+                return None
             channel = await self._resolve(due)
             message = await self._post(channel, due)
         except (discord.NotFound, discord.Forbidden) as exc:
@@ -89,6 +92,13 @@ class OutboxDelivery(commands.Cog):
             await thread.add_user(discord.Object(int(user_id)))
         await self._post(thread, due)
         return thread.id
+
+    async def _archive(self, due: DuePromise) -> None:
+        thread = self.bot.get_channel(due.target_id) or await self.bot.fetch_channel(due.target_id)
+        if not isinstance(thread, discord.Thread):
+            raise PermanentDeliveryError(f"channel {due.target_id} is not a thread")
+        if not thread.archived:
+            await thread.edit(archived=True)
 
     def _skip_if_feature_off(self, due: DuePromise) -> None:
         """What a turned-off feature promised (webhook handlers run in every process and

@@ -23,6 +23,13 @@ def channel(sandbox: Sandbox, name: str) -> Channel:
     return sandbox.community.channels[name]
 
 
+def dms(sandbox: Sandbox, name: str, containing: str) -> list[Message]:
+    """The direct messages the bot sent ``name`` that contain ``containing``."""
+    return [
+        m for m in sandbox.discord.dm_messages(member(sandbox, name)) if containing in m.content
+    ]
+
+
 async def run(sandbox: Sandbox, name: str, command: str, **options: Any) -> InteractionResult:
     general = channel(sandbox, "general")
     return await sandbox.driver.run_command(member(sandbox, name), general, command, options)
@@ -215,7 +222,7 @@ async def test_a_mentor_who_leaves_hands_their_mentee_over(sandbox: Sandbox) -> 
         "who takes over."
     )
     await sandbox.settle()
-    (notice,) = sandbox.discord.dm_messages(member(sandbox, "ada"))
+    (notice,) = dms(sandbox, "ada", "step back")
     assert notice.content == (
         f"Your mentor {mention(sandbox, 'kofi')} has had to step back from mentoring. "
         f"{mention(sandbox, 'lena')} takes over from here: look out for their introduction."
@@ -299,7 +306,7 @@ async def test_without_a_thread_channel_the_introduction_goes_by_direct_message(
     assert told.endswith("I've sent you both a direct message: say hello!")
     assert threads(sandbox) == []
     for name in ("ada", "kofi"):
-        (intro,) = sandbox.discord.dm_messages(member(sandbox, name))
+        (intro,) = dms(sandbox, name, "👋")
         assert intro.content.startswith(f"👋 {mention(sandbox, 'ada')}, meet")
 
 

@@ -9,18 +9,18 @@ from sqlalchemy import select
 
 from bot.db.models import Pairing
 from bot.sandbox.community import Sandbox
-from bot.sandbox.discord import Message
 from tests.e2e.test_claims import days_pass
-from tests.e2e.test_mentorship import channel, mention, mentor_joins, newcomer_finishes, threads
+from tests.e2e.test_mentorship import (
+    channel,
+    dms,
+    mention,
+    mentor_joins,
+    newcomer_finishes,
+    threads,
+)
 from tests.e2e.test_onboarding import member
 
 REPO = "helios-engine/helios"
-
-
-def dms(sandbox: Sandbox, name: str, containing: str) -> list[Message]:
-    return [
-        m for m in sandbox.discord.dm_messages(member(sandbox, name)) if containing in m.content
-    ]
 
 
 async def paired(sandbox: Sandbox) -> None:
@@ -112,7 +112,11 @@ async def test_two_check_ins_nobody_answers_hand_the_mentee_over(sandbox: Sandbo
     await days_pass(sandbox, 7)  # day 14: instead of a third, the handover
     assert len(dms(sandbox, "kofi", "Check-in")) == 2
 
-    (told,) = dms(sandbox, "ada", "has had to step back")
+    (told,) = dms(sandbox, "ada", "haven't managed to connect")
+    (thanked,) = dms(sandbox, "kofi", "After two check-ins without an answer")
+    assert thanked.content.startswith(
+        f"After two check-ins without an answer, {mention(sandbox, 'ada')}"
+    )
     lena = mention(sandbox, "lena")
     assert f"{lena} takes over from here" in told.content
     new_thread = next(

@@ -18,7 +18,9 @@ EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
 GUILD = "[discord]\nguild_id = 42\n"
 NO_ROLES = GUILD + "[announcements]\ngood_first_issues_channel_id = 7\n[celebrations]\n"
 POSTING = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
-THREADS = discord.Permissions(create_private_threads=True, send_messages_in_threads=True)
+THREADS = discord.Permissions(
+    create_private_threads=True, send_messages_in_threads=True, manage_threads=True
+)
 MENTORSHIP = "[mentorship]\nmentor_role_id = 5\nmentors_channel_id = 6\n"
 # A token shaped like Discord's: "MTAwMDAwMDAwMDAwMDAwMDQy" is base64 for 100000000000000042.
 TOKEN = "MTAwMDAwMDAwMDAwMDAwMDQy.GabcDe.notARealSignature_butTheRightShape123"
@@ -80,7 +82,7 @@ def test_the_example_s_link_is_the_one_discord_py_builds(tmp_path: Path) -> None
     )
     assert url == (
         "https://discord.com/oauth2/authorize?client_id=100000000000000042"
-        "&scope=bot+applications.commands&permissions=343865838592"
+        "&scope=bot+applications.commands&permissions=361045707776"
         "&guild_id=100000000000000001&disable_guild_select=true"
     )
 

@@ -23,6 +23,7 @@ from bot.services.mentorship import (
     parse_utc_offset,
     score,
     show_offset,
+    wrap_up,
 )
 from bot.services.mentorship.feature import FEATURE
 from bot.text import escape
@@ -89,8 +90,10 @@ async def ask(world: World, user_id: int, config: Settings = CONFIG) -> Request:
 
 
 async def tend(world: World) -> None:
+    """What the feature's job does about matching and ending: pauses, the queue, wrap-ups."""
     async with world.sessions.begin() as session:
         await mentorship.tend(session, CONFIG, GUILD, world.clock.now())
+        await wrap_up.tend_wrap_ups(session, CONFIG, GUILD, world.clock.now())
 
 
 async def mentors(world: World) -> dict[int, Mentor]:
@@ -120,7 +123,7 @@ def candidate(
 def test_the_feature_tends_the_program_every_ten_minutes() -> None:
     (job,) = FEATURE.jobs
     assert (job.name, job.interval) == ("mentorship", timedelta(minutes=10))
-    assert FEATURE.promises == {"dm", "channel", "thread"}
+    assert FEATURE.promises == {"dm", "channel", "thread", "archive"}
 
 
 # --- time zones and languages --------------------------------------------------------------
@@ -284,7 +287,7 @@ async def test_a_mentor_without_the_role_waits_for_an_organiser(world: World) ->
     # A pending mentor can't pause, and joining again without the role changes nothing.
     async with world.sessions.begin() as session:
         with pytest.raises(DomainError, match="waiting for an organiser"):
-            await mentorship.pause(session, GUILD, KOFI, None, world.clock.now())
+            await mentorship.pause(session, CONFIG, GUILD, KOFI, None, world.clock.now())
     assert (await mentor(world, KOFI, approved=False)).status == "pending"
 
     async with world.sessions.begin() as session:
@@ -325,7 +328,9 @@ async def test_changing_the_profile_keeps_the_load_and_serves_the_queue(world: W
 async def test_a_mentor_who_left_starts_afresh_on_joining_again(world: World) -> None:
     await mentor(world, KOFI)
     async with world.sessions.begin() as session:
-        await mentorship.pause(session, GUILD, KOFI, world.clock.now() + 9 * DAY, world.clock.now())
+        await mentorship.pause(
+            session, CONFIG, GUILD, KOFI, world.clock.now() + 9 * DAY, world.clock.now()
+        )
         assert await mentorship.leave(session, CONFIG, GUILD, KOFI, world.clock.now()) == 0
     assert (await mentors(world))[KOFI].status == "left"
     async with world.sessions.begin() as session:
@@ -348,7 +353,9 @@ async def test_a_pause_must_end_in_the_future(world: World) -> None:
     await mentor(world, KOFI)
     async with world.sessions.begin() as session:
         with pytest.raises(DomainError, match="already passed"):
-            await mentorship.pause(session, GUILD, KOFI, world.clock.now(), world.clock.now())
+            await mentorship.pause(
+                session, CONFIG, GUILD, KOFI, world.clock.now(), world.clock.now()
+            )
     assert (await mentors(world))[KOFI].status == "active"
 
 
@@ -444,7 +451,7 @@ async def test_paused_pending_departed_and_full_mentors_are_skipped(world: World
     now = world.clock.now()
     await mentor(world, KOFI)
     async with world.sessions.begin() as session:
-        await mentorship.pause(session, GUILD, KOFI, None, now)
+        await mentorship.pause(session, CONFIG, GUILD, KOFI, None, now)
     await mentor(world, LENA, approved=False)
     await mentor(world, MIRA)
     await mentorship_leave(world, MIRA)
@@ -524,7 +531,7 @@ async def test_the_queue_is_served_oldest_first_whatever_the_score(world: World)
 async def test_a_resumed_mentor_takes_the_first_in_line(world: World) -> None:
     await mentor(world, KOFI)
     async with world.sessions.begin() as session:
-        await mentorship.pause(session, GUILD, KOFI, None, world.clock.now())
+        await mentorship.pause(session, CONFIG, GUILD, KOFI, None, world.clock.now())
     await newcomer(world, ADA)
     await ask(world, ADA)
     async with world.sessions.begin() as session:
@@ -543,8 +550,8 @@ async def test_tending_ends_pauses_and_pairings_on_time_then_serves_the_queue(
     await mentor(world, LENA, capacity=1)
     await mentor(world, MIRA, capacity=1)
     async with world.sessions.begin() as session:
-        await mentorship.pause(session, GUILD, LENA, start + 3 * DAY, start)
-        await mentorship.pause(session, GUILD, MIRA, None, start)  # until resumed
+        await mentorship.pause(session, CONFIG, GUILD, LENA, start + 3 * DAY, start)
+        await mentorship.pause(session, CONFIG, GUILD, MIRA, None, start)  # until resumed
     for member in (ADA, BRUNO, CHIDI):
         await newcomer(world, member)
         await ask(world, member)
@@ -577,9 +584,13 @@ async def test_tending_ends_pauses_and_pairings_on_time_then_serves_the_queue(
     await tend(world)
     assert len(await pairings(world, "active")) == 2
     world.clock.set(ada.ends_at)
+    await tend(world)  # the wrap-up is asked; the pairing closes three days later
+    assert len(await pairings(world, "active")) == 2
+    closes = ada.ends_at + 3 * DAY
+    world.clock.set(closes)
     await tend(world)
     (ended,) = await pairings(world, "ended")
-    assert (ended.mentee_id, ended.end_reason, ended.ended_at) == (ADA, "completed", ada.ends_at)
+    assert (ended.mentee_id, ended.end_reason, ended.ended_at) == (ADA, "completed", closes)
     # Kofi's place went to Chidi, who was waiting.
     assert [(p.mentee_id, p.mentor_id) for p in await pairings(world, "active")] == [
         (BRUNO, LENA),
@@ -707,7 +718,7 @@ async def test_the_introduction_opens_a_private_thread_when_configured(world: Wo
     await mentor(world, KOFI, config=THREADS)
     await newcomer(world, ADA, ("docs",), login="ada-codes")
     pairing = (await ask(world, ADA, THREADS)).pairing
-    (thread,) = await promises(world, "mentorship:")
+    (thread,) = await promises(world, "mentorship:thread:")
     assert (thread.key, thread.target_kind, thread.target_id, thread.feature) == (
         f"mentorship:thread:{pairing.id}",
         "thread",
@@ -729,7 +740,7 @@ async def test_without_a_thread_channel_both_get_a_direct_message(world: World) 
     await mentor(world, KOFI)
     await newcomer(world, ADA)
     pairing = (await ask(world, ADA)).pairing
-    intros = await promises(world, "mentorship:")
+    intros = await promises(world, "mentorship:intro:")
     assert sorted((p.key, p.target_kind, p.target_id) for p in intros) == [
         (f"mentorship:intro:{pairing.id}:{ADA}", "dm", ADA),
         (f"mentorship:intro:{pairing.id}:{KOFI}", "dm", KOFI),

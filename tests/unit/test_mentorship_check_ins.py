@@ -112,9 +112,9 @@ def buttons(pairing_id: int, stage: str, answers: tuple[str, ...]) -> list[str]:
 # --- the periodic job ----------------------------------------------------------------------
 
 
-async def test_the_job_tends_the_program_first_then_each_pairing(world: World) -> None:
-    # A week-long pairing ends on day 7, the day of a check-in: ended first, it is not asked;
-    # the place it frees goes to Bruno, waiting, in the same run.
+async def test_the_job_asks_what_is_due_then_wraps_up_then_closes(world: World) -> None:
+    # A week-long pairing's last day is a check-in day: both are asked; it closes when its
+    # wrap-up is over, and the place it frees goes to Bruno, waiting, in the same run.
     config = configured(pairing_days=7, check_in_days=[2, 7], mentee_check_day=0)
     pairing = await paired(world, config)
     await mentor(world, KOFI, capacity=1, config=config)
@@ -128,13 +128,18 @@ async def test_the_job_tends_the_program_first_then_each_pairing(world: World) -
     assert await asked(world, pairing.id) == {"mentor-2": None}
     world.clock.set(pairing.matched_at + 7 * DAY)
     await job.run(world.context(config))
-    assert await asked(world, pairing.id) == {"mentor-2": None}
+    assert await asked(world, pairing.id) == {"mentor-2": None, "mentor-7": None}
+    assert len(await promises(world, f"mentorship:wrap-up:{pairing.id}:")) == 2
+    assert [p.status for p in await pairings(world)] == ["active", "queued"]
+    world.clock.set(pairing.matched_at + 10 * DAY)
+    await job.run(world.context(config))
     assert [(p.mentee_id, p.status) for p in await pairings(world)] == [
         (ADA, "ended"),
         (BRUNO, "active"),
     ]
     assert [p.key for p in await promises(world, "mentorship:check-in:")] == [
-        f"mentorship:check-in:{pairing.id}:mentor-2"
+        f"mentorship:check-in:{pairing.id}:mentor-2",
+        f"mentorship:check-in:{pairing.id}:mentor-7",
     ]
 
 
@@ -353,8 +358,15 @@ async def test_no_answer_twice_in_a_row_hands_the_mentee_over(world: World) -> N
         LENA,
         [KOFI],
     )
-    (handover,) = await promises(world, "mentorship:handover:")
-    assert (handover.target_id, handover.key) == (ADA, f"mentorship:handover:{pairing.id}")
+    told = {p.target_id: p for p in await promises(world, "mentorship:handover:")}
+    assert {who: p.key for who, p in told.items()} == {
+        ADA: f"mentorship:handover:{pairing.id}",
+        KOFI: f"mentorship:handover:{pairing.id}:mentor",
+    }
+    assert told[ADA].payload["content"].startswith(f"It seems you and <@{KOFI}> haven't")
+    assert (
+        told[KOFI].payload["content"].startswith(f"After two check-ins without an answer, <@{ADA}>")
+    )
 
 
 async def test_an_old_no_answer_waits_for_the_open_check_in(world: World) -> None:

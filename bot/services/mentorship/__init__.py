@@ -2,7 +2,8 @@
 """The mentor buddy program: mentors, fair matching, the queue and the pairings.
 
 The feature's modules: this one (mentors, matching, the queue, handovers), ``check_ins`` (a
-pairing's life after the match) and ``feature`` (the declaration and its periodic job).
+pairing's life after the match), ``wrap_up`` (its end: feedback, Extend, closing) and
+``feature`` (the declaration and its periodic job).
 
 A newcomer who finished `/start` asks for a mentor (at the end of `/start`, or `/buddy`);
 the available mentors are scored (:func:`score`) and the best one takes a place with one
@@ -18,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import MentorshipSettings, Settings
 from bot.db.models import Claim, GitHubIssue, Mentor, Newcomer, Pairing
 from bot.errors import DomainError
-from bot.outbox import promise
+from bot.outbox import delivered, promise
 from bot.services.claims import ClaimTarget, active_claims
 from bot.services.onboarding import EXPERIENCE_LEVELS, show_offset
 from bot.text import escape, link, timestamp
@@ -179,16 +181,30 @@ async def _mentor(session: AsyncSession, guild_id: int, user_id: int) -> Mentor:
 
 
 async def pause(
-    session: AsyncSession, guild_id: int, user_id: int, until: datetime | None, now: datetime
-) -> Mentor:
-    """No new mentees until ``until`` (or `/mentor resume`); current pairings go on."""
+    session: AsyncSession,
+    settings: Settings,
+    guild_id: int,
+    user_id: int,
+    until: datetime | None,
+    now: datetime,
+) -> int:
+    """No new mentees until ``until`` (or `/mentor resume`). A pairing that ends before the
+    pause does goes on; a mentee who would be left without their mentor for the rest of
+    it (or for a pause without an end) is handed over. Returns how many were."""
     if until is not None and until <= now:
         raise DomainError("That date has already passed; give a day in the future.")
     row = await _mentor(session, guild_id, user_id)
     if row.status == "pending":
         raise DomainError("You're still waiting for an organiser's approval.")
     row.status, row.paused_until = "paused", until
-    return row
+    outlasted = [
+        pairing
+        for pairing in await _active_pairings(session, guild_id, user_id)
+        if until is None or (pairing.ends_at is not None and until > pairing.ends_at)
+    ]
+    for pairing in outlasted:
+        await hand_over(session, settings, pairing, "paused", now)
+    return len(outlasted)
 
 
 def parse_until(text: str, now: datetime) -> datetime:
@@ -243,8 +259,7 @@ async def member_left(
         await leave(session, settings, guild_id, user_id, now)
     pairing = await _open_pairing(session, guild_id, user_id)
     if pairing is not None:
-        await _end(session, pairing, "mentee_left", now)
-        await serve_queue(session, settings, guild_id, now)
+        await close(session, settings, pairing, "mentee_left", now)
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -299,17 +314,20 @@ def score(
 
 
 async def _candidates(
-    session: AsyncSession, guild_id: int, mentee_id: int, excluded: Sequence[int]
+    session: AsyncSession,
+    guild_id: int,
+    mentee_id: int,
+    excluded: Sequence[int],
+    only: int | None = None,
 ) -> list[Candidate]:
-    rows = await session.execute(
-        select(Mentor).where(
-            Mentor.guild_id == guild_id,
-            Mentor.status == "active",
-            Mentor.load < Mentor.capacity,
-            Mentor.user_id != mentee_id,
-            Mentor.user_id.not_in(excluded),
-        )
+    query = select(Mentor).where(
+        Mentor.guild_id == guild_id,
+        Mentor.status == "active",
+        Mentor.load < Mentor.capacity,
+        Mentor.user_id != mentee_id,
+        Mentor.user_id.not_in(excluded),
     )
+    rows = await session.execute(query if only is None else query.where(Mentor.user_id == only))
     return [
         Candidate(m.user_id, tuple(m.areas), m.capacity, m.load, m.utc_offset, m.last_matched_at)
         for m in rows.scalars()
@@ -340,12 +358,18 @@ async def _free_place(session: AsyncSession, guild_id: int, mentor_id: int) -> N
 
 
 async def _match(
-    session: AsyncSession, settings: Settings, pairing: Pairing, newcomer: Newcomer, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    pairing: Pairing,
+    newcomer: Newcomer,
+    now: datetime,
+    only: int | None = None,
 ) -> Scored | None:
-    """Pair a queued request with the best mentor who still has room, or None."""
+    """Pair a queued request with the best mentor who still has room (``only`` that one, if
+    given), or None."""
     excluded = list(pairing.excluded_mentor_ids)
     while True:
-        candidates = await _candidates(session, pairing.guild_id, pairing.mentee_id, excluded)
+        candidates = await _candidates(session, pairing.guild_id, pairing.mentee_id, excluded, only)
         if not candidates:
             return None
         ranked = [score(c, newcomer.areas, newcomer.utc_offset, now) for c in candidates]
@@ -474,12 +498,38 @@ async def _active_pairings(session: AsyncSession, guild_id: int, mentor_id: int)
     return list(rows.all())
 
 
+# What the mentee is told first when their mentor changes, by why it changes.
+HANDOVER_OPENINGS = {
+    "mentor_left": "Your mentor {mentor} has had to step back from mentoring.",
+    "paused": "Your mentor {mentor} is taking a break from mentoring.",
+    "unanswered": "It seems you and {mentor} haven't managed to connect, so let's try someone new.",
+    "reassigned": "The organisers have asked a new mentor to take over from {mentor}.",
+    "declined": "No problem, and no hard feelings: let's find you someone else.",
+}
+# What the mentor who is no longer theirs is told (nothing when they chose it themself).
+HANDOVER_NOTICES = {
+    "unanswered": "After two check-ins without an answer, {mentee} is being matched with "
+    "another mentor. Thank you for making time for them; when things get busy, "
+    "`/mentor pause` takes a break.",
+    "reassigned": "The organisers have matched {mentee} with another mentor. Thank you for "
+    "your time with them!",
+    "declined": "{mentee} asked to try another mentor. It happens, for all sorts of reasons "
+    "that are rarely about you; thank you for your time with them!",
+}
+
+
 async def hand_over(
-    session: AsyncSession, settings: Settings, pairing: Pairing, why: str, now: datetime
-) -> None:
-    """End a pairing early and find the mentee someone else at once, or queue them ahead of
-    later requests; they keep the days they had left, never get the same mentor again, and
-    are told which it is."""
+    session: AsyncSession,
+    settings: Settings,
+    pairing: Pairing,
+    why: str,
+    now: datetime,
+    to: int | None = None,
+) -> Pairing:
+    """End a pairing early and find the mentee someone else at once (``to``, if an
+    organiser chose), or queue them ahead of later requests; they keep the days they had
+    left, never get the same mentor again, and everyone involved is told. Returns the
+    mentee's new pairing."""
     former = pairing.mentor_id
     assert former is not None
     await _end(session, pairing, why, now)
@@ -494,15 +544,32 @@ async def hand_over(
     session.add(again)
     await session.flush()
     newcomer = await session.get(Newcomer, (pairing.guild_id, pairing.mentee_id))
-    matched = newcomer is not None and await _match(session, settings, again, newcomer, now)
+    matched = newcomer is not None and await _match(session, settings, again, newcomer, now, to)
+    if to is not None and not matched:
+        raise DomainError(_cannot_take(to))
     if not matched:
         await _ask_mentors_for_help(session, settings, again, now)
-    content = f"Your mentor <@{former}> has had to step back from mentoring. " + (
-        f"<@{again.mentor_id}> takes over from here: look out for their introduction."
-        if matched
-        else "You keep your place at the front of the line, and we'll introduce you to "
-        "someone new as soon as a mentor is free."
+    content = (
+        HANDOVER_OPENINGS[why].format(mentor=f"<@{former}>")
+        + " "
+        + (
+            f"<@{again.mentor_id}> takes over from here: look out for their introduction."
+            if matched
+            else "You keep your place at the front of the line, and we'll introduce you to "
+            "someone new as soon as a mentor is free."
+        )
     )
+    if why in HANDOVER_NOTICES:
+        await promise(
+            session,
+            feature=NAME,
+            guild_id=pairing.guild_id,
+            key=f"mentorship:handover:{pairing.id}:mentor",
+            target_kind="dm",
+            target_id=former,
+            payload={"content": HANDOVER_NOTICES[why].format(mentee=f"<@{pairing.mentee_id}>")},
+            now=now,
+        )
     await promise(
         session,
         feature=NAME,
@@ -513,6 +580,73 @@ async def hand_over(
         payload={"content": content},
         now=now,
     )
+    return again
+
+
+def _cannot_take(mentor_id: int) -> str:
+    return f"<@{mentor_id}> can't take a mentee now: they are full, paused or not a mentor."
+
+
+async def decline(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    guild_id: int,
+    pairing_id: int,
+    user_id: int,
+    now: datetime,
+) -> Pairing:
+    """The mentee asks for someone else: once, while the pairing lasts."""
+    pairing = await session.get(Pairing, pairing_id)
+    if pairing is None or pairing.guild_id != guild_id or pairing.mentee_id != user_id:
+        raise DomainError("That choice is someone else's.")
+    if pairing.status != "active":
+        raise DomainError("This pairing has already ended.")
+    declined_before = await session.scalar(
+        select(Pairing.id).where(
+            Pairing.guild_id == guild_id,
+            Pairing.mentee_id == user_id,
+            Pairing.end_reason == "declined",
+        )
+    )
+    if declined_before is not None:
+        raise DomainError(
+            "You've already asked for someone else once. If this pairing isn't working, "
+            "please tell an organiser: they can help."
+        )
+    return await hand_over(session, settings, pairing, "declined", now)
+
+
+async def reassign(
+    session: AsyncSession,
+    settings: Settings,
+    guild_id: int,
+    mentee_id: int,
+    to: int | None,
+    now: datetime,
+) -> Pairing:
+    """Organisers move a mentee to another mentor (``to``, or the best one with room)."""
+    pairing = await _open_pairing(session, guild_id, mentee_id)
+    if pairing is None:
+        raise DomainError(f"<@{mentee_id}> has no mentor and isn't waiting for one.")
+    if pairing.status == "queued":
+        newcomer = await session.get(Newcomer, (guild_id, mentee_id))
+        if to is None or newcomer is None:
+            raise DomainError(f"<@{mentee_id}> is waiting in line; name a mentor to pair them.")
+        if await _match(session, settings, pairing, newcomer, now, to) is None:
+            raise DomainError(_cannot_take(to))
+        return pairing
+    if to is not None and to == pairing.mentor_id:
+        raise DomainError(f"<@{to}> is already their mentor.")
+    return await hand_over(session, settings, pairing, "reassigned", now, to)
+
+
+async def close(
+    session: AsyncSession, settings: Settings, pairing: Pairing, why: str, now: datetime
+) -> None:
+    """End a pairing for good; the mentor's place goes to whoever waits longest."""
+    await _end(session, pairing, why, now)
+    await serve_queue(session, settings, pairing.guild_id, now)
 
 
 async def _end(session: AsyncSession, pairing: Pairing, why: str, now: datetime) -> None:
@@ -523,7 +657,8 @@ async def _end(session: AsyncSession, pairing: Pairing, why: str, now: datetime)
 
 
 async def tend(session: AsyncSession, settings: Settings, guild_id: int, now: datetime) -> None:
-    """What time alone changes: pauses that end, pairings that run out; then the queue."""
+    """What time alone changes: pauses that end; then the queue. (Pairings that run out
+    wrap up: ``wrap_up``.)"""
     await session.execute(
         update(Mentor)
         .where(
@@ -534,13 +669,6 @@ async def tend(session: AsyncSession, settings: Settings, guild_id: int, now: da
         )
         .values(status="active", paused_until=None)
     )
-    finished = await session.scalars(
-        select(Pairing).where(
-            Pairing.guild_id == guild_id, Pairing.status == "active", Pairing.ends_at <= now
-        )
-    )
-    for pairing in finished.all():
-        await _end(session, pairing, "completed", now)
     await serve_queue(session, settings, guild_id, now)
 
 
@@ -583,6 +711,7 @@ async def _introduce(
         ]
     )
     message = {"content": content, "mentions": [pairing.mentee_id, pairing.mentor_id]}
+    await _offer_to_decline(session, pairing, now)
     section = program_settings(settings)
     if section.thread_channel_id is not None:
         await promise(
@@ -611,6 +740,90 @@ async def _introduce(
             payload=message,
             now=now,
         )
+
+
+async def _offer_to_decline(session: AsyncSession, pairing: Pairing, now: datetime) -> None:
+    """Privately, so the mentor does not see it: a mentee may ask for someone else, once."""
+    declined_before = await session.scalar(
+        select(Pairing.id).where(
+            Pairing.guild_id == pairing.guild_id,
+            Pairing.mentee_id == pairing.mentee_id,
+            Pairing.end_reason == "declined",
+        )
+    )
+    if declined_before is not None:
+        return
+    await promise(
+        session,
+        feature=NAME,
+        guild_id=pairing.guild_id,
+        key=f"mentorship:decline-offer:{pairing.id}",
+        target_kind="dm",
+        target_id=pairing.mentee_id,
+        payload={
+            "content": f"You've been matched with <@{pairing.mentor_id}>. If you'd rather "
+            "have someone else, for any reason, you can ask once: they'll be thanked, "
+            "nothing more.",
+            "buttons": [
+                {
+                    "label": "Ask for someone else",
+                    "custom_id": f"mentorship:decline:{pairing.id}",
+                    "style": "secondary",
+                }
+            ],
+        },
+        now=now,
+    )
+
+
+async def thread_of(session: AsyncSession, pairing: Pairing) -> int | None:
+    """The id of the pairing's private thread, once the outbox has made it."""
+    made = await delivered(session, f"mentorship:thread:{pairing.id}")
+    return made[1] if made is not None and made[0] == "sent" else None
+
+
+async def say_to_pair(
+    session: AsyncSession,
+    settings: Settings,
+    pairing: Pairing,
+    *,
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Promise a message where the two talk: their thread, or a direct message to each when
+    there is none (no thread channel, or the thread could not be made). False, and nothing
+    promised, while the thread is still being made: the periodic job asks again."""
+    made = await delivered(session, f"mentorship:thread:{pairing.id}")
+    if program_settings(settings).thread_channel_id is not None and made is not None:
+        status, thread = made
+        if status == "pending":
+            return False
+        if status == "sent" and thread is not None:
+            await promise(
+                session,
+                feature=NAME,
+                guild_id=pairing.guild_id,
+                key=key,
+                target_kind="channel",
+                target_id=thread,
+                payload=payload,
+                now=now,
+            )
+            return True
+    assert pairing.mentor_id is not None
+    for user_id in (pairing.mentee_id, pairing.mentor_id):
+        await promise(
+            session,
+            feature=NAME,
+            guild_id=pairing.guild_id,
+            key=f"{key}:{user_id}",
+            target_kind="dm",
+            target_id=user_id,
+            payload=payload,
+            now=now,
+        )
+    return True
 
 
 async def _ask_mentors_for_help(

@@ -15,6 +15,8 @@ the pairing and the stage.
 - A mentee's pull request that has waited longer than the configured hours for a first review
   nudges the mentor, once per pull request.
 - "Need help" alerts the organisers.
+- The mentee's first merged pull request, if it comes during the pairing, is celebrated
+  where the two talk.
 """
 
 from __future__ import annotations
@@ -30,8 +32,14 @@ from bot.db.models import CheckIn, GitHubIssue, GitHubReview, Newcomer, Pairing
 from bot.errors import DomainError
 from bot.outbox import promise
 from bot.services.history import shown_repositories
-from bot.services.mentorship import NAME, hand_over, mentee_state, program_settings
-from bot.text import link, timestamp
+from bot.services.mentorship import (
+    NAME,
+    hand_over,
+    mentee_state,
+    program_settings,
+    say_to_pair,
+)
+from bot.text import escape, link, timestamp
 
 # The answers a mentor gives at a check-in, and a mentee at theirs, as button labels.
 MENTOR_ANSWERS = {"talked": "Talked", "no_answer": "No answer", "need_help": "Need help"}
@@ -65,6 +73,7 @@ async def tend_pairings(
             continue  # handed over: the new pairing starts from its own match
         await _mentee_check(session, settings, pairing, now)
         await _review_nudges(session, settings, pairing, shown, now)
+        await _first_merge(session, settings, pairing, shown, now)
 
 
 async def _asked(session: AsyncSession, pairing_id: int) -> list[CheckIn]:
@@ -259,6 +268,49 @@ async def _review_nudges(
             },
             now=now,
         )
+
+
+async def _first_merge(
+    session: AsyncSession,
+    settings: Settings,
+    pairing: Pairing,
+    shown: dict[int, str],
+    now: datetime,
+) -> None:
+    """Celebrate the mentee's first merged pull request ever, if it was merged during this
+    pairing (once per mentee: a handed-over mentee's new pairing does not repeat it)."""
+    assert pairing.matched_at is not None
+    newcomer = await session.get(Newcomer, (pairing.guild_id, pairing.mentee_id))
+    if newcomer is None or newcomer.github_user_id is None or not newcomer.github_verified:
+        return
+    first = await session.scalar(
+        select(GitHubIssue)
+        .where(
+            GitHubIssue.author_id == newcomer.github_user_id,
+            GitHubIssue.is_pull_request.is_(True),
+            GitHubIssue.merged.is_(True),
+            GitHubIssue.removed.is_(None),
+            GitHubIssue.repository_id.in_(shown),
+        )
+        .order_by(GitHubIssue.merged_at)
+        .limit(1)
+    )
+    if first is None or first.merged_at is None or first.merged_at < pairing.matched_at:
+        return
+    pull = link(f"{shown[first.repository_id]}#{first.number}", first.html_url)
+    await say_to_pair(
+        session,
+        settings,
+        pairing,
+        key=f"mentorship:first-merge:{pairing.guild_id}:{pairing.mentee_id}",
+        payload={
+            "content": f"🎉 <@{pairing.mentee_id}>'s first pull request is merged: {pull} "
+            f"{escape(first.title)}. <@{pairing.mentor_id}>, thank you for helping them get "
+            "here!",
+            "mentions": [pairing.mentee_id, pairing.mentor_id],
+        },
+        now=now,
+    )
 
 
 async def answer(
