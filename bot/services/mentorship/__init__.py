@@ -365,9 +365,9 @@ async def _match(
     now: datetime,
     only: int | None = None,
 ) -> Scored | None:
-    """Pair a queued request with the best mentor who still has room (``only`` that one, if
-    given), or None."""
-    excluded = list(pairing.excluded_mentor_ids)
+    """Pair a queued request with the best mentor who still has room, or None. ``only``: the
+    mentor an organiser chose, even one the newcomer had before."""
+    excluded = [] if only is not None else list(pairing.excluded_mentor_ids)
     while True:
         candidates = await _candidates(session, pairing.guild_id, pairing.mentee_id, excluded, only)
         if not candidates:
