@@ -227,6 +227,7 @@ class Runner:
         self._seen: dict[int, str] = {}  # message id -> its text when last looked at
         self._deleted: set[int] = set()
         self._thread_members: dict[int, set[int]] = {}
+        self._archived: set[int] = set()  # threads seen archived
         self._requests_seen = 0
         self._github_seen = 0
         self._unhandled_seen = 0
@@ -443,6 +444,12 @@ class Runner:
                     name = state.users[user_id].username
                     self._log(number, "thread", f"{name} added to '{thread.name}'", where)
             self._thread_members[thread.id] = known | set(thread.thread_member_ids)
+            if thread.archived and thread.id not in self._archived:
+                self._log(number, "thread", f"'{thread.name}' archived", where)
+            if thread.archived:
+                self._archived.add(thread.id)
+            else:
+                self._archived.discard(thread.id)
 
     def _github_write(self, request: GitHubRequest) -> str:
         """``POST /repos/{owner}/{repo}/issues/{number}/assignees on issue acme/app#3``."""

@@ -116,8 +116,8 @@ async def _close(
         key=f"mentorship:closed:{pairing.id}",
         payload={
             "content": f"This pairing has closed. <@{pairing.mentee_id}>, keep going: "
-            f"#help is always there, and <@{pairing.mentor_id}> will be glad to hear how "
-            "you get on. Thank you both! 💚"
+            f"{_where_to_ask(settings)}, and <@{pairing.mentor_id}> will be glad to hear "
+            "how you get on. Thank you both! 💚"
         },
         now=now,
     )
@@ -132,6 +132,11 @@ async def _close(
             payload={},
             now=now,
         )
+
+
+def _where_to_ask(settings: Settings) -> str:
+    help_channel = settings.onboarding.help_channel_id if settings.onboarding else None
+    return f"<#{help_channel}> is always there" if help_channel else "questions are welcome"
 
 
 def _side(pairing: Pairing, user_id: int) -> str:
