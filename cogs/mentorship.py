@@ -10,7 +10,7 @@ outbox. docs/mentorship.md explains the program.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Self
 
 import discord
 from discord import app_commands
@@ -234,8 +234,8 @@ class Mentorship(commands.Cog):
             )
         when = f"until {timestamp(end, 'D')}" if end else "until you `/mentor resume`"
         mentees = (
-            f"{_plural(handed_over, 'mentee')} whose pairing would outlast your pause "
-            "handed over: each is told who takes over."
+            f"{_plural(handed_over, 'mentee')} handed over, as your pause outlasts their "
+            "pairing: each is told who takes over."
             if handed_over
             else "Your current mentees stay with you."
         )
@@ -440,8 +440,9 @@ class AnswerButton(
         await interaction.response.edit_message(content=f"{asked}\n\n{answered}", view=None)
 
 
-class DeclineButton(DynamicButton, template=rf"mentorship:decline:(?P<pairing>{ID})"):
-    """A mentee asks for another mentor (once); sent to them alone with their match."""
+class PairingButton(DynamicButton, template=r"(?!)"):
+    """A button about one pairing, named in its custom id (checked against the database by
+    the service, with the person clicking)."""
 
     def __init__(self, item: discord.ui.Button[discord.ui.View], pairing_id: int) -> None:
         super().__init__(item)
@@ -453,9 +454,13 @@ class DeclineButton(DynamicButton, template=rf"mentorship:decline:(?P<pairing>{I
         interaction: discord.Interaction,
         item: discord.ui.Item[Any],
         match: re.Match[str],
-    ) -> DeclineButton:
+    ) -> Self:
         assert isinstance(item, discord.ui.Button)
         return cls(item, int(match["pairing"]))
+
+
+class DeclineButton(PairingButton, template=rf"mentorship:decline:(?P<pairing>{ID})"):
+    """A mentee asks for another mentor (once); sent to them alone with their match."""
 
     async def clicked(self, interaction: discord.Interaction) -> None:
         bot = helios(interaction)
@@ -479,22 +484,8 @@ class DeclineButton(DynamicButton, template=rf"mentorship:decline:(?P<pairing>{I
         await interaction.response.edit_message(content=f"{asked}\n\n{answer}", view=None)
 
 
-class FeedbackButton(DynamicButton, template=rf"mentorship:feedback:(?P<pairing>{ID})"):
+class FeedbackButton(PairingButton, template=rf"mentorship:feedback:(?P<pairing>{ID})"):
     """Opens the feedback form, for the mentor or the mentee of a pairing wrapping up."""
-
-    def __init__(self, item: discord.ui.Button[discord.ui.View], pairing_id: int) -> None:
-        super().__init__(item)
-        self.pairing_id = pairing_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> FeedbackButton:
-        assert isinstance(item, discord.ui.Button)
-        return cls(item, int(match["pairing"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
         bot = helios(interaction)

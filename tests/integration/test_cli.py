@@ -105,7 +105,7 @@ async def test_invite_url_asks_for_what_the_example_s_features_need(
     assert (code, out, err) == (
         0,
         "https://discord.com/oauth2/authorize?client_id=100000000000000042"
-        "&scope=bot+applications.commands&permissions=343865838592"
+        "&scope=bot+applications.commands&permissions=361045707776"
         "&guild_id=100000000000000001&disable_guild_select=true\n",
         "",
     )

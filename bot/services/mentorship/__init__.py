@@ -546,7 +546,7 @@ async def hand_over(
     newcomer = await session.get(Newcomer, (pairing.guild_id, pairing.mentee_id))
     matched = newcomer is not None and await _match(session, settings, again, newcomer, now, to)
     if to is not None and not matched:
-        raise DomainError(_cannot_take(to))
+        raise DomainError(_cannot_take(to))  # the caller's transaction undoes the ending
     if not matched:
         await _ask_mentors_for_help(session, settings, again, now)
     content = (
@@ -583,6 +583,19 @@ async def hand_over(
     return again
 
 
+async def _has_declined(session: AsyncSession, guild_id: int, mentee_id: int) -> bool:
+    declined = await session.scalar(
+        select(Pairing.id)
+        .where(
+            Pairing.guild_id == guild_id,
+            Pairing.mentee_id == mentee_id,
+            Pairing.end_reason == "declined",
+        )
+        .limit(1)
+    )
+    return declined is not None
+
+
 def _cannot_take(mentor_id: int) -> str:
     return f"<@{mentor_id}> can't take a mentee now: they are full, paused or not a mentor."
 
@@ -602,14 +615,7 @@ async def decline(
         raise DomainError("That choice is someone else's.")
     if pairing.status != "active":
         raise DomainError("This pairing has already ended.")
-    declined_before = await session.scalar(
-        select(Pairing.id).where(
-            Pairing.guild_id == guild_id,
-            Pairing.mentee_id == user_id,
-            Pairing.end_reason == "declined",
-        )
-    )
-    if declined_before is not None:
+    if await _has_declined(session, guild_id, user_id):
         raise DomainError(
             "You've already asked for someone else once. If this pairing isn't working, "
             "please tell an organiser: they can help."
@@ -744,14 +750,7 @@ async def _introduce(
 
 async def _offer_to_decline(session: AsyncSession, pairing: Pairing, now: datetime) -> None:
     """Privately, so the mentor does not see it: a mentee may ask for someone else, once."""
-    declined_before = await session.scalar(
-        select(Pairing.id).where(
-            Pairing.guild_id == pairing.guild_id,
-            Pairing.mentee_id == pairing.mentee_id,
-            Pairing.end_reason == "declined",
-        )
-    )
-    if declined_before is not None:
+    if await _has_declined(session, pairing.guild_id, pairing.mentee_id):
         return
     await promise(
         session,

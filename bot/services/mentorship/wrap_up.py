@@ -64,6 +64,10 @@ async def _wrap_up(
     section = program_settings(settings)
     closes = now + timedelta(days=section.wrap_up_days)
     mentee, mentor = f"<@{pairing.mentee_id}>", f"<@{pairing.mentor_id}>"
+    assert pairing.ends_at is not None
+    assert pairing.matched_at is not None
+    # A handed-over or extended pairing lasts longer or shorter than pairing_days.
+    days = round((pairing.ends_at - pairing.matched_at) / timedelta(days=1))
     sent = await say_to_pair(
         session,
         settings,
@@ -72,8 +76,7 @@ async def _wrap_up(
         payload={
             "content": "\n".join(
                 [
-                    f"🎓 {mentee} and {mentor}: your {section.pairing_days} days together "
-                    "are up. Thank you both!",
+                    f"🎓 {mentee} and {mentor}: your {days} days together are up. Thank you both!",
                     "",
                     "**Feedback**: how was it? A score and a few words, seen only by the "
                     "organisers, help the next pairings.",
