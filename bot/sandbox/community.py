@@ -284,6 +284,7 @@ class Sandbox:
         onboarding_extra: str = "",
         github_extra: str = "",
         organiser_config: Config | None = None,
+        database_url: str | None = None,
     ) -> None:
         self.directory = directory
         self.clock = clock
@@ -293,6 +294,9 @@ class Sandbox:
         self.github_extra = github_extra
         # An organiser's own config to dry-run instead of the demo's (`sandbox --config`).
         self.organiser_config = organiser_config
+        # The bot's database: a SQLite file in ``directory`` unless given (tests give a
+        # PostgreSQL one too).
+        self.database_url = database_url or f"sqlite+aiosqlite:///{directory / 'helios.db'}"
         self.discord = DiscordSimulator(clock)
         self.github = GitHubSimulator(clock, webhook_secret=WEBHOOK_SECRET)
         self.driver = DiscordDriver(self.discord)
@@ -315,7 +319,7 @@ class Sandbox:
         settings = organiser.settings if organiser is not None else None
         self.community = seed_discord(self.discord, settings)
         seed_github(self.github, settings)
-        database_url = f"sqlite+aiosqlite:///{self.directory / 'helios.db'}"
+        database_url = self.database_url
         environment = {
             "DISCORD_TOKEN": self.discord.token,
             "GITHUB_TOKEN": GITHUB_TOKEN,
