@@ -36,9 +36,11 @@ tests/schemas/node_modules/.installed: tests/schemas/package-lock.json
 postgres:
 	@bash .ci/postgres.sh
 
-# One worker per core: every test has its own database, directory and ports.
+# One worker per core: every test has its own database, directory and ports. Tests marked
+# xdist_group share a worker (tests/e2e/test_pairing_restarts.py: one month played once per
+# database, for two tests); the others are spread one by one.
 test: dev-setup postgres
-	$(PY) -m pytest -n auto --cov --cov-report=term -q
+	$(PY) -m pytest -n auto --dist loadgroup --cov --cov-report=term -q
 
 # Unit tests need neither node (the webhook schemas) nor PostgreSQL.
 test-quick: venv

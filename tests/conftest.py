@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import time
@@ -36,11 +37,22 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A new, empty database: a SQLite file, or a fresh database on the test PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'helios.db'}"
+    async with new_database(request.param, tmp_path) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def new_database(kind: str, directory: Path) -> AsyncIterator[str]:
+    """The URL of a new, empty database of ``kind`` ("sqlite": a file in ``directory``, or
+    "postgres"), dropped afterwards; for a test that needs more than one."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{directory / 'helios.db'}"
         return
     admin_url = os.environ.get(POSTGRES_ENV)
     if not admin_url:

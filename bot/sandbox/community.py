@@ -284,6 +284,7 @@ class Sandbox:
         onboarding_extra: str = "",
         github_extra: str = "",
         organiser_config: Config | None = None,
+        database_url: str | None = None,
     ) -> None:
         self.directory = directory
         self.clock = clock
@@ -293,6 +294,9 @@ class Sandbox:
         self.github_extra = github_extra
         # An organiser's own config to dry-run instead of the demo's (`sandbox --config`).
         self.organiser_config = organiser_config
+        # The bot's database: a SQLite file in ``directory`` unless given (tests give a
+        # PostgreSQL one too).
+        self.database_url = database_url or f"sqlite+aiosqlite:///{directory / 'helios.db'}"
         self.discord = DiscordSimulator(clock)
         self.github = GitHubSimulator(clock, webhook_secret=WEBHOOK_SECRET)
         self.driver = DiscordDriver(self.discord)
@@ -315,7 +319,7 @@ class Sandbox:
         settings = organiser.settings if organiser is not None else None
         self.community = seed_discord(self.discord, settings)
         seed_github(self.github, settings)
-        database_url = f"sqlite+aiosqlite:///{self.directory / 'helios.db'}"
+        database_url = self.database_url
         environment = {
             "DISCORD_TOKEN": self.discord.token,
             "GITHUB_TOKEN": GITHUB_TOKEN,
@@ -374,21 +378,27 @@ class Sandbox:
         handled (a listener may follow an answer up, or promise more), due jobs run and due
         messages sent."""
         bot = self.running_bot
-        due = select(func.count()).select_from(Promise).where(Promise.status == "pending")
         undigested = (
             select(func.count())
             .select_from(WebhookDelivery)
             .where(WebhookDelivery.status == "pending")
         )
         for _ in range(int(within / SETTLE_POLL)):
-            # Handlers first: one that ends after the count below has committed before it.
-            handling = _handling()
+            # Causes before their effects: a handler or job that ends after it is looked at
+            # here has committed before the count below. The count is one statement, so one
+            # snapshot: each statement reads what is committed at its own moment, and a
+            # delivery processed between two would be counted in neither, nor its promise.
+            handling = _handling() or not await bot.runtime.jobs_settled()
+            now_due = (
+                select(func.count())
+                .select_from(Promise)
+                .where(Promise.status == "pending", Promise.not_before <= self.clock.now())
+            )
             async with bot.runtime.sessions() as session:
-                now_due = due.where(Promise.not_before <= self.clock.now())
-                busy = (await session.scalar(now_due) or 0) + (
-                    await session.scalar(undigested) or 0
+                busy = await session.scalar(
+                    select(now_due.scalar_subquery() + undigested.scalar_subquery())
                 )
-            if not handling and not busy and await bot.runtime.jobs_settled():
+            if not handling and not busy:
                 return
             await asyncio.sleep(SETTLE_POLL)  # work in progress is rows and handler tasks
         log.warning("the bot has not caught up after %.0f s", within)
