@@ -99,6 +99,7 @@ class Transcript:
             if not thread.is_thread:
                 continue
             members = ", ".join(sorted(state.users[i].username for i in thread.thread_member_ids))
+            members += " (archived)" if thread.archived else ""
             if self._threads.get(thread.id) != members:
                 found.append((self._place(thread.id), f"thread members: {members}"))
             self._threads[thread.id] = members
@@ -197,7 +198,8 @@ async def newcomer_finishes_at(sandbox: Sandbox, name: str, login: str, at: time
 
 async def whole_pairing(sandbox: Sandbox, between_days: Hook) -> list[str]:
     """Kofi mentors one newcomer at a time: Ada is paired with him at once, Bruno waits in
-    line until her 30 days are over. Returns the transcript of the 35 days."""
+    line until her pairing closes, three days after its 30 days. Returns the transcript of
+    the 35 days."""
     transcript = Transcript(sandbox)
     await mentor_joins(sandbox, "kofi", "docs, core", capacity=1, timezone="UTC+1")
     told = await newcomer_finishes_at(sandbox, "ada", "ada-codes", timedelta(minutes=5))
@@ -215,7 +217,7 @@ async def whole_pairing(sandbox: Sandbox, between_days: Hook) -> list[str]:
 
 
 async def on_day(day: int, sandbox: Sandbox, between_days: Hook) -> None:
-    """What people do on ``day`` of Ada's pairing (Bruno's starts on day 30)."""
+    """What people do on ``day`` of Ada's pairing (Bruno's starts on day 33)."""
     github = sandbox.github.state
     ada, bruno = mention(sandbox, "ada"), mention(sandbox, "bruno")
     match day:
@@ -251,21 +253,34 @@ async def on_day(day: int, sandbox: Sandbox, between_days: Hook) -> None:
         case 28:
             await answer(sandbox, "kofi", f"Check-in, day 28 with {ada}", "Talked")
         case 30:
-            # Ada's 30 days are over, and Kofi's place has gone to Bruno.
-            # The wrap-up (being built) goes here: Ada's and Kofi's feedback and Extend
-            # clicks in this case, the thread archived in a case for day 30 + wrap_up_days
-            # (3), and what the bot must say in KEY_LINES. If the place frees only when the
-            # pairing closes, Bruno's match and check-in move to days 33 and 35: still in DAYS.
-            pass
-        case 32:  # Bruno's first check-in, two days after his match
+            # Ada's 30 days are over: both give feedback; only Ada wants to go on.
+            (wrap_up,) = said_in_thread(sandbox, "ada-codes", "🎓")
+            for name, score in (("ada", "5"), ("kofi", "4")):
+                opened = await sandbox.driver.click(
+                    wrap_up, label="Give feedback", member=member(sandbox, name)
+                )
+                await sandbox.driver.submit_modal(opened, {"score": score, "words": "Thanks!"})
+            await sandbox.driver.click(wrap_up, label="Extend", member=member(sandbox, "ada"))
+            await sandbox.settle()
+        case 35:  # Bruno's first check-in, two days after his match on day 33
             await answer(sandbox, "kofi", f"Check-in, day 2 with {bruno}", "Talked")
 
 
+def said_in_thread(sandbox: Sandbox, login: str, containing: str) -> list[Message]:
+    """The bot's messages containing ``containing`` in the pairing thread named for ``login``."""
+    (thread,) = [
+        c for c in sandbox.discord.state.channels.values() if c.is_thread and login in c.name
+    ]
+    return [m for m in sandbox.discord.messages_in(thread) if containing in m.content]
+
+
+ADA_THREAD = "#mentoring > Mentoring: ada-codes (#1)"
 # (day, place, text): each of these is in exactly one line of that day and place.
 KEY_LINES = [
     (0, "#general (only kofi sees)", "You're a mentor: docs, core · UTC+1 · up to 1 mentee."),
-    (0, "#mentoring > Mentoring: ada-codes (#1)", "message: by Helios | 👋 <@ada>, meet <@kofi>"),
-    (0, "#mentoring > Mentoring: ada-codes (#1)", "thread members: Helios, ada, kofi"),
+    (0, ADA_THREAD, "message: by Helios | 👋 <@ada>, meet <@kofi>"),
+    (0, ADA_THREAD, "thread members: Helios, ada, kofi"),
+    (0, "DM ada", "You've been matched with <@kofi>. If you'd rather have someone else"),
     (0, "#general (only bruno sees)", "All our mentors are busy right now; you're number 1"),
     (0, "#mentors", "A newcomer is waiting for a mentor (1 waiting in all)"),
     (2, "DM kofi", "message: by Helios | **Check-in, day 2 with <@ada>**"),
@@ -278,13 +293,20 @@ KEY_LINES = [
     (7, "DM kofi", "<@ada> says they're stuck."),
     (9, "#general", "🎉 <@ada>'s first contribution was just merged"),
     (9, "member ada", "roles: Contributor, Newcomer"),
+    (10, ADA_THREAD, "message: by Helios | 🎉 <@ada>'s first pull request is merged"),
     (14, "DM kofi", "message: by Helios | **Check-in, day 14 with <@ada>**"),
     (14, "DM kofi", "Noted. A friendly nudge in your thread may help"),
     (21, "DM kofi", "message: by Helios | **Check-in, day 21 with <@ada>**"),
     (21, "#mentors", "<@&Organiser> <@kofi> asked for help with their mentee <@ada>"),
     (28, "DM kofi", "message: by Helios | **Check-in, day 28 with <@ada>**"),
-    (30, "#mentoring > Mentoring: bruno-dev (#2)", "message: by Helios | 👋 <@bruno>, meet"),
-    (32, "DM kofi", "message: by Helios | **Check-in, day 2 with <@bruno>**"),
+    (30, ADA_THREAD, "🎓 <@ada> and <@kofi>: your 30 days"),
+    (30, f"{ADA_THREAD} (only ada sees)", "Thank you! Your feedback helps the next pairings."),
+    (30, f"{ADA_THREAD} (only kofi sees)", "Thank you! Your feedback helps the next pairings."),
+    (30, f"{ADA_THREAD} (only ada sees)", "Noted! If <@kofi> clicks Extend too"),
+    (33, ADA_THREAD, "message: by Helios | This pairing has closed."),
+    (33, ADA_THREAD, "thread members: Helios, ada, kofi (archived)"),
+    (33, "#mentoring > Mentoring: bruno-dev (#2)", "message: by Helios | 👋 <@bruno>, meet"),
+    (35, "DM kofi", "message: by Helios | **Check-in, day 2 with <@bruno>**"),
 ]
 
 
