@@ -220,6 +220,18 @@ class Outbox:
                 for row in rows
             ]
 
+    async def release(self) -> None:
+        """Give back the rows this sender leased and has not finished (a clean stop), so the
+        next process delivers them at once instead of after the lease. One that was being
+        sent as the sender stopped may have reached Discord: its retry carries the same
+        nonce, which Discord deduplicates."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Promise)
+                .where(Promise.lease_owner == self._owner, Promise.status == "pending")
+                .values(lease_owner=None, lease_until=None)
+            )
+
     async def deliver_due(self, send: Sender) -> int:
         """Deliver one batch of due messages; returns how many were sent."""
         sent = 0

@@ -38,6 +38,10 @@ class OutboxDelivery(commands.Cog):
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        try:
+            await self.outbox.release()
+        except Exception:  # the database may be gone already: the leases run out by themselves
+            log.warning("could not give back the outbox's leases on stopping", exc_info=True)
 
     async def _deliver(self) -> None:
         await self.bot.wait_until_ready()

@@ -164,6 +164,20 @@ async def test_a_crashed_senders_lease_expires_and_another_delivers(
     assert len(send.sent[0].nonce) <= 25
 
 
+async def test_a_sender_that_stops_cleanly_gives_its_leases_back(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    await promised(sessions, clock, "first")
+    await promised(sessions, clock, "second")
+    stopping = Outbox(sessions, clock, "proc-a")
+    assert len(await stopping.lease_due()) == 2  # ...and it stops before sending them
+    await stopping.release()
+
+    successor, send = Outbox(sessions, clock, "proc-b"), Recorder()
+    assert await successor.deliver_due(send) == 2  # at once, not after the lease
+    assert [d.key for d in send.sent] == ["first", "second"]
+
+
 async def test_concurrent_senders_never_deliver_the_same_message(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
