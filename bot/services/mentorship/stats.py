@@ -4,9 +4,10 @@
 Plain reads of a synchronous session (``runtime.read``), each returning frozen dataclasses:
 what became of the mentees (a first pull request, how soon), against newcomers of the same
 months who had no mentor; feedback, check-ins answered and load, per mentor and overall; and
-how long mentees went without an active mentor. The work is done by a few aggregating
-queries whatever the number of newcomers; docs/mentorship.md ("Outcomes") defines each
-figure.
+how long mentees went without an active mentor. Nine queries, however many newcomers
+there are: the pull requests are aggregated per account in the database (by the author
+index), feedback and check-ins per mentor, and the rest is read once, a row per newcomer or
+pairing. docs/mentorship.md ("Outcomes") defines each figure.
 """
 
 from __future__ import annotations
@@ -134,8 +135,8 @@ class _Newcomer:
 
     user_id: int
     finished_at: datetime
-    # None when they cannot be measured: no verified GitHub account, or a pull request
-    # opened before they finished `/start` (a contributor already).
+    # None without one, and for a newcomer who cannot be measured: no verified GitHub
+    # account, or a pull request opened before they finished `/start` (a contributor).
     first_pr: datetime | None
     second_pr: datetime | None
     first_merge: datetime | None
