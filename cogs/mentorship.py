@@ -10,7 +10,7 @@ outbox. docs/mentorship.md explains the program.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import discord
@@ -397,9 +397,8 @@ def outcomes_embed(found: Outcomes) -> discord.Embed:
         f"Without an active mentor (last 90 days): longest {longest} · "
         f"mentees over 72 h: {_share(waited.over_limit)}",
         "",
-        "**Mentored or not**, newcomers who finished `/start` in "
-        + (", ".join(f"{month:%b %Y}" for month in found.months) or "no month with a mentee yet")
-        + " (measured ones)",
+        f"**Mentored or not**, newcomers who finished `/start` in {_months(found.months)} "
+        "(measured ones)",
         f"Mentored: {_cohort(found.mentored)}",
         f"Not mentored: {_cohort(found.unmentored)}",
         "",
@@ -442,6 +441,16 @@ def _cohort(cohort: Cohort) -> str:
         f"{cohort.newcomers} · time to first merge: {_median(cohort.time_to_first_merge)} · "
         f"second pull request within 90 days: {_share(cohort.second_pr_in_90_days)}"
     )
+
+
+def _months(months: tuple[date, ...]) -> str:
+    """ "Jan 2026, Mar 2026", or over a long program "the 14 months with a mentee from Jan 2026
+    to Mar 2027"."""
+    if not months:
+        return "no month with a mentee yet"
+    if len(months) <= 3:
+        return ", ".join(f"{month:%b %Y}" for month in months)
+    return f"the {len(months)} months with a mentee from {months[0]:%b %Y} to {months[-1]:%b %Y}"
 
 
 def _ratio(ratio: float | None) -> str:

@@ -24,7 +24,7 @@ FIRST_MENTOR = 10**18
 DESCRIPTION_LIMIT = 4096
 
 
-def outcomes(mentors: int) -> Outcomes:
+def outcomes(mentors: int, months: int = 2) -> Outcomes:
     steps = FirstSteps(40, 30, Share(12, 20), Median(25, timedelta(days=9, hours=12)))
     return Outcomes(
         first_steps=steps,
@@ -33,7 +33,7 @@ def outcomes(mentors: int) -> Outcomes:
         check_ins=Share(45, 60),
         load=Load(20, 30, 0.5),
         waiting=Waiting(40, timedelta(hours=30), Share(0, 40)),
-        months=(date(2026, 1, 1), date(2026, 3, 1)),
+        months=tuple(date(2026 + n // 12, n % 12 + 1, 1) for n in range(0, 2 * months, 2)),
         mentored=Cohort(30, Median(18, timedelta(days=12)), Share(6, 9)),
         unmentored=Cohort(4, Median(2, None), Share(1, 3)),
         mentors=tuple(
@@ -74,6 +74,15 @@ def test_the_overall_figures_read_plainly() -> None:
         "(12 of 20) · median 9.5 days (of 25) · feedback 4.5/5 (6) · check-ins 90% (9 of 10) "
         "· load 2/3 now, 40% over 90 days"
     )
+
+
+def test_a_long_program_names_its_first_and_last_months() -> None:
+    description = outcomes_embed(outcomes(1, months=8)).description
+    assert description is not None
+    assert (
+        "newcomers who finished `/start` in the 8 months with a mentee from Jan 2026 to Mar "
+        "2027 (measured ones)"
+    ) in description
 
 
 def test_many_mentors_are_cut_short_of_the_limit_and_counted() -> None:
