@@ -13,6 +13,11 @@ A fresh SQLite file migrated with bot.db.migrate, and the real bot.services.ment
   day (a conference talk, a release, a popular post). Interests are skewed (docs most
   asked for); one in ten gives no time zone. Each finishes `/start` (a Newcomer row with
   areas, utc_offset and finished_at) and asks for a mentor at once (mentorship.request).
+- ``--leavers`` of the mentors who never pause (8 by default, or as many as there are)
+  leave on a random day, at least 30 days after joining and a week before the year ends
+  (mentorship.leave): each of their mentees then is handed over, to another mentor at once
+  or to the front of the queue. They are drawn from a random generator of their own, so
+  the figures of ``--leavers 0`` are those of the benchmark before leavers were added.
 - Time is driven by mentorship.tend, the periodic job, every ``--tend-minutes`` (60 by
   default): pairings end after ``pairing_days`` (30), pauses end, the queue is served.
 
@@ -20,13 +25,17 @@ Printed figures:
 
 - Gini coefficient of the work per unit of capacity offered, across the 50 mentors (goal
   <= 0.2). For mentor m: x_m = mentees matched with m over the year / (capacity_m x days
-  available_m), where days available are the days from joining to the end of the year not
-  spent paused. Gini = sum over all pairs (i, j) of |x_i - x_j| / (2 n^2 mean(x)); 0 is
-  perfectly even, 1 is one mentor doing everything. A mentor who joined late or paused is
-  not counted as under-used for the time they were away.
+  available_m), where days available are the days from joining to the end of the year (or
+  leaving) not spent paused. Gini = sum over all pairs (i, j) of |x_i - x_j| / (2 n^2
+  mean(x)); 0 is perfectly even, 1 is one mentor doing everything. A mentor who joined
+  late, paused or left is not counted as under-used for the time they were away.
 - The same Gini with x_m = mentees / capacity_m (the plain per-capacity version, which
   counts late joiners and pausers as under-used).
-- The share of newcomers matched within 24 h of asking.
+- The share of newcomers matched within 24 h of asking (their first request: a handover's
+  new request keeps the time of the first, and is counted below instead).
+- Hours without an active mentor, handovers included, as `/mentor stats` measures them
+  (bot.services.mentorship.stats.waiting over the year): the longest wait of any mentee,
+  and the share of mentees who waited more than 72 h at a stretch.
 - The median match score (bot.services.mentorship.score, 0 to 1), and the share of
   matches where the mentor covers at least one of the newcomer's areas.
 - p50 and p99 wall time of one request() call, from the transaction's start to its
@@ -38,10 +47,12 @@ Printed figures:
 Results are reproducible for a given ``--seed`` (the timings aside). Prints figures;
 asserts nothing.
 
-With the default 50 mentors there is room for nearly everyone at once; ``--mentors 20``
-shows the queue at work (waits, matches served by tend()).
+With the default 50 mentors there is room for nearly everyone at once; ``--mentors 40``
+shows the queue at work (waits, matches served by tend(), handed-over mentees waiting
+their turn), and ``--mentors 20`` overwhelms it.
 
-    python benchmarks/mentor_matching.py [--seed 1] [--mentors 50] [--tend-minutes 60]
+    python benchmarks/mentor_matching.py [--seed 1] [--mentors 50] [--leavers 8]
+                                         [--tend-minutes 60]
 """
 
 from __future__ import annotations
@@ -65,7 +76,7 @@ from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
 from bot.db.models import Newcomer, Pairing
 from bot.services import mentorship
-from bot.services.mentorship import MentorProfile
+from bot.services.mentorship import MentorProfile, stats
 
 GUILD = 1
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -90,9 +101,10 @@ class MentorPlan:
     profile: MentorProfile
     joins: datetime
     pause: tuple[datetime, datetime, bool] | None  # (from, until, with an end date)
+    leaves: datetime | None = None
 
     def days_available(self) -> float:
-        end = YEAR_START + timedelta(days=DAYS)
+        end = self.leaves or YEAR_START + timedelta(days=DAYS)
         days = (end - self.joins) / timedelta(days=1)
         if self.pause is not None:
             start, until, _ = self.pause
@@ -115,6 +127,16 @@ def plan_mentors(rng: random.Random, count: int) -> list[MentorPlan]:
         until = start + timedelta(days=rng.uniform(7, 56))
         plan.pause = (start, until, rng.random() < 0.5)
     return plans
+
+
+def plan_leavers(rng: random.Random, plans: list[MentorPlan], count: int) -> None:
+    """Mentors who never pause (a paused one could not resume) leave on a random day: as
+    many as asked, or as there are."""
+    year_end = YEAR_START + timedelta(days=DAYS)
+    steady = [plan for plan in plans if plan.pause is None]
+    for plan in rng.sample(steady, min(count, len(steady))):
+        first, last = plan.joins + timedelta(days=30), year_end - timedelta(days=7)
+        plan.leaves = first + (last - first) * rng.random()
 
 
 def plan_arrivals(rng: random.Random) -> list[datetime]:
@@ -149,6 +171,7 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
     rng = random.Random(args.seed)
     mentors = plan_mentors(rng, args.mentors)
     arrivals = plan_arrivals(rng)
+    plan_leavers(random.Random(f"leavers:{args.seed}"), mentors, args.leavers)
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     await migrate(engine)
     sessions = create_session_factory(engine)
@@ -156,6 +179,7 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
     cpu_ms: list[float] = []  # the CPU time it took, this process's threads together
     request_ms: list[float] = []  # the whole transaction: begin, request(), commit
     tend_ms: list[float] = []
+    handed_over: list[int] = []  # mentees handed over by each mentor who left
 
     # Every event of the year as (when, order, action); the order keeps ties reproducible.
     events: list[tuple[datetime, int, Callable[[datetime], Awaitable[None]]]] = []
@@ -190,6 +214,15 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
         async def run(now: datetime) -> None:
             async with sessions.begin() as session:
                 await mentorship.resume(session, SETTINGS, GUILD, plan.user_id, now)
+
+        return run
+
+    def leaving(plan: MentorPlan) -> Callable[[datetime], Awaitable[None]]:
+        async def run(now: datetime) -> None:
+            async with sessions.begin() as session:
+                handed_over.append(
+                    await mentorship.leave(session, SETTINGS, GUILD, plan.user_id, now)
+                )
 
         return run
 
@@ -235,6 +268,8 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
             at(start, pausing(plan, until if dated else None))
             if not dated:
                 at(until, resuming(plan))
+        if plan.leaves is not None:
+            at(plan.leaves, leaving(plan))
     for n, arrival in enumerate(arrivals):
         at(arrival, arriving(n + 1))
     step = timedelta(minutes=args.tend_minutes)
@@ -246,10 +281,15 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
         await action(when)
     elapsed = time.perf_counter() - started
 
+    year_end = YEAR_START + timedelta(days=DAYS)
     async with sessions() as session:
-        rows = list(await session.scalars(select(Pairing)))
+        rows = list(await session.scalars(select(Pairing).order_by(Pairing.id)))
+        waiting = await session.run_sync(
+            lambda sync: stats.waiting(sync, GUILD, since=YEAR_START, now=year_end)
+        )
     await engine.dispose()
     report(mentors, rows, call_ms, cpu_ms, request_ms, tend_ms, elapsed)
+    report_waiting(handed_over, waiting)
 
 
 def report(
@@ -268,9 +308,11 @@ def report(
         for plan in mentors
     ]
     per_capacity = [per_mentor[plan.user_id] / plan.profile.capacity for plan in mentors]
+    # Each newcomer's first request (a handover's keeps its time, and waits are its own).
+    requests = list({row.mentee_id: row for row in reversed(rows)}.values())
     waits = [
         (row.matched_at - row.requested_at) / timedelta(hours=1)
-        for row in rows
+        for row in requests
         if row.matched_at is not None
     ]
     soon = [wait for wait in waits if wait <= 24]
@@ -280,7 +322,7 @@ def report(
 
     print(
         f"A synthetic year: {len(mentors)} mentors ({capacity} places, {LATE_JOINERS} joining "
-        f"late, {PAUSERS} pausing once), {len(rows)} requests, real SQLite, simulated in "
+        f"late, {PAUSERS} pausing once), {len(requests)} requests, real SQLite, simulated in "
         f"{elapsed:.1f} s"
     )
     print(
@@ -293,8 +335,9 @@ def report(
         f"max {counts[-1]}"
     )
     print(
-        f"  matched within 24 h: {len(soon) / len(rows):.1%} ({len(soon)} of {len(rows)}); "
-        f"never matched: {len(rows) - len(matched)}; longest wait {max(waits):.0f} h"
+        f"  matched within 24 h: {len(soon) / len(requests):.1%} ({len(soon)} of "
+        f"{len(requests)}); never matched: {len(requests) - len(waits)}; longest wait "
+        f"{max(waits):.0f} h"
     )
     shared = [row for row in matched if not (row.reason or "").startswith("no shared area")]
     print(
@@ -319,10 +362,25 @@ def report(
     )
 
 
+def report_waiting(handed_over: list[int], waiting: stats.Waiting) -> None:
+    longest = waiting.longest / timedelta(hours=1) if waiting.longest is not None else 0
+    over = waiting.over_limit
+    print(
+        f"  mentors leaving mid-year: {len(handed_over)}, handing over {sum(handed_over)} mentees"
+    )
+    print(
+        f"  without an active mentor (handovers included): longest {longest:.0f} h; "
+        f"over 72 h: {over.hits / over.of:.1%} ({over.hits} of {over.of} mentees)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1, help="the random generator's seed")
     parser.add_argument("--mentors", type=int, default=50, help="fewer make a queue (from 16 up)")
+    parser.add_argument(
+        "--leavers", type=int, default=8, help="mentors who leave mid-year (handovers)"
+    )
     parser.add_argument(
         "--tend-minutes", type=int, default=60, help="how often the periodic job runs"
     )

@@ -10,6 +10,7 @@ outbox. docs/mentorship.md explains the program.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any, Self
 
 import discord
@@ -22,6 +23,16 @@ from bot.errors import DomainError
 from bot.log import get_logger
 from bot.services import mentorship, onboarding
 from bot.services.mentorship import MenteeState, MentorProfile, Request, check_ins, wrap_up
+from bot.services.mentorship.stats import (
+    MIN_SAMPLE,
+    Cohort,
+    Median,
+    MentorOutcome,
+    Outcomes,
+    Scores,
+    Share,
+    outcomes,
+)
 from bot.services.onboarding import show_offset
 from bot.text import escape, timestamp
 from cogs._interactions import ID, DynamicButton, Form, cog_of, helios
@@ -378,6 +389,25 @@ class Mentorship(commands.Cog):
                 "; ".join(problems),
             )
 
+    # --- organisers --------------------------------------------------------------------
+
+    @mentor.command(name="stats", description="Organisers: the mentor program's outcomes")
+    @app_commands.describe(mentor="Show this mentor's line alone")
+    async def show_stats(
+        self, interaction: discord.Interaction, mentor: discord.Member | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        self.ensure_enabled()
+        if problem := organiser_problem(self.bot, interaction.user):
+            raise DomainError(problem)
+        guild_id, now = interaction.guild_id, self.bot.clock.now()
+        github = self.bot.config.settings.github
+        mentor_id = mentor.id if mentor is not None else None
+        found = await self.bot.runtime.read(
+            lambda session: outcomes(session, github, guild_id, now, mentor_id=mentor_id)
+        )
+        await interaction.response.send_message(embed=outcomes_embed(found), ephemeral=True)
+
 
 def _mentee_line(state: MenteeState) -> str:
     login = state.github_login
@@ -395,6 +425,108 @@ def _mentee_line(state: MenteeState) -> str:
         f"{_plural(state.pull_requests, 'pull request')} · {active} · "
         f"{_plural(state.days_left, 'day')} left"
     )
+
+
+# An embed's description holds 4096 characters: the mentors' lines stop short of it.
+DESCRIPTION_ROOM = 3900
+
+
+def outcomes_embed(found: Outcomes) -> discord.Embed:
+    """`/mentor stats`: the overall figures, the comparison, then a line per mentor."""
+    steps, waited = found.first_steps, found.waiting
+    longest = _duration(waited.longest) if waited.longest is not None else "none"
+    lines = [
+        f"**Mentees**: {steps.mentees}, {steps.measured} measured (a verified GitHub account, "
+        "no pull request before `/start`)",
+        f"First pull request within 30 days: {_share(steps.first_pr_in_30_days)} · "
+        f"median time to it: {_median(steps.time_to_first_pr)}",
+        f"Feedback from mentees: {_scores(found.feedback_from_mentees)} · "
+        f"from mentors: {_scores(found.feedback_from_mentors)}",
+        f"Check-ins answered: {_share(found.check_ins)}",
+        f"Load: {found.load.mentees} of {_plural(found.load.capacity, 'place')} taken now · "
+        f"{_ratio(found.load.recent)} over the last 90 days",
+        f"Without an active mentor (last 90 days): longest {longest} · "
+        f"mentees over 72 h: {_share(waited.over_limit)}",
+        "",
+        f"**Mentored or not**, newcomers who finished `/start` in {_months(found.months)} "
+        "(measured ones)",
+        f"Mentored: {_cohort(found.mentored)}",
+        f"Not mentored: {_cohort(found.unmentored)}",
+        "",
+        f"**Mentors** (— from fewer than {MIN_SAMPLE}: too few to tell)",
+    ]
+    description = "\n".join(lines)
+    for shown, mentor in enumerate(found.mentors):
+        line = "\n" + _mentor_line(mentor)
+        if len(description) + len(line) > DESCRIPTION_ROOM:
+            left = len(found.mentors) - shown
+            description += f"\n… and {left} more: `/mentor stats mentor:` shows one."
+            break
+        description += line
+    if not found.mentors:
+        description += "\nNone yet."
+    return discord.Embed(
+        title="Mentor program outcomes", description=description, colour=discord.Colour.blurple()
+    )
+
+
+def _mentor_line(mentor: MentorOutcome) -> str:
+    steps = mentor.first_steps
+    status = "" if mentor.status == "active" else f" ({mentor.status})"
+    load = (
+        f"load {mentor.load.mentees}/{mentor.load.capacity} now, "
+        f"{_ratio(mentor.load.recent)} over 90 days"
+        if mentor.load is not None
+        else "gone"
+    )
+    return (
+        f"- <@{mentor.user_id}>{status} · {_plural(steps.mentees, 'mentee')} "
+        f"({steps.measured} measured) · first PR in 30 days "
+        f"{_share(steps.first_pr_in_30_days)} · median {_median(steps.time_to_first_pr)} · "
+        f"feedback {_scores(mentor.feedback)} · check-ins {_share(mentor.check_ins)} · {load}"
+    )
+
+
+def _cohort(cohort: Cohort) -> str:
+    return (
+        f"{cohort.newcomers} · time to first merge: {_median(cohort.time_to_first_merge)} · "
+        f"second pull request within 90 days: {_share(cohort.second_pr_in_90_days)}"
+    )
+
+
+def _months(months: tuple[date, ...]) -> str:
+    """ "Jan 2026, Mar 2026", or over a long program "the 14 months with a mentee from Jan 2026
+    to Mar 2027"."""
+    if not months:
+        return "no month with a mentee yet"
+    if len(months) <= 3:
+        return ", ".join(f"{month:%b %Y}" for month in months)
+    return f"the {len(months)} months with a mentee from {months[0]:%b %Y} to {months[-1]:%b %Y}"
+
+
+def _ratio(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio:.0%}"
+
+
+def _share(share: Share) -> str:
+    """ "67% (4 of 6)", or "— (2 of 3)" from too few to tell."""
+    return f"{_ratio(share.ratio)} ({share.hits} of {share.of})"
+
+
+def _median(median: Median) -> str:
+    shown = _duration(median.median) if median.median is not None else "—"
+    return f"{shown} (of {median.count})"
+
+
+def _scores(scores: Scores) -> str:
+    shown = f"{scores.mean:.1f}/5" if scores.mean is not None else "—"
+    return f"{shown} ({scores.count})"
+
+
+def _duration(duration: timedelta) -> str:
+    """Hours up to two days, then days: "30 h", "4.5 days"."""
+    hours = duration / timedelta(hours=1)
+    return f"{hours:.0f} h" if hours < 48 else f"{round(hours / 24, 1):g} days"
 
 
 class AnswerButton(
