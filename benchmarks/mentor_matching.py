@@ -18,8 +18,13 @@ A fresh SQLite file migrated with bot.db.migrate, and the real bot.services.ment
   (mentorship.leave): each of their mentees then is handed over, to another mentor at once
   or to the front of the queue. They are drawn from a random generator of their own, so
   the figures of ``--leavers 0`` are those of the benchmark before leavers were added.
-- Time is driven by mentorship.tend, the periodic job, every ``--tend-minutes`` (60 by
-  default): pairings end after ``pairing_days`` (30), pauses end, the queue is served.
+- Time is driven by what the periodic job does about matching, every ``--tend-minutes`` (60
+  by default): mentorship.tend (pauses end, the queue is served) and
+  wrap_up.tend_wrap_ups (a pairing wraps up after ``pairing_days`` (30) and closes
+  ``wrap_up_days`` (3) later; nobody extends). Check-ins are not played: nobody would
+  answer them, and every pairing would be handed over as unanswered.
+- A mentor who pauses past a mentee's end date hands them over (mentorship.pause), as one
+  pausing without an end date hands over every mentee.
 
 Printed figures:
 
@@ -76,7 +81,7 @@ from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
 from bot.db.models import Newcomer, Pairing
 from bot.services import mentorship
-from bot.services.mentorship import MentorProfile, stats
+from bot.services.mentorship import MentorProfile, stats, wrap_up
 
 GUILD = 1
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -180,6 +185,7 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
     request_ms: list[float] = []  # the whole transaction: begin, request(), commit
     tend_ms: list[float] = []
     handed_over: list[int] = []  # mentees handed over by each mentor who left
+    paused_over: list[int] = []  # ... and by each mentor who paused
 
     # Every event of the year as (when, order, action); the order keeps ties reproducible.
     events: list[tuple[datetime, int, Callable[[datetime], Awaitable[None]]]] = []
@@ -206,7 +212,9 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
     def pausing(plan: MentorPlan, until: datetime | None) -> Callable[[datetime], Awaitable[None]]:
         async def run(now: datetime) -> None:
             async with sessions.begin() as session:
-                await mentorship.pause(session, GUILD, plan.user_id, until, now)
+                paused_over.append(
+                    await mentorship.pause(session, SETTINGS, GUILD, plan.user_id, until, now)
+                )
 
         return run
 
@@ -259,6 +267,7 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
         started = time.perf_counter()
         async with sessions.begin() as session:
             await mentorship.tend(session, SETTINGS, GUILD, now)
+            await wrap_up.tend_wrap_ups(session, SETTINGS, GUILD, now)
         tend_ms.append((time.perf_counter() - started) * 1000)
 
     for plan in mentors:
@@ -289,7 +298,7 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
         )
     await engine.dispose()
     report(mentors, rows, call_ms, cpu_ms, request_ms, tend_ms, elapsed)
-    report_waiting(handed_over, waiting)
+    report_waiting(handed_over, paused_over, waiting)
 
 
 def report(
@@ -362,11 +371,12 @@ def report(
     )
 
 
-def report_waiting(handed_over: list[int], waiting: stats.Waiting) -> None:
+def report_waiting(handed_over: list[int], paused_over: list[int], waiting: stats.Waiting) -> None:
     longest = waiting.longest / timedelta(hours=1) if waiting.longest is not None else 0
     over = waiting.over_limit
     print(
-        f"  mentors leaving mid-year: {len(handed_over)}, handing over {sum(handed_over)} mentees"
+        f"  mentors leaving mid-year: {len(handed_over)}, handing over {sum(handed_over)} "
+        f"mentees; pausing: {len(paused_over)}, handing over {sum(paused_over)}"
     )
     print(
         f"  without an active mentor (handovers included): longest {longest:.0f} h; "
