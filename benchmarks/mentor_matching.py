@@ -12,7 +12,8 @@ A fresh SQLite file migrated with bot.db.migrate, and the real bot.services.ment
   (October's Hacktoberfest busiest, summer quietest) and 90 in three bursts of 30 within a
   day (a conference talk, a release, a popular post). Interests are skewed (docs most
   asked for); one in ten gives no time zone. Each finishes `/start` (a Newcomer row with
-  areas, utc_offset and finished_at) and asks for a mentor at once (mentorship.request).
+  areas and finished_at, a Member row with the utc_offset) and asks for a mentor at once
+  (mentorship.request).
 - Time is driven by mentorship.tend, the periodic job, every ``--tend-minutes`` (60 by
   default): pairings end after ``pairing_days`` (30), pauses end, the queue is served.
 
@@ -63,7 +64,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
-from bot.db.models import Newcomer, Pairing
+from bot.db.models import Member, Newcomer, Pairing
 from bot.services import mentorship
 from bot.services.mentorship import MentorProfile
 
@@ -207,9 +208,15 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
                         coc_accepted_at=now - timedelta(minutes=9),
                         areas=areas,
                         experience="new",
+                        finished_at=now,
+                    )
+                )
+                session.add(
+                    Member(
+                        guild_id=GUILD,
+                        user_id=user_id,
                         github_login=f"newcomer-{user_id}",
                         github_verified=True,
-                        finished_at=now,
                         utc_offset=offset,
                     )
                 )

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The newcomer path: `/start` (start.py), claims (claims.py) and `/issues` (browse.py).
+"""The newcomer path: `/start` (start.py, linking GitHub through link.py), claims
+(claims.py) and `/issues` (browse.py).
 
 One extension: its cogs and persistent items are registered together, and only when the
 ``[onboarding]`` section is configured.
@@ -10,20 +11,15 @@ from __future__ import annotations
 from bot.app import HeliosBot
 from cogs.onboarding.browse import Issues, PageButton
 from cogs.onboarding.claims import ClaimButton, ClaimReminderButton, Claims
-from cogs.onboarding.start import (
-    CodeOfConductView,
-    FinishView,
-    GitHubView,
-    InterestsView,
-    Onboarding,
-)
+from cogs.onboarding.link import DeviceFlows, GitHubView
+from cogs.onboarding.start import CodeOfConductView, FinishView, InterestsView, Onboarding
 
 
 async def setup(bot: HeliosBot) -> None:
     settings = bot.config.settings.onboarding
     if settings is None:
         return
-    cog = Onboarding(bot, settings)
+    cog = Onboarding(bot, settings, DeviceFlows(bot))
     for view in (CodeOfConductView(cog), InterestsView(cog), GitHubView(cog), FinishView(cog)):
         bot.add_view(view)
     bot.add_dynamic_items(ClaimButton, ClaimReminderButton, PageButton)
