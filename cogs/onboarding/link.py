@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Linking a GitHub account from a message: through GitHub's device flow (verified), or with
-a typed login where ``allow_unverified_link`` allows it (unverified). Each screen that
-offers it shows the same buttons under custom ids of its own, and goes on its own way
-after the link.
+"""`/link`: anyone's GitHub link and time zone, and the linking buttons `/start` shares.
+
+Mentors and maintainers who never ran `/start` link here the same way newcomers do: through
+GitHub's device flow (verified), or with a typed login where ``allow_unverified_link``
+allows it (unverified). `/start`'s GitHub step and `/link` show the same buttons under
+custom ids of their own, so after the link each message goes on its own way: `/start` to
+its next step, `/link` to the link it now shows.
 """
 
 from __future__ import annotations
@@ -10,18 +13,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import discord
+from discord import app_commands
+from discord.ext import commands
 
 from bot.app import HeliosBot
 from bot.config import OnboardingSettings
 from bot.errors import DomainError
 from bot.log import get_logger
-from bot.services import linking
+from bot.services import linking, members
 from bot.services.linking import DeviceCode
-from bot.services.members import Link
+from bot.services.members import Link, show_offset
+from bot.text import escape
 from cogs._interactions import Form, PersistentView
 from cogs.onboarding.common import COLOUR, ensure_enabled
 
@@ -38,7 +45,7 @@ class LinkIds:
 
 
 class LinkScreen(Protocol):
-    """A message a member links their GitHub account from: `/start`'s GitHub step."""
+    """A message a member links their GitHub account from: `/start`'s step, or `/link`."""
 
     bot: HeliosBot
     settings: OnboardingSettings
@@ -50,8 +57,8 @@ class LinkScreen(Protocol):
 
 
 class DeviceFlows:
-    """The device flow each member is waiting on: one at a time, the newest (a new code
-    abandons the earlier one, which then links nothing)."""
+    """The device flow each member is waiting on: one at a time, the newest, from `/start`
+    or `/link` alike (a new code abandons the earlier one, which then links nothing)."""
 
     def __init__(self, bot: HeliosBot) -> None:
         self.bot = bot
@@ -159,3 +166,72 @@ class LoginModal(Form, title="Your GitHub login"):
             self.bot.runtime.context, user_id=interaction.user.id, login=self.login.value
         )
         await self.screen.linked(interaction, link)
+
+
+class GitHubLink(commands.Cog):
+    """`/link`, for everyone: newcomers may use it as well as `/start`'s step."""
+
+    ids = LinkIds("link:device", "link:manual", "link:login")
+
+    def __init__(
+        self,
+        bot: HeliosBot,
+        settings: OnboardingSettings,
+        flows: DeviceFlows,
+        *,
+        on_linked: Callable[[int], None],
+    ) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.flows = flows
+        # Tells `/start` the member's link changed (it remembers their progress).
+        self.on_linked = on_linked
+
+    async def cog_unload(self) -> None:
+        await self.flows.close()
+
+    @app_commands.command(name="link", description="Link your GitHub account, or see your link")
+    @app_commands.describe(timezone="Your time zone as an offset from UTC, like UTC+1 or UTC-5")
+    @app_commands.guild_only()
+    async def link(self, interaction: discord.Interaction, timezone: str | None = None) -> None:
+        assert interaction.guild_id is not None
+        ensure_enabled(self.bot)
+        guild_id, user_id = interaction.guild_id, interaction.user.id
+        if timezone:
+            offset = members.parse_utc_offset(timezone)
+            async with self.bot.runtime.sessions.begin() as session:
+                link = await members.set_utc_offset(session, guild_id, user_id, offset)
+        else:
+            link = await self.bot.runtime.read(
+                lambda session: members.current(session, guild_id, user_id)
+            )
+        embed, view = self.render(link)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    def render(self, link: Link) -> tuple[discord.Embed, discord.ui.View]:
+        zone = f"Time zone: {show_offset(link.utc_offset)} (`/link timezone:` sets it)."
+        if link.github_login is None:
+            embed = discord.Embed(
+                title="Link your GitHub account",
+                description="Linking tells the bot who you are on GitHub, so that what you "
+                f"do there is recognised here.\n\n{zone}",
+                colour=COLOUR,
+            )
+            return embed, GitHubView(self)
+        # A typed login never replaces a verified link (bot/services/members.py).
+        view = GitHubView(
+            self,
+            label="Link another account" if link.github_verified else "Verify with GitHub",
+            typed=not link.github_verified,
+        )
+        how = "verified by GitHub" if link.github_verified else "typed, not verified"
+        lines = [f"Linked to GitHub as **{escape(link.github_login)}** ({how}).", zone]
+        if view.children:
+            lines += ["", "To link another account, use the button below."]
+        embed = discord.Embed(title="Your GitHub link", description="\n".join(lines), colour=COLOUR)
+        return embed, view
+
+    async def linked(self, interaction: discord.Interaction, link: Link) -> None:
+        self.on_linked(interaction.user.id)
+        embed, view = self.render(link)
+        await interaction.edit_original_response(embed=embed, view=view)

@@ -105,6 +105,11 @@ class Onboarding(commands.Cog):
         else:
             self._progress[user_id] = progress
 
+    def forget(self, user_id: int) -> None:
+        """The member linked GitHub with `/link`: their step may have moved on."""
+        if user_id in self._started:
+            self._remember(user_id, None)
+
     async def change(
         self,
         interaction: discord.Interaction,
