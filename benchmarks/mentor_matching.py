@@ -12,7 +12,8 @@ A fresh SQLite file migrated with bot.db.migrate, and the real bot.services.ment
   (October's Hacktoberfest busiest, summer quietest) and 90 in three bursts of 30 within a
   day (a conference talk, a release, a popular post). Interests are skewed (docs most
   asked for); one in ten gives no time zone. Each finishes `/start` (a Newcomer row with
-  areas, utc_offset and finished_at) and asks for a mentor at once (mentorship.request).
+  areas and finished_at, a Member row with the utc_offset) and asks for a mentor at once
+  (mentorship.request).
 - ``--leavers`` of the mentors who never pause (8 by default, or as many as there are)
   leave on a random day, at least 30 days after joining and a week before the year ends
   (mentorship.leave): each of their mentees then is handed over, to another mentor at once
@@ -79,7 +80,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
-from bot.db.models import Newcomer, Pairing
+from bot.db.models import Member, Newcomer, Pairing
 from bot.services import mentorship
 from bot.services.mentorship import MentorProfile, stats, wrap_up
 
@@ -248,9 +249,15 @@ async def simulate(args: argparse.Namespace, database: Path) -> None:
                         coc_accepted_at=now - timedelta(minutes=9),
                         areas=areas,
                         experience="new",
+                        finished_at=now,
+                    )
+                )
+                session.add(
+                    Member(
+                        guild_id=GUILD,
+                        user_id=user_id,
                         github_login=f"newcomer-{user_id}",
                         github_verified=True,
-                        finished_at=now,
                         utc_offset=offset,
                     )
                 )

@@ -21,7 +21,8 @@ from bot.app import HeliosBot
 from bot.config import MentorshipSettings
 from bot.errors import DomainError
 from bot.log import get_logger
-from bot.services import mentorship, onboarding
+from bot.services import members, mentorship
+from bot.services.members import show_offset
 from bot.services.mentorship import MenteeState, MentorProfile, Request, check_ins, wrap_up
 from bot.services.mentorship.stats import (
     MIN_SAMPLE,
@@ -33,7 +34,6 @@ from bot.services.mentorship.stats import (
     Share,
     outcomes,
 )
-from bot.services.onboarding import show_offset
 from bot.text import escape, timestamp
 from cogs._interactions import ID, DynamicButton, Form, cog_of, helios
 from cogs.admin import organiser_problem
@@ -113,7 +113,7 @@ class Mentorship(commands.Cog):
         now = self.bot.clock.now()
         async with self.bot.runtime.sessions.begin() as session:
             if offset is not None:
-                await onboarding.set_utc_offset(session, guild_id, user_id, offset, now)
+                await members.set_utc_offset(session, guild_id, user_id, offset)
             result = await mentorship.request(
                 session, self.bot.config.settings, guild_id, user_id, now
             )
@@ -127,7 +127,7 @@ class Mentorship(commands.Cog):
     async def buddy(self, interaction: discord.Interaction, timezone: str | None = None) -> None:
         assert interaction.guild_id is not None
         self.ensure_enabled()
-        offset = mentorship.parse_utc_offset(timezone) if timezone else None
+        offset = members.parse_utc_offset(timezone) if timezone else None
         answer = await self._request(interaction.guild_id, interaction.user.id, offset)
         await interaction.response.send_message(answer, ephemeral=True)
 
@@ -165,7 +165,7 @@ class Mentorship(commands.Cog):
         profile = MentorProfile(
             areas=tuple(dict.fromkeys(a.strip().lower() for a in areas.split(",") if a.strip())),
             capacity=capacity or self.settings.default_capacity,
-            utc_offset=mentorship.parse_utc_offset(timezone) if timezone else None,
+            utc_offset=members.parse_utc_offset(timezone) if timezone else None,
             languages=mentorship.parse_languages(languages),
         )
         async with self.bot.runtime.sessions.begin() as session:
@@ -179,7 +179,8 @@ class Mentorship(commands.Cog):
                 approved=approved,
                 now=self.bot.clock.now(),
             )
-            shown = _profile(row.areas, row.capacity, row.utc_offset, row.languages)
+            link = await session.run_sync(members.current, interaction.guild_id, user.id)
+            shown = _profile(row.areas, row.capacity, link.utc_offset, row.languages)
             status = row.status
         if status == "pending":
             answer = (
@@ -222,7 +223,8 @@ class Mentorship(commands.Cog):
                 member.id,
                 self.bot.clock.now(),
             )
-            shown = _profile(row.areas, row.capacity, row.utc_offset, row.languages)
+            link = await session.run_sync(members.current, interaction.guild_id, member.id)
+            shown = _profile(row.areas, row.capacity, link.utc_offset, row.languages)
         await interaction.response.send_message(
             f"<@{member.id}> is now a mentor: {shown}.", ephemeral=True
         )

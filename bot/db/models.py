@@ -244,7 +244,8 @@ class GitHubCollaborator(Base):
 
 
 class Newcomer(Base):
-    """A member's way through `/start`: where they are, what they chose, who they are on GitHub.
+    """A member's way through `/start`: where they are and what they chose (who they are on
+    GitHub is their :class:`Member` row).
 
     A row exists from the member's first step; running `/start` again continues there.
     ``finished_at`` is the discovery time that time-to-first-PR is measured from.
@@ -258,21 +259,32 @@ class Newcomer(Base):
     coc_accepted_at: Mapped[datetime | None]
     areas: Mapped[list[str]] = mapped_column(JSON, default=list)
     experience: Mapped[str | None] = mapped_column(String(32))
+    finished_at: Mapped[datetime | None]
+    celebrate: Mapped[bool] = mapped_column(default=True)
+    # When the member left the server; their data is deleted after the retention period.
+    departed_at: Mapped[datetime | None]
+
+
+class Member(Base):
+    """Who a member is on GitHub and where in the world, whichever features they use: written
+    by `/start`, `/link`, `/buddy` and `/mentor join` (bot/services/members.py), so mentors
+    and maintainers who never ran `/start` have one too, without a newcomer row."""
+
+    __tablename__ = "members"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     github_user_id: Mapped[int | None]
     github_login: Mapped[str | None] = mapped_column(String(100))
     # False when the member typed a login the bot could not verify (config allows it).
     github_verified: Mapped[bool] = mapped_column(default=False)
     linked_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    celebrate: Mapped[bool] = mapped_column(default=True)
-    # When the member left the server; their data is deleted after the retention period.
-    departed_at: Mapped[datetime | None]
     # Minutes east of UTC, if the member said (a mentor nearby is easier to talk to).
     utc_offset: Mapped[int | None] = mapped_column(Integer)
 
     # One Discord member per GitHub account in a community.
     __table_args__ = (
-        UniqueConstraint("guild_id", "github_user_id", name="uq_newcomers_github_account"),
+        UniqueConstraint("guild_id", "github_user_id", name="uq_members_github_account"),
     )
 
 
@@ -322,8 +334,6 @@ class Mentor(Base):
     status: Mapped[str] = mapped_column(String(16))
     areas: Mapped[list[str]] = mapped_column(JSON)
     capacity: Mapped[int] = mapped_column(Integer)
-    # Minutes east of UTC, or None when the mentor did not say.
-    utc_offset: Mapped[int | None] = mapped_column(Integer)
     languages: Mapped[list[str]] = mapped_column(JSON)
     # Active pairings, kept with every match and ending: a match takes a place with one
     # conditional UPDATE, so two matches at once never fill a mentor past capacity.

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""First-contribution celebrations: a newcomer's first pull request, and their first merge.
+"""First-contribution celebrations: a member's first pull request, and their first merge.
 
 Short, once each (idempotency keys in the outbox), and only for members who have not turned
 celebrations off (`/celebrations off`). Runs inside webhook ingestion, after normalisation,
@@ -10,20 +10,29 @@ nothing new.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CelebrationSettings, GitHubSettings, Settings
-from bot.db.models import GitHubIssue, GitHubRepository, Newcomer
+from bot.db.models import GitHubIssue, GitHubRepository, Member, Newcomer
 from bot.feature import POST_IN_CHANNELS, Context, Feature, Permission, Webhook
 from bot.github.ingest import GitHubEvent
 from bot.outbox import promise
 from bot.services.history import find_issue
-from bot.services.onboarding import member_row
+from bot.services.onboarding import newcomer_row
 from bot.text import link
 
 NAME = "celebrations"
+
+
+class Author(NamedTuple):
+    """The member who opened a pull request."""
+
+    user_id: int
+    github_login: str | None
+    celebrate: bool
 
 
 async def on_pull_request(context: Context, session: AsyncSession, event: GitHubEvent) -> None:
@@ -80,25 +89,36 @@ async def celebrate_pull_request(
     pull, repository = found
     if not pull.is_pull_request or pull.author_id is None:
         return
-    newcomer = await session.scalar(
-        select(Newcomer).where(
-            Newcomer.guild_id == guild_id,
-            Newcomer.github_user_id == pull.author_id,
-            # Anyone can type anyone's login: only a verified owner is cheered or given a role.
-            Newcomer.github_verified.is_(True),
+    # Whoever linked the author's account, through /start or /link; a member without a
+    # newcomer row has not turned celebrations off.
+    linked = (
+        await session.execute(
+            select(Member.user_id, Member.github_login, func.coalesce(Newcomer.celebrate, true()))
+            .outerjoin(
+                Newcomer,
+                (Newcomer.guild_id == Member.guild_id) & (Newcomer.user_id == Member.user_id),
+            )
+            .where(
+                Member.guild_id == guild_id,
+                Member.github_user_id == pull.author_id,
+                # Anyone can type anyone's login: only a verified owner is cheered or given a
+                # role.
+                Member.github_verified.is_(True),
+            )
         )
-    )
-    if newcomer is None:
+    ).one_or_none()
+    if linked is None:
         return
+    author = Author(*linked)
     pull_link = link(f"{repository}#{number}", pull.html_url)
-    if newcomer.celebrate and await _is_first(session, pull, merged=False):
+    if author.celebrate and await _is_first(session, pull, merged=False):
         await promise(
             session,
             feature=NAME,
             guild_id=guild_id,
-            key=f"first-pr:{guild_id}:{newcomer.user_id}",
+            key=f"first-pr:{guild_id}:{author.user_id}",
             target_kind="dm",
-            target_id=newcomer.user_id,
+            target_id=author.user_id,
             payload={
                 "content": f"You opened your first pull request, {pull_link}. That's a big step! "
                 "A maintainer will review it; questions are always welcome."
@@ -108,20 +128,20 @@ async def celebrate_pull_request(
     if pull.merged and await _is_first(session, pull, merged=True):
         # A private repository's work is cheered in public only where the config shows it.
         public = github.shows(repository, stored.private)
-        await _first_merge(session, settings, guild_id, newcomer, pull_link, now, public=public)
-        if settings.github_welcome_comment and newcomer.celebrate:
+        await _first_merge(session, settings, guild_id, author, pull_link, now, public=public)
+        if settings.github_welcome_comment and author.celebrate:
             await promise(
                 session,
                 feature=NAME,
                 guild_id=guild_id,
-                key=f"first-merge-comment:{guild_id}:{newcomer.user_id}",
+                key=f"first-merge-comment:{guild_id}:{author.user_id}",
                 target_kind="github_comment",
                 target_id=repository_id,
                 payload={
                     "repository": repository,
                     "number": number,
                     "body": f"Congratulations on your first merged pull request here, "
-                    f"@{newcomer.github_login}! 🎉 Thank you for contributing.",
+                    f"@{author.github_login}! 🎉 Thank you for contributing.",
                 },
                 now=now,
             )
@@ -143,25 +163,25 @@ async def _first_merge(
     session: AsyncSession,
     settings: CelebrationSettings,
     guild_id: int,
-    newcomer: Newcomer,
+    author: Author,
     pull_link: str,
     now: datetime,
     *,
     public: bool,
 ) -> None:
-    member = f"<@{newcomer.user_id}>"
-    if public and newcomer.celebrate and settings.channel_id is not None:
+    member = f"<@{author.user_id}>"
+    if public and author.celebrate and settings.channel_id is not None:
         await promise(
             session,
             feature=NAME,
             guild_id=guild_id,
-            key=f"first-merge:{guild_id}:{newcomer.user_id}",
+            key=f"first-merge:{guild_id}:{author.user_id}",
             target_kind="channel",
             target_id=settings.channel_id,
             # The member is the one mention this message may make.
             payload={
                 "content": f"🎉 {member}'s first contribution was just merged: {pull_link}!",
-                "mentions": [newcomer.user_id],
+                "mentions": [author.user_id],
             },
             now=now,
         )
@@ -171,9 +191,9 @@ async def _first_merge(
             session,
             feature=NAME,
             guild_id=guild_id,
-            key=f"contributor-role:{guild_id}:{newcomer.user_id}",
+            key=f"contributor-role:{guild_id}:{author.user_id}",
             target_kind="role",
-            target_id=newcomer.user_id,
+            target_id=author.user_id,
             payload={"role_id": settings.contributor_role_id, "reason": "first merged PR"},
             now=now,
         )
@@ -183,5 +203,5 @@ async def set_celebrations(
     session: AsyncSession, guild_id: int, user_id: int, enabled: bool, now: datetime
 ) -> None:
     """Whether the bot may celebrate this member's contributions (in public and by message)."""
-    row = await member_row(session, guild_id, user_id, now)
+    row = await newcomer_row(session, guild_id, user_id, now)
     row.celebrate = enabled

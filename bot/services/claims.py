@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import GitHubSettings, OnboardingSettings
-from bot.db.models import Claim, GitHubIssue, GitHubRepository, Newcomer
+from bot.db.models import Claim, GitHubIssue, GitHubRepository, Member, Newcomer
 from bot.errors import NO_GITHUB, DomainError
 from bot.feature import Context
 from bot.github.api import GitHub, GitHubUnavailable
@@ -189,10 +189,14 @@ async def claim(
     now: datetime,
 ) -> ClaimTarget:
     # Locked until the claim is committed: two clicks at once are counted one after the other
-    # (PostgreSQL; SQLite has one writer at a time anyway).
+    # (PostgreSQL; SQLite has one writer at a time anyway). Claims are the newcomer path's:
+    # a member who only linked with /link has no row, and /start gives them one.
     newcomer = await session.get(Newcomer, (guild_id, user_id), with_for_update=True)
-    if newcomer is None or newcomer.github_user_id is None or newcomer.github_login is None:
+    member = await session.get(Member, (guild_id, user_id))
+    if member is None or member.github_user_id is None or member.github_login is None:
         raise DomainError("Link your GitHub account first: run /start, it takes a minute.")
+    if newcomer is None:
+        raise DomainError("Claims come with the newcomer path: run /start, it takes a minute.")
     found = await find_issue(session, repository_id, number)
     repository = await session.get(GitHubRepository, repository_id)
     if found is None or repository is None:
@@ -201,7 +205,7 @@ async def claim(
     label = escape(f"{full_name}#{number}")
     linked = await session.run_sync(issues_with_open_pull_requests)
     refused = not_claimable(
-        issue, repository, github, beginner_labels, linked, newcomer.github_user_id
+        issue, repository, github, beginner_labels, linked, member.github_user_id
     )
     if refused is not None:
         raise ClaimRefused(f"{label} {refused}")
@@ -220,7 +224,7 @@ async def claim(
             "another: it keeps issues free for everyone."
         )
     method: ClaimMethod = "assigned"
-    if not newcomer.github_verified:
+    if not member.github_verified:
         method = "unverified"
     elif full_name.lower() in {name.lower() for name in by_comment}:
         method = "commented"
@@ -245,7 +249,7 @@ async def claim(
         number,
         issue.title,
         issue.html_url,
-        newcomer.github_login,
+        member.github_login,
         user_id,
         method,
     )
@@ -279,8 +283,8 @@ async def _active(
             & (GitHubIssue.number == Claim.number),
         )
         .join(GitHubRepository, GitHubRepository.id == Claim.repository_id)
-        .join(Newcomer, (Newcomer.guild_id == Claim.guild_id) & (Newcomer.user_id == Claim.user_id))
-        .add_columns(Newcomer.github_login)
+        .join(Member, (Member.guild_id == Claim.guild_id) & (Member.user_id == Claim.user_id))
+        .add_columns(Member.github_login)
         .where(Claim.guild_id == guild_id, Claim.status == status, *where)
         .order_by(Claim.claimed_at)
     )
@@ -359,8 +363,8 @@ async def follow_up(
 
 def _holder(claim: Any) -> Select[int | None]:
     """The GitHub account id of a claim's holder (``claim``: a row or the Claim table)."""
-    return select(Newcomer.github_user_id).where(
-        Newcomer.guild_id == claim.guild_id, Newcomer.user_id == claim.user_id
+    return select(Member.github_user_id).where(
+        Member.guild_id == claim.guild_id, Member.user_id == claim.user_id
     )
 
 

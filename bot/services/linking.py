@@ -2,8 +2,9 @@
 """Linking a member's GitHub account: verified through GitHub's device flow, or, where the
 config allows it, by a login they type, which is marked unverified.
 
-A GitHub account is linked to at most one member (bot/services/onboarding.py); the device
-flow's token is never kept, only the account's id and login.
+`/start` and `/link` both link through here. A GitHub account is linked to at most one member
+(bot/services/members.py); the device flow's token is never kept, only the account's id and
+login.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from bot.feature import Context
 from bot.github.api import AccountVerifier, DeviceFlowError, DeviceFlowProblem, GitHubAccount
 from bot.github.api import DeviceCode as DeviceCode  # what the cogs show the member
 from bot.log import get_logger
-from bot.services import onboarding
-from bot.services.onboarding import Progress
+from bot.services import members
+from bot.services.members import Link
 from bot.text import escape
 
 log = get_logger(__name__)
@@ -42,7 +43,7 @@ async def begin_verification(context: Context) -> DeviceCode:
         raise DomainError(DEVICE_FLOW_PROBLEMS["unavailable"]) from exc
 
 
-async def finish_verification(context: Context, code: DeviceCode, *, user_id: int) -> Progress:
+async def finish_verification(context: Context, code: DeviceCode, *, user_id: int) -> Link:
     """Wait until the member approves ``code`` on GitHub, then link the account as verified."""
     try:
         account = await _verifier(context).wait_for_account(code)
@@ -51,7 +52,7 @@ async def finish_verification(context: Context, code: DeviceCode, *, user_id: in
     return await _link(context, user_id, account, verified=True)
 
 
-async def link_typed_login(context: Context, *, user_id: int, login: str) -> Progress:
+async def link_typed_login(context: Context, *, user_id: int, login: str) -> Link:
     """Link the account a member named, marked unverified (GitHubUnavailable passes up)."""
     if context.github is None:
         raise DomainError(NO_GITHUB)
@@ -73,11 +74,9 @@ def _verifier(context: Context) -> AccountVerifier:
     return context.verifier
 
 
-async def _link(
-    context: Context, user_id: int, account: GitHubAccount, *, verified: bool
-) -> Progress:
+async def _link(context: Context, user_id: int, account: GitHubAccount, *, verified: bool) -> Link:
     async with context.sessions.begin() as session:
-        return await onboarding.link_github(
+        return await members.link_github(
             session,
             context.guild_id,
             user_id,

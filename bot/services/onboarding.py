@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The newcomer path behind `/start`: a small state machine stored per member.
 
-Code of conduct, then interests and experience, then a GitHub link, then the recommended
-issues; finishing records the discovery time. Every function takes a session and plain
+Code of conduct, then interests and experience, then a GitHub link (the member's, in
+bot/services/members.py: one linked with `/link` counts), then the recommended issues;
+finishing records the discovery time. Every function takes a session and plain
 values and returns the member's :class:`Progress`, so `/start` can always resume.
 """
 
@@ -20,8 +21,8 @@ from bot.db.models import Newcomer
 from bot.errors import DomainError
 from bot.feature import Context, Feature, Periodic, Permission, Webhook
 from bot.github.ingest import GitHubEvent
-from bot.services import claims
-from bot.text import escape
+from bot.services import claims, members
+from bot.services.members import Link
 
 NAME = "onboarding"
 # Claims are measured in days; a quarter of an hour is prompt enough and costs nothing.
@@ -74,16 +75,12 @@ class Progress:
     finished_at: datetime | None
 
 
-class AccountTaken(DomainError):
-    pass
-
-
-def _progress(row: Newcomer) -> Progress:
+def _progress(row: Newcomer, link: Link) -> Progress:
     if row.coc_accepted_at is None:
         step = Step.CODE_OF_CONDUCT
     elif not row.areas or row.experience is None:
         step = Step.INTERESTS
-    elif row.github_login is None:
+    elif link.github_login is None:
         step = Step.GITHUB
     elif row.finished_at is None:
         step = Step.ISSUES
@@ -93,14 +90,20 @@ def _progress(row: Newcomer) -> Progress:
         step=step,
         areas=tuple(row.areas),
         experience=row.experience,
-        github_login=row.github_login,
-        github_verified=row.github_verified,
+        github_login=link.github_login,
+        github_verified=link.github_verified,
         finished_at=row.finished_at,
     )
 
 
-async def member_row(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> Newcomer:
-    """The member's row, written at their first step (of the path, or a preference)."""
+async def _progress_of(session: AsyncSession, row: Newcomer) -> Progress:
+    return _progress(row, await session.run_sync(members.current, row.guild_id, row.user_id))
+
+
+async def newcomer_row(
+    session: AsyncSession, guild_id: int, user_id: int, now: datetime
+) -> Newcomer:
+    """The member's newcomer row, written at their first step (of the path, or a preference)."""
     row = await session.get(Newcomer, (guild_id, user_id))
     if row is None:
         row = Newcomer(guild_id=guild_id, user_id=user_id, started_at=now, areas=[])
@@ -111,13 +114,15 @@ async def member_row(session: AsyncSession, guild_id: int, user_id: int, now: da
 
 def fresh() -> Progress:
     """Where a member who has never taken a step is: at the code of conduct."""
-    return _progress(Newcomer(areas=[], github_verified=False))
+    return _progress(Newcomer(areas=[]), Link())
 
 
 def current(session: Session, guild_id: int, user_id: int) -> Progress:
     """Where this member is on the path (a read: the row is written at their first step)."""
     row = session.get(Newcomer, (guild_id, user_id))
-    return _progress(row) if row is not None else fresh()
+    if row is None:
+        return fresh()
+    return _progress(row, members.current(session, guild_id, user_id))
 
 
 def started(session: Session, guild_id: int) -> set[int]:
@@ -128,10 +133,10 @@ def started(session: Session, guild_id: int) -> set[int]:
 async def accept_code_of_conduct(
     session: AsyncSession, guild_id: int, user_id: int, now: datetime
 ) -> Progress:
-    row = await member_row(session, guild_id, user_id, now)
+    row = await newcomer_row(session, guild_id, user_id, now)
     if row.coc_accepted_at is None:
         row.coc_accepted_at = now
-    return _progress(row)
+    return await _progress_of(session, row)
 
 
 async def choose_areas(
@@ -145,9 +150,9 @@ async def choose_areas(
     unknown = sorted(set(areas) - set(offered))
     if unknown:
         raise DomainError(f"Those areas aren't offered here: {', '.join(unknown)}.")
-    row = await member_row(session, guild_id, user_id, now)
+    row = await newcomer_row(session, guild_id, user_id, now)
     row.areas = [area for area in offered if area in areas]  # the configured order
-    return _progress(row)
+    return await _progress_of(session, row)
 
 
 async def choose_experience(
@@ -155,78 +160,15 @@ async def choose_experience(
 ) -> Progress:
     if level not in EXPERIENCE_LEVELS:
         raise DomainError("Please pick one of the experience levels offered.")
-    row = await member_row(session, guild_id, user_id, now)
+    row = await newcomer_row(session, guild_id, user_id, now)
     row.experience = level
-    return _progress(row)
-
-
-async def link_github(
-    session: AsyncSession,
-    guild_id: int,
-    user_id: int,
-    *,
-    github_user_id: int,
-    login: str,
-    verified: bool,
-    now: datetime,
-) -> Progress:
-    """Link the member to a GitHub account, unless another member already holds it.
-
-    A verified link takes the account from a member who only typed its login: anyone can
-    type anyone's login, and the account's owner must not be locked out by it.
-    """
-    holder = await session.scalar(
-        select(Newcomer).where(
-            Newcomer.guild_id == guild_id,
-            Newcomer.github_user_id == github_user_id,
-            Newcomer.user_id != user_id,
-        )
-    )
-    if holder is not None and verified and not holder.github_verified:
-        holder.github_user_id = holder.github_login = holder.linked_at = None
-        await session.flush()  # before the new link takes the unique account
-    elif holder is not None:
-        raise AccountTaken(
-            f"The GitHub account **{escape(login)}** is already linked to another member here. "
-            "If it is yours, please ask an organiser in the help channel to sort it out."
-        )
-    row = await member_row(session, guild_id, user_id, now)
-    row.github_user_id = github_user_id
-    row.github_login = login
-    row.github_verified = verified
-    row.linked_at = now
-    return _progress(row)
-
-
-# The offsets a time zone can have (UTC-12 to UTC+14), in minutes east of UTC.
-UTC_OFFSETS = range(-12 * 60, 14 * 60 + 1)
-
-
-def show_offset(minutes: int | None) -> str:
-    if minutes is None:
-        return "time zone not given"
-    if minutes == 0:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-
-
-async def set_utc_offset(
-    session: AsyncSession, guild_id: int, user_id: int, minutes: int, now: datetime
-) -> Progress:
-    """The member's time zone as an offset from UTC: a mentor nearby is easier to talk to."""
-    if minutes not in UTC_OFFSETS:
-        raise DomainError("Please pick one of the time zones offered.")
-    row = await member_row(session, guild_id, user_id, now)
-    row.utc_offset = minutes
-    return _progress(row)
+    return await _progress_of(session, row)
 
 
 async def finish(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> bool:
     """Record the discovery time; True the first time, False if already finished."""
-    row = await member_row(session, guild_id, user_id, now)
-    if _progress(row).step is not Step.ISSUES:
+    row = await newcomer_row(session, guild_id, user_id, now)
+    if (await _progress_of(session, row)).step is not Step.ISSUES:
         return False
     row.finished_at = now
     return True

@@ -6,8 +6,11 @@
 - A member who leaves the server gives back their claims at once (unassigned on GitHub, so
   the issues are free for others), stops mentoring (their mentees are handed over) and
   gives up their own mentor or place in line; nothing more is sent to them; their data
-  (the newcomer row, their claims, mentoring, what was promised to them) is deleted after
-  ``retention.departed_member_days``, unless they come back first.
+  (the newcomer row, their GitHub link and time zone, their claims, mentoring, what was
+  promised to them) is deleted after ``retention.departed_member_days``, unless they come
+  back first. The departure is recorded on the newcomer row: a member who never ran
+  `/start` (a mentor or maintainer who used `/link`) has none, and their link and time zone
+  are deleted as they leave; they hold no claims, which are the newcomer path's.
 - Webhook deliveries are purged by ingestion itself (bot/github/ingest.py), with the same
   section's ``webhook_days`` and ``failed_webhook_days``.
 
@@ -22,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Claim, Mentor, Newcomer, Pairing, Promise
+from bot.db.models import Claim, Member, Mentor, Newcomer, Pairing, Promise
 from bot.feature import Context, Feature, Periodic
 from bot.log import get_logger
 from bot.services import claims, mentorship
@@ -97,6 +100,11 @@ async def member_left(context: Context, user_id: int) -> None:
             )
             .values(departed_at=now)
         )
+        if await session.get(Newcomer, (context.guild_id, user_id)) is None:
+            # Nothing records when they left, so the purge would never come for these.
+            await session.execute(
+                delete(Member).where(Member.guild_id == context.guild_id, Member.user_id == user_id)
+            )
         await session.execute(
             update(Promise)
             .where(_promised_to(context.guild_id, user_id), Promise.status == "pending")
@@ -124,10 +132,13 @@ async def member_returned(context: Context, user_id: int) -> None:
 
 
 async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
-    """Delete the member's Discord-side data: their newcomer row, claims, mentoring and
-    promises."""
+    """Delete the member's Discord-side data: their newcomer row, GitHub link and time zone,
+    claims, mentoring and promises."""
     await session.execute(
         delete(Newcomer).where(Newcomer.guild_id == guild_id, Newcomer.user_id == user_id)
+    )
+    await session.execute(
+        delete(Member).where(Member.guild_id == guild_id, Member.user_id == user_id)
     )
     await session.execute(delete(Claim).where(Claim.guild_id == guild_id, Claim.user_id == user_id))
     await session.execute(

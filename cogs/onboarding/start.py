@@ -8,9 +8,6 @@ state: each click reads the member's progress from the database.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
@@ -21,16 +18,14 @@ from discord.ext import commands
 from bot.app import HeliosBot
 from bot.config import OnboardingSettings
 from bot.errors import DomainError
-from bot.log import get_logger
-from bot.services import linking, onboarding
-from bot.services.linking import DeviceCode
-from bot.services.onboarding import EXPERIENCE_LEVELS, Progress, Step, show_offset
+from bot.services import members, onboarding
+from bot.services.members import Link, show_offset
+from bot.services.onboarding import EXPERIENCE_LEVELS, Progress, Step
 from bot.text import escape
-from cogs._interactions import Form, PersistentView
+from cogs._interactions import PersistentView
 from cogs.onboarding.claims import claim_button
 from cogs.onboarding.common import COLOUR, ensure_enabled, issue_line, recommendations
-
-log = get_logger(__name__)
+from cogs.onboarding.link import DeviceFlows, GitHubView, LinkIds
 
 # The time zones offered at the interests step, in minutes east of UTC: a select holds at
 # most 25, so whole hours from UTC-10 to UTC+13 (the most populated) and India's UTC+5:30.
@@ -45,17 +40,17 @@ AREAS_ID = "onboarding:areas"
 EXPERIENCE_ID = "onboarding:experience"
 TIME_ZONE_ID = "onboarding:time-zone"
 INTERESTS_DONE_ID = "onboarding:interests:done"
-LINK_ID = "onboarding:link:device"
-LINK_MANUAL_ID = "onboarding:link:manual"
 FINISH_ID = "onboarding:finish"
 
 
 class Onboarding(commands.Cog):
-    def __init__(self, bot: HeliosBot, settings: OnboardingSettings) -> None:
+    # The GitHub step's buttons and form (cogs/onboarding/link.py).
+    ids = LinkIds("onboarding:link:device", "onboarding:link:manual", "onboarding:link:login")
+
+    def __init__(self, bot: HeliosBot, settings: OnboardingSettings, flows: DeviceFlows) -> None:
         self.bot = bot
         self.settings = settings
-        # The device flow each member is waiting on: one at a time, the newest.
-        self._polls: dict[int, asyncio.Task[None]] = {}
+        self.flows = flows
         # Who has a row, kept by this process, the only one that answers interactions: a
         # member not in it is at the start without asking the database. A row written
         # elsewhere only means their first screen is the welcome, whose button then catches
@@ -73,11 +68,7 @@ class Onboarding(commands.Cog):
         self._started = await self.bot.runtime.read(lambda s: onboarding.started(s, guild_id))
 
     async def cog_unload(self) -> None:
-        for task in self._polls.values():
-            task.cancel()
-        for task in list(self._polls.values()):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.flows.close()
 
     # --- the command ---------------------------------------------------------------------
 
@@ -113,6 +104,11 @@ class Onboarding(commands.Cog):
             self._progress.pop(user_id, None)
         else:
             self._progress[user_id] = progress
+
+    def forget(self, user_id: int) -> None:
+        """The member linked GitHub with `/link`: their step may have moved on."""
+        if user_id in self._started:
+            self._remember(user_id, None)
 
     async def change(
         self,
@@ -200,59 +196,13 @@ class Onboarding(commands.Cog):
         else:
             await interaction.response.edit_message(embed=embed, view=view)
 
-    # --- GitHub linking --------------------------------------------------------------------
+    # --- GitHub linking (the buttons and the device flow: cogs/onboarding/link.py) --------
 
-    async def start_device_flow(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer()  # GitHub may take a moment to give us a code
-        code = await linking.begin_verification(self.bot.runtime.context)
-        embed = discord.Embed(
-            title="Link your GitHub account",
-            description=(
-                f"1. Open **{code.verification_uri}**\n"
-                f"2. Enter the code **`{code.user_code}`**\n"
-                "3. Approve. This message updates by itself once GitHub tells us.\n\n"
-                f"The code works for {(code.expires_at - self.bot.clock.now()).seconds // 60} "
-                "minutes."
-            ),
-            colour=COLOUR,
-        )
-        view = discord.ui.View(timeout=None)
-        view.add_item(discord.ui.Button(label="Open GitHub", url=code.verification_uri))
-        await interaction.edit_original_response(embed=embed, view=view)
-        user_id = interaction.user.id
-        if (earlier := self._polls.get(user_id)) is not None:
-            earlier.cancel()  # its code is superseded by this one
-        task = asyncio.create_task(self._finish_device_flow(interaction, code))
-        self._polls[user_id] = task
-        task.add_done_callback(functools.partial(self._poll_ended, user_id))
-
-    def _poll_ended(self, user_id: int, task: asyncio.Task[None]) -> None:
-        if self._polls.get(user_id) is task:
-            del self._polls[user_id]
-        if not task.cancelled() and (error := task.exception()) is not None:
-            # Nobody awaits this task: its failure must still reach the logs.
-            log.error("linking a GitHub account failed", exc_info=error)
-
-    async def _finish_device_flow(self, interaction: discord.Interaction, code: DeviceCode) -> None:
-        try:
-            progress = await linking.finish_verification(
-                self.bot.runtime.context, code, user_id=interaction.user.id
-            )
-        except DomainError as exc:
-            embed = discord.Embed(title="Link your GitHub account", description=exc.user_message)
-            embed.colour = discord.Colour.orange()
-            await interaction.edit_original_response(embed=embed, view=GitHubView(self, retry=True))
-            return
-        self._remember(interaction.user.id, progress)
-        await self.show(interaction, progress)
-
-    async def link_by_login(self, interaction: discord.Interaction, login: str) -> None:
-        await interaction.response.defer()
-        progress = await linking.link_typed_login(
-            self.bot.runtime.context, user_id=interaction.user.id, login=login
-        )
-        self._remember(interaction.user.id, progress)
-        await self.show(interaction, progress)
+    async def linked(self, interaction: discord.Interaction, link: Link) -> None:
+        """The step after the link: read again, since the link was not the only thing that
+        could have changed meanwhile (the member's other messages)."""
+        self._remember(interaction.user.id, None)
+        await self.show(interaction, await self.current(interaction))
 
     async def finish(self, interaction: discord.Interaction) -> None:
         assert interaction.guild is not None
@@ -355,7 +305,11 @@ class InterestsView(PathView):
         (zone,) = _values(interaction) or [""]
         if zone not in TIME_ZONES:
             raise DomainError("Please pick one of the time zones offered.")
-        await self.cog.change(interaction, onboarding.set_utc_offset, TIME_ZONES[zone])
+        assert interaction.guild_id is not None
+        async with self.cog.bot.runtime.sessions.begin() as session:
+            await members.set_utc_offset(
+                session, interaction.guild_id, interaction.user.id, TIME_ZONES[zone]
+            )
         await interaction.response.defer()
 
     @discord.ui.button(
@@ -368,41 +322,6 @@ class InterestsView(PathView):
         if progress.step is Step.INTERESTS:
             raise DomainError("Pick at least one area and your experience first.")
         await self.cog.show(interaction, progress)
-
-
-class GitHubView(PathView):
-    def __init__(self, cog: Onboarding, *, retry: bool = False) -> None:
-        super().__init__(cog)
-        if cog.bot.runtime.verifier is not None:
-            button: discord.ui.Button[GitHubView] = discord.ui.Button(
-                label="Try again" if retry else "Link with GitHub",
-                style=discord.ButtonStyle.primary,
-                custom_id=LINK_ID,
-            )
-            button.callback = cog.start_device_flow  # type: ignore[method-assign]
-            self.add_item(button)
-        if cog.settings.allow_unverified_link:
-            manual: discord.ui.Button[GitHubView] = discord.ui.Button(
-                label="Type my GitHub login instead", custom_id=LINK_MANUAL_ID
-            )
-            manual.callback = self._manual  # type: ignore[method-assign]
-            self.add_item(manual)
-
-    async def _manual(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(LoginModal(self.cog))
-
-
-class LoginModal(Form, title="Your GitHub login"):
-    login: discord.ui.TextInput[LoginModal] = discord.ui.TextInput(
-        label="GitHub login", custom_id="login", placeholder="octocat", max_length=39
-    )
-
-    def __init__(self, cog: Onboarding) -> None:
-        super().__init__(cog.bot, custom_id="onboarding:link:login")
-        self.cog = cog
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self.cog.link_by_login(interaction, self.login.value)
 
 
 class FinishView(PathView):

@@ -25,3 +25,14 @@ async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
         yield sandbox
     finally:
         await sandbox.stop()
+
+
+@pytest.fixture
+async def typed_logins(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
+    """A community that also lets members type their login (an unverified link)."""
+    sandbox = Sandbox(tmp_path, clock, onboarding_extra="allow_unverified_link = true\n")
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()

@@ -8,14 +8,12 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from bot.config import Config
-from bot.db.models import Newcomer
 from bot.sandbox.community import Sandbox
 from bot.sandbox.discord import VIEW_CHANNEL, Channel, InteractionResult, Message
 from tests.e2e.test_claims import claimed
-from tests.e2e.test_onboarding import linked, member, start
+from tests.e2e.test_onboarding import github_link, linked, member, start
 
 
 def channel(sandbox: Sandbox, name: str) -> Channel:
@@ -264,16 +262,7 @@ async def test_buddy_stores_the_time_zone_and_needs_a_finished_start(sandbox: Sa
     assert "isn't a time zone I understand" in refused.content
     asked = await run(sandbox, "ada", "buddy", timezone="UTC-5")
     assert "you're number 1 in line" in asked.content
-    assert (await newcomer_row(sandbox, "ada")).utc_offset == -300
-
-
-async def newcomer_row(sandbox: Sandbox, name: str) -> Newcomer:
-    async with sandbox.running_bot.runtime.sessions() as session:
-        row = await session.scalar(
-            select(Newcomer).where(Newcomer.user_id == member(sandbox, name).id)
-        )
-    assert row is not None
-    return row
+    assert (await github_link(sandbox, "ada")).utc_offset == -300
 
 
 async def test_the_time_zone_is_an_optional_choice_at_the_interests_step(
@@ -283,7 +272,7 @@ async def test_the_time_zone_is_an_optional_choice_at_the_interests_step(
     assert shown.message is not None
     await sandbox.driver.click(shown.message, label="I accept")
     await sandbox.driver.select(shown.message, "Your time zone (optional)", ["UTC+5:30"])
-    assert (await newcomer_row(sandbox, "ada")).utc_offset == 330
+    assert (await github_link(sandbox, "ada")).utc_offset == 330
     await sandbox.driver.select(shown.message, "Areas of interest", ["docs"])
     await sandbox.driver.select(shown.message, "Your experience", ["new"])
     moved_on = await sandbox.driver.click(shown.message, label="Continue")

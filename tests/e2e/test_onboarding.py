@@ -7,19 +7,18 @@ import asyncio
 import contextlib
 import re
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.clock import ManualClock
 from bot.db.models import Claim, Newcomer
 from bot.sandbox.community import Sandbox
 from bot.sandbox.discord import InteractionResult, Member, Message
-from bot.services import onboarding
+from bot.services import members, onboarding
+from bot.services.members import Link
 from bot.services.onboarding import Progress
 
 
@@ -44,9 +43,9 @@ async def through_interests(sandbox: Sandbox, name: str) -> Message:
     return shown.message
 
 
-async def user_code(sandbox: Sandbox, message: Message) -> str:
-    """Click "Link with GitHub" and read the code the bot shows."""
-    result = await sandbox.driver.click(message, label="Link with GitHub")
+async def user_code(sandbox: Sandbox, message: Message, label: str = "Link with GitHub") -> str:
+    """Click the device flow's button and read the code the bot shows."""
+    result = await sandbox.driver.click(message, label=label)
     await result.wait_for_edits()
     found = re.search(r"`([0-9A-F]{4}-[0-9A-F]{4})`", message.embeds[0]["description"])
     assert found is not None, message.embeds[0]["description"]
@@ -65,6 +64,12 @@ async def let_time_pass_until(sandbox: Sandbox, condition: Callable[[], bool], w
 
 async def link_with_device_flow(sandbox: Sandbox, message: Message, login: str) -> None:
     sandbox.github.device.approve(await user_code(sandbox, message), login)
+
+
+async def github_link(sandbox: Sandbox, name: str) -> Link:
+    """The member's GitHub link and time zone, as stored."""
+    bot, user_id = sandbox.running_bot, member(sandbox, name).id
+    return await bot.runtime.read(lambda session: members.current(session, bot.guild_id, user_id))
 
 
 async def newcomer(sandbox: Sandbox, name: str) -> Newcomer:
@@ -99,9 +104,10 @@ async def test_the_whole_path_with_a_verified_link(sandbox: Sandbox) -> None:
     await sandbox.driver.click(message, label="Finish")
     assert message.embeds[0]["title"] == "You're all set!"
     row = await newcomer(sandbox, "ada")
-    assert (row.areas, row.experience, row.github_login) == (["docs", "core"], "new", "ada-codes")
-    assert row.github_verified
+    assert (row.areas, row.experience) == (["docs", "core"], "new")
     assert row.finished_at == sandbox.clock.now()
+    linked = await github_link(sandbox, "ada")
+    assert (linked.github_login, linked.github_verified) == ("ada-codes", True)
     assert sandbox.community is not None
     newcomer_role = sandbox.community.roles["Newcomer"].id
     assert newcomer_role in member(sandbox, "ada").role_ids
@@ -215,7 +221,7 @@ async def test_account_linked_to_another_member_is_refused(sandbox: Sandbox) -> 
         lambda: "already linked to another member" in second.embeds[0]["description"],
         "the refusal",
     )
-    assert (await newcomer(sandbox, "bruno")).github_login is None
+    assert (await github_link(sandbox, "bruno")).github_login is None
 
 
 async def linked(sandbox: Sandbox, name: str, login: str) -> Message:
@@ -357,17 +363,6 @@ async def test_celebrations_off_means_no_cheers_but_the_role(sandbox: Sandbox) -
     assert (await newcomer(sandbox, "ada")).celebrate is True
 
 
-@pytest.fixture
-async def typed_logins(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
-    """A community that also lets members type their login (an unverified link)."""
-    sandbox = Sandbox(tmp_path, clock, onboarding_extra="allow_unverified_link = true\n")
-    await sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        await sandbox.stop()
-
-
 async def test_a_typed_login_is_linked_unverified(typed_logins: Sandbox) -> None:
     sandbox = typed_logins
     sandbox.github.state.add_user("ada-codes")
@@ -378,7 +373,7 @@ async def test_a_typed_login_is_linked_unverified(typed_logins: Sandbox) -> None
     refused = await sandbox.driver.submit_modal(typo, {"login": "ada-c0des"})
     (apology,) = await refused.wait_for_followups()
     assert apology.content == "There's no GitHub account called **ada-c0des**. Typo?"
-    assert (await newcomer(sandbox, "ada")).github_login is None
+    assert (await github_link(sandbox, "ada")).github_login is None
 
     opened = await sandbox.driver.click(message, label="Type my GitHub login instead")
     await sandbox.driver.submit_modal(opened, {"login": "@ada-codes "})
@@ -386,8 +381,8 @@ async def test_a_typed_login_is_linked_unverified(typed_logins: Sandbox) -> None
         lambda: message.embeds[0]["title"] == "Almost there", what="the linked step"
     )
     assert "Linked to GitHub as **ada-codes** (unverified)." in message.embeds[0]["description"]
-    row = await newcomer(sandbox, "ada")
-    assert (row.github_login, row.github_verified) == ("ada-codes", False)
+    linked = await github_link(sandbox, "ada")
+    assert (linked.github_login, linked.github_verified) == ("ada-codes", False)
 
 
 async def test_github_failing_a_typed_login_gets_one_friendly_message(
@@ -402,7 +397,7 @@ async def test_github_failing_a_typed_login_gets_one_friendly_message(
     answered = await sandbox.driver.submit_modal(opened, {"login": "ada-codes"})
     (apology,) = await answered.wait_for_followups()
     assert apology.content == "GitHub isn't answering right now. Please try again in a moment."
-    assert (await newcomer(sandbox, "ada")).github_login is None
+    assert (await github_link(sandbox, "ada")).github_login is None
     assert [r.getMessage() for r in caplog.records if r.name == "bot.app"] == [
         "component onboarding:link:login: GitHub answered 401: Server Error"
     ]
@@ -429,4 +424,4 @@ async def test_a_new_link_attempt_replaces_the_member_s_earlier_one(sandbox: San
         await asyncio.sleep(0.05)
     grants = {g.user_code: g for g in sandbox.github.device.grants.values()}
     assert (grants[abandoned].redeemed, grants[current].redeemed) == (False, True)
-    assert (await newcomer(sandbox, "ada")).github_login == "ada-codes"
+    assert (await github_link(sandbox, "ada")).github_login == "ada-codes"

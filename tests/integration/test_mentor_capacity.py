@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.db.models import Mentor, Newcomer, Pairing
-from bot.services import mentorship
+from bot.services import members, mentorship
 from bot.services.mentorship import MentorProfile, Request
 from tests.unit.services_helpers import AREAS, GUILD, World, settings
 
@@ -39,10 +39,12 @@ async def newcomers(world: World, *user_ids: int) -> None:
     for user_id in user_ids:
         await world.newcomer(user_id, areas=("docs",))
     async with world.sessions.begin() as session:
+        for user_id in user_ids:
+            await members.set_utc_offset(session, GUILD, user_id, 60)
         await session.execute(
             update(Newcomer)
             .where(Newcomer.user_id.in_(user_ids))
-            .values(utc_offset=60, finished_at=world.clock.now())
+            .values(finished_at=world.clock.now())
         )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.db.models import CheckIn, Feedback, Newcomer, Pairing
+from bot.db.models import CheckIn, Feedback, Member, Pairing
 from bot.errors import DomainError
 from bot.services import mentorship
 from bot.services.mentorship import stats
@@ -122,7 +122,7 @@ async def season(world: World) -> datetime:
     async with world.sessions.begin() as session:
         # A8 typed a login nobody verified.
         await session.execute(
-            update(Newcomer).where(Newcomer.user_id == A[8]).values(github_verified=False)
+            update(Member).where(Member.user_id == A[8]).values(github_verified=False)
         )
         with_kofi = await session.scalar(select(Pairing).where(Pairing.mentee_id == A[2]))
         assert with_kofi is not None

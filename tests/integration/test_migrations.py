@@ -7,6 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.base import Base
@@ -138,5 +139,95 @@ async def test_repositories_stored_before_0011_count_as_public_until_told(
         await migrate(engine, "0010")
         assert "private" not in await columns()
         assert "full_name" in await columns()
+    finally:
+        await engine.dispose()
+
+
+async def test_links_and_time_zones_move_to_members_and_back(database_url: str) -> None:
+    """0015: each member's GitHub link and time zone in one row; a mentor's own time zone
+    wins over the one they gave as a newcomer. Going down puts them back."""
+    engine = create_engine(database_url)
+    # Linked ones were linked when they were written.
+    newcomer = (
+        "INSERT INTO newcomers (guild_id, user_id, started_at, areas, github_user_id, "
+        "github_login, github_verified, linked_at, celebrate, utc_offset) VALUES (1, :user, "
+        "CURRENT_TIMESTAMP, '[]', :github, :login, :verified, "
+        "CASE WHEN :linked THEN CURRENT_TIMESTAMP END, true, :offset)"
+    )
+    mentor = (
+        "INSERT INTO mentors (guild_id, user_id, status, areas, capacity, utc_offset, "
+        "languages, load, joined_at) VALUES (1, :user, 'active', '[]', 2, :offset, '[]', 0, "
+        "CURRENT_TIMESTAMP)"
+    )
+    newcomers = [
+        dict(zip(("user", "github", "login", "verified", "offset"), row, strict=True))
+        | {"linked": row[1] is not None}
+        for row in [
+            (2, 20, "ada", True, 60),  # linked, in UTC+1; as a mentor in UTC+2, which wins
+            (3, 30, "bo", False, None),  # a typed login, no time zone
+            (4, None, None, False, -300),  # a time zone only
+            (5, None, None, False, None),  # neither: no member row
+        ]
+    ]
+    mentors = [
+        {"user": 2, "offset": 120},
+        {"user": 6, "offset": 330},  # a mentor who never ran /start
+        {"user": 7, "offset": None},  # a mentor who gave no time zone: no member row
+    ]
+
+    async def rows(query: str) -> list[tuple[object, ...]]:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in (await connection.execute(text(query))).all()]
+
+    async def columns(table: str) -> set[str]:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns(table)}
+            )
+
+    try:
+        await migrate(engine, "0014")
+        async with engine.begin() as connection:
+            await connection.execute(text(newcomer), newcomers)
+            await connection.execute(text(mentor), mentors)
+        await migrate(engine, "0015")
+        members = await rows(
+            "SELECT user_id, github_user_id, github_login, github_verified, "
+            "linked_at IS NOT NULL, utc_offset FROM members ORDER BY user_id"
+        )
+        assert [(u, g, lo, bool(v), bool(at), o) for u, g, lo, v, at, o in members] == [
+            (2, 20, "ada", True, True, 120),
+            (3, 30, "bo", False, True, None),
+            (4, None, None, False, False, -300),
+            (6, None, None, False, False, 330),
+        ]
+        link = {"github_user_id", "github_login", "github_verified", "linked_at", "utc_offset"}
+        assert not link & await columns("newcomers")
+        assert "utc_offset" not in await columns("mentors")
+
+        await migrate(engine, "0014")
+        back = await rows(
+            "SELECT user_id, github_user_id, github_login, github_verified, "
+            "linked_at IS NOT NULL, utc_offset FROM newcomers ORDER BY user_id"
+        )
+        assert [(u, g, lo, bool(v), bool(at), o) for u, g, lo, v, at, o in back] == [
+            (2, 20, "ada", True, True, 120),
+            (3, 30, "bo", False, True, None),
+            (4, None, None, False, False, -300),
+            (5, None, None, False, False, None),
+        ]
+        assert await rows("SELECT user_id, utc_offset FROM mentors ORDER BY user_id") == [
+            (2, 120),
+            (6, 330),
+            (7, None),
+        ]
+        assert "members" not in await table_names(engine)
+        # One member per GitHub account, as before.
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(newcomer),
+                    {**newcomers[3], "user": 8, "github": 20, "login": "ada-again"},
+                )
     finally:
         await engine.dispose()

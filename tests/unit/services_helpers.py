@@ -33,7 +33,7 @@ from bot.github.normalise import (
     apply,
     lock_history,
 )
-from bot.services import onboarding
+from bot.services import members, onboarding
 
 GUILD = 100000000000000001
 REPO_ID, REPO = 501, "helios-engine/helios"
@@ -249,7 +249,7 @@ class World:
             await onboarding.choose_areas(session, GUILD, user_id, list(areas), AREAS, now)
             await onboarding.choose_experience(session, GUILD, user_id, "new", now)
             if github is not None:
-                await onboarding.link_github(
+                await members.link_github(
                     session,
                     GUILD,
                     user_id,

@@ -11,7 +11,7 @@ import pytest
 from bot.db.models import Newcomer, Promise
 from bot.feature import Context
 from bot.github.normalise import Changes, IssueRecord, RepositoryRecord, UserRecord
-from bot.services import celebrations, onboarding
+from bot.services import celebrations, members
 from bot.services.celebrations import FEATURE, celebrate_pull_request, on_pull_request
 from tests.unit.services_helpers import (
     GUILD,
@@ -267,6 +267,37 @@ async def test_set_celebrations_writes_the_members_row_and_can_turn_them_on_agai
     assert (row.celebrate, row.started_at) == (True, world.clock.now() - timedelta(days=1))
 
 
+@pytest.mark.parametrize("opted_out", [False, True])
+async def test_a_member_who_linked_with_link_alone_is_cheered_like_a_newcomer(
+    world: World, opted_out: bool
+) -> None:
+    """Whoever linked the account, with `/start` or `/link`: no newcomer row is needed (it
+    holds only the opt-out)."""
+    await world.repository()
+    owner = account(11, "ada-codes", world.clock.now())
+    async with world.sessions.begin() as session:
+        await members.link_github(
+            session,
+            GUILD,
+            ADA,
+            github_user_id=owner.id,
+            login=owner.login,
+            verified=True,
+            now=world.clock.now(),
+        )
+        if opted_out:
+            await celebrations.set_celebrations(session, GUILD, ADA, False, world.clock.now())
+
+    await pull_event(world, world.issue(10, pull=True, author=owner, merged=True), "closed")
+
+    cheers = [f"first-merge-comment:{GUILD}:{ADA}", f"first-merge:{GUILD}:{ADA}"]
+    cheers.append(f"first-pr:{GUILD}:{ADA}")
+    assert sorted(key for key, *_ in await promised(world)) == [
+        f"contributor-role:{GUILD}:{ADA}",
+        *([] if opted_out else cheers),
+    ]
+
+
 async def test_a_member_who_only_typed_the_login_is_neither_cheered_nor_given_the_role(
     world: World,
 ) -> None:
@@ -274,7 +305,7 @@ async def test_a_member_who_only_typed_the_login_is_neither_cheered_nor_given_th
     await world.repository()
     await world.newcomer(ADA)
     async with world.sessions.begin() as session:
-        await onboarding.link_github(
+        await members.link_github(
             session,
             GUILD,
             ADA,

@@ -14,7 +14,7 @@ from bot.db.models import Claim, Promise
 from bot.errors import NO_GITHUB, DomainError
 from bot.feature import Context
 from bot.github.normalise import Changes, UserRecord
-from bot.services import claims, onboarding
+from bot.services import claims, members
 from bot.services.claims import ENDED, ClaimPolicy, ClaimRefused, ClaimTarget
 from tests.unit.services_helpers import (
     GUILD,
@@ -141,6 +141,32 @@ async def test_a_member_without_a_linked_github_account_is_sent_to_start(
         )
     assert await world.rows(Claim) == []
     assert world.github.calls == []
+
+
+async def test_a_member_linked_without_start_is_sent_to_start_for_claims(
+    world: World, ada: UserRecord
+) -> None:
+    """Claims are the newcomer path's: /link alone makes nobody a newcomer."""
+    async with world.sessions.begin() as session:
+        await members.link_github(
+            session,
+            GUILD,
+            BRUNO,
+            github_user_id=12,
+            login="bruno-dev",
+            verified=True,
+            now=world.clock.now(),
+        )
+    with pytest.raises(DomainError) as refused:
+        await take(world, BRUNO, 1)
+    assert refused.value.user_message == (
+        "Claims come with the newcomer path: run /start, it takes a minute."
+    )
+    assert await world.rows(Claim) == []
+
+    await world.newcomer(BRUNO)  # /start's first steps; the link is the one they made
+    assert await take(world, BRUNO, 1)
+    assert world.github.calls == [("assign", REPO, 1, "bruno-dev")]
 
 
 async def test_an_issue_never_seen_cannot_be_claimed(world: World, ada: UserRecord) -> None:
@@ -818,8 +844,9 @@ async def test_a_claim_rechecks_what_made_the_issue_worth_recommending(
 
 async def test_an_unverified_member_claims_in_discord_only(world: World, ada: UserRecord) -> None:
     """Anyone can type anyone's login: the bot writes nothing to GitHub on its word."""
+    await world.newcomer(BRUNO)
     async with world.sessions.begin() as session:
-        await onboarding.link_github(
+        await members.link_github(
             session,
             GUILD,
             BRUNO,

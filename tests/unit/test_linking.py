@@ -8,13 +8,14 @@ from datetime import timedelta
 
 import pytest
 
-from bot.db.models import Newcomer
+from bot.db.models import Member
 from bot.errors import NO_GITHUB, DomainError
 from bot.feature import Context
 from bot.github.api import DeviceFlowProblem, GitHubAccount, GitHubUnavailable
-from bot.services import linking
+from bot.services import linking, onboarding
 from bot.services.linking import DEVICE_FLOW_PROBLEMS
-from bot.services.onboarding import AccountTaken, Step
+from bot.services.members import AccountTaken, Link
+from bot.services.onboarding import Step
 from tests.unit.services_helpers import GUILD, World, settings
 
 ADA, BRUNO = 1, 2
@@ -24,7 +25,7 @@ ADA_ON_GITHUB = GitHubAccount(11, "ada-codes")
 async def linked(world: World) -> list[tuple[int, int | None, str | None, bool]]:
     return [
         (row.user_id, row.github_user_id, row.github_login, row.github_verified)
-        for row in await world.rows(Newcomer)
+        for row in await world.rows(Member)
     ]
 
 
@@ -58,15 +59,12 @@ async def test_an_approved_code_links_the_account_as_verified(world: World) -> N
     code = await linking.begin_verification(context)
     world.clock.advance(timedelta(seconds=30))
 
-    progress = await linking.finish_verification(context, code, user_id=ADA)
+    link = await linking.finish_verification(context, code, user_id=ADA)
 
-    assert (progress.step, progress.github_login, progress.github_verified) == (
-        Step.ISSUES,
-        "ada-codes",
-        True,
-    )
+    assert link == Link(11, "ada-codes", github_verified=True)
     assert world.verifier.calls == [("start",), ("wait_for_account", "device-1")]
-    (row,) = await world.rows(Newcomer)
+    assert (await world.read(lambda s: onboarding.current(s, GUILD, ADA))).step is Step.ISSUES
+    (row,) = await world.rows(Member)
     assert (row.github_user_id, row.github_login, row.github_verified, row.linked_at) == (
         11,
         "ada-codes",
@@ -93,7 +91,7 @@ async def test_a_device_flow_that_ends_without_an_account_says_why_and_links_not
     with pytest.raises(DomainError) as refused:
         await linking.finish_verification(context, code, user_id=ADA)
     assert refused.value.user_message == message == DEVICE_FLOW_PROBLEMS[reason]
-    assert await world.rows(Newcomer) == []
+    assert await world.rows(Member) == []
 
 
 async def test_an_account_another_member_holds_is_refused_after_the_device_flow(
@@ -115,9 +113,9 @@ async def test_an_account_another_member_holds_is_refused_after_the_device_flow(
 async def test_a_typed_login_is_linked_unverified(world: World) -> None:
     world.github.accounts["ada-codes"] = ADA_ON_GITHUB
 
-    progress = await linking.link_typed_login(world.context(), user_id=ADA, login=" @ada-codes ")
+    link = await linking.link_typed_login(world.context(), user_id=ADA, login=" @ada-codes ")
 
-    assert (progress.github_login, progress.github_verified) == ("ada-codes", False)
+    assert (link.github_login, link.github_verified) == ("ada-codes", False)
     assert world.github.calls == [("user", "ada-codes")]
     assert await linked(world) == [(ADA, 11, "ada-codes", False)]
 
@@ -126,7 +124,7 @@ async def test_an_unknown_typed_login_is_refused_by_the_name_typed(world: World)
     with pytest.raises(DomainError) as refused:
         await linking.link_typed_login(world.context(), user_id=ADA, login="ada-c0des")
     assert refused.value.user_message == "There's no GitHub account called **ada-c0des**. Typo?"
-    assert await world.rows(Newcomer) == []
+    assert await world.rows(Member) == []
 
 
 async def test_a_typed_login_another_member_holds_is_refused(world: World) -> None:
@@ -143,7 +141,7 @@ async def test_github_being_unavailable_for_a_typed_login_passes_up(world: World
 
     with pytest.raises(GitHubUnavailable):
         await linking.link_typed_login(world.context(), user_id=ADA, login="ada-codes")
-    assert await world.rows(Newcomer) == []
+    assert await world.rows(Member) == []
 
 
 async def test_without_github_nothing_can_be_linked(world: World) -> None:
@@ -158,14 +156,14 @@ async def test_without_github_nothing_can_be_linked(world: World) -> None:
         with pytest.raises(DomainError) as refused:
             await attempt()
         assert refused.value.user_message == NO_GITHUB
-    assert await world.rows(Newcomer) == []
+    assert await world.rows(Member) == []
 
 
 async def test_a_typed_login_needs_only_the_github_client_not_the_device_flow(
     world: World,
 ) -> None:
     world.github.accounts["ada-codes"] = ADA_ON_GITHUB
-    onboarding = {
+    section = {
         "code_of_conduct_url": "https://example.org/coc",
         "contributing_url": "https://example.org/contributing",
         "help_channel_id": 300,
@@ -173,7 +171,7 @@ async def test_a_typed_login_needs_only_the_github_client_not_the_device_flow(
         "areas": [{"name": "docs"}],
         "allow_unverified_link": True,
     }
-    context = Context(settings(onboarding=onboarding), world.clock, world.sessions, world.github)
+    context = Context(settings(onboarding=section), world.clock, world.sessions, world.github)
 
     await linking.link_typed_login(context, user_id=ADA, login="ada-codes")
     with pytest.raises(DomainError, match="GitHub isn't connected here yet"):
@@ -189,4 +187,4 @@ async def test_a_typed_login_that_is_no_github_login_never_reaches_github(
     with pytest.raises(DomainError, match="That isn't a GitHub login"):
         await linking.link_typed_login(world.context(), user_id=ADA, login=typed)
     assert world.github.calls == []
-    assert await world.rows(Newcomer) == []
+    assert await world.rows(Member) == []

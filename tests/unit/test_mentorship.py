@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import update
 
 from bot.config import Settings
-from bot.db.models import Mentor, Newcomer, Pairing, Promise
+from bot.db.models import Member, Mentor, Newcomer, Pairing, Promise
 from bot.errors import DomainError
-from bot.services import mentorship, retention
+from bot.services import members, mentorship, retention
 from bot.services.mentorship import (
     WEIGHTS,
     Candidate,
@@ -20,9 +20,7 @@ from bot.services.mentorship import (
     Request,
     hours_apart,
     parse_languages,
-    parse_utc_offset,
     score,
-    show_offset,
     wrap_up,
 )
 from bot.services.mentorship.feature import FEATURE
@@ -53,10 +51,12 @@ async def newcomer(
     github = account(100 + user_id, login, world.clock.now()) if login else None
     await world.newcomer(user_id, github, areas=areas)
     async with world.sessions.begin() as session:
+        if offset is not None:
+            await members.set_utc_offset(session, GUILD, user_id, offset)
         await session.execute(
             update(Newcomer)
             .where(Newcomer.guild_id == GUILD, Newcomer.user_id == user_id)
-            .values(utc_offset=offset, finished_at=world.clock.now() if finished else None)
+            .values(finished_at=world.clock.now() if finished else None)
         )
 
 
@@ -104,6 +104,10 @@ async def pairings(world: World, status: str | None = None) -> list[Pairing]:
     return [row for row in await world.rows(Pairing) if status in (None, row.status)]
 
 
+async def time_zones(world: World) -> dict[int, int | None]:
+    return {row.user_id: row.utc_offset for row in await world.rows(Member)}
+
+
 async def promises(world: World, prefix: str) -> list[Promise]:
     return [row for row in await world.rows(Promise) if row.key.startswith(prefix)]
 
@@ -126,52 +130,7 @@ def test_the_feature_tends_the_program_every_ten_minutes() -> None:
     assert FEATURE.promises == {"dm", "channel", "thread", "archive"}
 
 
-# --- time zones and languages --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "minutes"),
-    [
-        ("UTC+1", 60),
-        ("utc+5:30", 330),
-        ("UTC+5:30", 330),
-        ("GMT-5", -300),
-        ("+05:30", 330),
-        ("+0530", 330),
-        ("-3", -180),
-        (" UTC ", 0),
-        ("Z", 0),
-        ("\u22123", -180),  # a typographic minus, as phones type it
-        ("UTC\u22122:30", -150),
-        ("UTC + 14", 14 * 60),
-        ("UTC-12", -12 * 60),
-    ],
-)
-def test_offsets_are_read_in_the_forms_people_write(text: str, minutes: int) -> None:
-    assert parse_utc_offset(text) == minutes
-
-
-@pytest.mark.parametrize("text", ["UTC+15", "UTC-13", "banana", "+5:75", "", "UTC+1h"])
-def test_anything_else_is_refused_with_the_forms_to_use(text: str) -> None:
-    with pytest.raises(DomainError, match=r"isn't a time zone I understand.*UTC\+5:30"):
-        parse_utc_offset(text)
-
-
-def test_a_refused_offset_is_shown_back_literally() -> None:
-    with pytest.raises(DomainError) as refused:
-        parse_utc_offset("**@everyone**")
-    assert "\\*\\*@\u200beveryone\\*\\*" in refused.value.user_message
-
-
-@pytest.mark.parametrize(
-    ("minutes", "shown"),
-    [(None, "time zone not given"), (0, "UTC"), (60, "UTC+1"), (-300, "UTC-5"),
-     (330, "UTC+5:30"), (-150, "UTC-2:30"), (14 * 60, "UTC+14")],
-)  # fmt: skip
-def test_offsets_are_shown_the_way_they_are_written(minutes: int | None, shown: str) -> None:
-    assert show_offset(minutes) == shown
-    if minutes is not None:
-        assert parse_utc_offset(shown) == minutes
+# --- time-zone distance and languages ------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -317,7 +276,8 @@ async def test_changing_the_profile_keeps_the_load_and_serves_the_queue(world: W
 
     changed = await mentor(world, KOFI, ("sdk", "docs"), capacity=3, offset=-300)
     # Areas in the order they are offered; the mentee already taken still counts.
-    assert (changed.areas, changed.capacity, changed.utc_offset) == (["docs", "sdk"], 3, -300)
+    assert (changed.areas, changed.capacity) == (["docs", "sdk"], 3)
+    assert (await time_zones(world))[KOFI] == -300
     assert (await mentors(world))[KOFI].load == 2
     assert [(p.mentee_id, p.status) for p in await pairings(world)] == [
         (ADA, "active"),
@@ -757,9 +717,7 @@ async def test_text_the_newcomer_typed_is_escaped_in_the_introduction(world: Wor
     login = "**evil** [verify](https://evil.example) <@&1> @everyone"
     async with world.sessions.begin() as session:
         await session.execute(
-            update(Newcomer)
-            .where(Newcomer.user_id == ADA)
-            .values(github_login=login, github_verified=False)
+            update(Member).where(Member.user_id == ADA).values(github_login=login)
         )
     await ask(world, ADA)
     content = (await promises(world, "mentorship:intro:"))[0].payload["content"]

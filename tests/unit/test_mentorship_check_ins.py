@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.config import ConfigError, Settings, load_config
-from bot.db.models import CheckIn, Newcomer, Pairing, Promise
+from bot.db.models import CheckIn, Member, Pairing, Promise
 from bot.errors import DomainError
 from bot.github.normalise import Changes, ReviewRecord, UserRecord
 from bot.services import claims, mentorship
@@ -549,7 +549,7 @@ async def test_no_nudge_for_an_unverified_github_link(world: World) -> None:
     pairing = await paired(world)
     async with world.sessions.begin() as session:
         await session.execute(
-            update(Newcomer).where(Newcomer.user_id == ADA).values(github_verified=False)
+            update(Member).where(Member.user_id == ADA).values(github_verified=False)
         )
     await world.seed(world.issue(7, pull=True, author=ada(world)))
     await at(world, pairing, 3 * DAY)

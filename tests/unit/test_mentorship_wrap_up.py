@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.db.models import Feedback, Newcomer, Pairing, Promise
+from bot.db.models import Feedback, Member, Pairing, Promise
 from bot.errors import DomainError
 from bot.services import mentorship
 from bot.services.mentorship import check_ins, wrap_up
@@ -363,7 +363,7 @@ async def test_a_merge_from_before_the_pairing_or_an_unverified_link_is_not(worl
     await newcomer(world, BRUNO, login="bruno")
     async with world.sessions.begin() as session:
         await session.execute(
-            update(Newcomer).where(Newcomer.user_id == BRUNO).values(github_verified=False)
+            update(Member).where(Member.user_id == BRUNO).values(github_verified=False)
         )
     await ask(world, BRUNO)
     bruno = world.issue(9, pull=True, author=ada(world), merged=True)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The newcomer path behind /start: its steps, the GitHub link, and claims ending by webhook."""
+"""The newcomer path behind /start: its steps, and claims ending by webhook (the GitHub link's
+rules: tests/integration/test_members.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.db.models import Claim, Newcomer
+from bot.db.models import Claim, Member, Newcomer
 from bot.errors import DomainError
-from bot.services import claims, onboarding
-from bot.services.onboarding import (
-    FEATURE,
-    AccountTaken,
-    Progress,
-    Step,
-    end_claims,
-)
+from bot.services import claims, members, onboarding
+from bot.services.onboarding import FEATURE, Progress, Step, end_claims
 from tests.unit.services_helpers import AREAS, GUILD, REPO_ID, World, account
 
-ADA, BRUNO = 1, 2
+ADA = 1
 
 
 async def step(world: World, user_id: int = ADA) -> Progress:
@@ -67,14 +62,15 @@ async def test_the_path_goes_from_the_code_of_conduct_to_done(world: World) -> N
         assert (chose.step, chose.areas) == (Step.INTERESTS, ("docs",))
         experienced = await onboarding.choose_experience(session, GUILD, ADA, "some", now())
         assert (experienced.step, experienced.experience) == (Step.GITHUB, "some")
-        linked = await onboarding.link_github(
+        await members.link_github(
             session, GUILD, ADA, github_user_id=11, login="ada-codes", verified=True, now=now()
         )
-        assert (linked.step, linked.github_login, linked.github_verified) == (
-            Step.ISSUES,
-            "ada-codes",
-            True,
-        )
+    linked = await step(world)
+    assert (linked.step, linked.github_login, linked.github_verified) == (
+        Step.ISSUES,
+        "ada-codes",
+        True,
+    )
     world.clock.advance(timedelta(minutes=5))
     async with world.sessions.begin() as session:
         assert await onboarding.finish(session, GUILD, ADA, now()) is True
@@ -84,12 +80,13 @@ async def test_the_path_goes_from_the_code_of_conduct_to_done(world: World) -> N
     assert await started(world) == {ADA}
     assert await started(world, GUILD + 1) == set()
     (row,) = await world.rows(Newcomer)
-    assert (row.started_at, row.coc_accepted_at, row.linked_at, row.finished_at) == (
-        now() - timedelta(minutes=5),
+    assert (row.started_at, row.coc_accepted_at, row.finished_at) == (
         now() - timedelta(minutes=5),
         now() - timedelta(minutes=5),
         now(),
     )
+    (member,) = await world.rows(Member)
+    assert member.linked_at == now() - timedelta(minutes=5)
 
 
 async def test_accepting_the_code_of_conduct_again_keeps_the_first_time(world: World) -> None:
@@ -152,34 +149,12 @@ async def test_an_unknown_experience_level_is_refused_before_anything_is_written
     assert await started(world) == set()
 
 
-async def test_a_time_zone_is_kept_as_minutes_and_an_impossible_one_refused(
-    world: World,
-) -> None:
-    now = world.clock.now()
-    async with world.sessions.begin() as session:
-        progress = await onboarding.set_utc_offset(session, GUILD, ADA, 330, now)
-    assert progress.step is Step.CODE_OF_CONDUCT  # optional: it moves nobody on
-    with pytest.raises(DomainError) as refused:
-        async with world.sessions.begin() as session:
-            await onboarding.set_utc_offset(session, GUILD, ADA, 15 * 60, now)
-    assert refused.value.user_message == "Please pick one of the time zones offered."
-    (row,) = await world.rows(Newcomer)
-    assert row.utc_offset == 330
-    assert [onboarding.show_offset(m) for m in (None, 0, 60, -300, 330)] == [
-        "time zone not given",
-        "UTC",
-        "UTC+1",
-        "UTC-5",
-        "UTC+5:30",
-    ]
-
-
 async def test_the_step_is_the_first_one_missing_whatever_order_they_were_taken_in(
     world: World,
 ) -> None:
     now = world.clock.now()
     async with world.sessions.begin() as session:
-        await onboarding.link_github(
+        await members.link_github(
             session, GUILD, ADA, github_user_id=11, login="ada-codes", verified=False, now=now
         )
         progress = await onboarding.choose_experience(session, GUILD, ADA, "new", now)
@@ -188,82 +163,6 @@ async def test_the_step_is_the_first_one_missing_whatever_order_they_were_taken_
         "ada-codes",
         False,
     )
-
-
-async def test_a_github_account_is_linked_to_one_member_of_a_community(world: World) -> None:
-    ada = account(11, "ada-codes", world.clock.now())
-    await world.newcomer(ADA, ada)
-    await world.newcomer(BRUNO)
-
-    with pytest.raises(AccountTaken) as taken:
-        async with world.sessions.begin() as session:
-            await onboarding.link_github(
-                session,
-                GUILD,
-                BRUNO,
-                github_user_id=ada.id,
-                login="ada-renamed",
-                verified=True,
-                now=world.clock.now(),
-            )
-    assert taken.value.user_message == (
-        "The GitHub account **ada-renamed** is already linked to another member here. "
-        "If it is yours, please ask an organiser in the help channel to sort it out."
-    )
-    assert [(row.user_id, row.github_user_id) for row in await world.rows(Newcomer)] == [
-        (ADA, ada.id),
-        (BRUNO, None),
-    ]
-
-    # The same account in another community, and the holder linking it again, are fine.
-    async with world.sessions.begin() as session:
-        elsewhere = await onboarding.link_github(
-            session,
-            GUILD + 1,
-            BRUNO,
-            github_user_id=ada.id,
-            login="ada-codes",
-            verified=True,
-            now=world.clock.now(),
-        )
-        again = await onboarding.link_github(
-            session,
-            GUILD,
-            ADA,
-            github_user_id=ada.id,
-            login="ada-codes",
-            verified=False,
-            now=world.clock.now(),
-        )
-    assert elsewhere.github_login == again.github_login == "ada-codes"
-    assert again.github_verified is False
-
-
-async def test_linking_another_account_frees_the_first_one(world: World) -> None:
-    await world.newcomer(ADA, account(11, "ada-codes", world.clock.now()))
-    world.clock.advance(timedelta(hours=1))
-    async with world.sessions.begin() as session:
-        moved = await onboarding.link_github(
-            session,
-            GUILD,
-            ADA,
-            github_user_id=13,
-            login="ada-work",
-            verified=True,
-            now=world.clock.now(),
-        )
-        taken_over = await onboarding.link_github(
-            session,
-            GUILD,
-            BRUNO,
-            github_user_id=11,
-            login="ada-codes",
-            verified=True,
-            now=world.clock.now(),
-        )
-    assert (moved.github_login, taken_over.github_login) == ("ada-work", "ada-codes")
-    ada_row, _ = await world.rows(Newcomer)
-    assert (ada_row.github_user_id, ada_row.linked_at) == (13, world.clock.now())
 
 
 async def test_finishing_records_the_discovery_time_once_and_only_at_the_issues_step(
@@ -303,35 +202,3 @@ async def test_a_closing_webhook_ends_the_claims_it_finishes(world: World, how: 
 
     (row,) = await world.rows(Claim)
     assert (row.status, row.ended_at) == ("done", world.clock.now())
-
-
-async def test_a_verified_link_takes_the_account_from_a_member_who_only_typed_it(
-    world: World,
-) -> None:
-    """An impostor who typed the owner's login must not lock the owner out."""
-
-    async def link(user_id: int, *, verified: bool) -> None:
-        async with world.sessions.begin() as session:
-            await onboarding.link_github(
-                session,
-                GUILD,
-                user_id,
-                github_user_id=11,
-                login="ada-codes",
-                verified=verified,
-                now=world.clock.now(),
-            )
-
-    await world.newcomer(ADA)
-    await world.newcomer(BRUNO)
-    await link(BRUNO, verified=False)
-    with pytest.raises(AccountTaken):
-        await link(ADA, verified=False)  # typed against typed: first come, first served
-
-    await link(ADA, verified=True)
-    assert [(r.user_id, r.github_login, r.github_verified) for r in await world.rows(Newcomer)] == [
-        (ADA, "ada-codes", True),
-        (BRUNO, None, False),
-    ]
-    with pytest.raises(AccountTaken):
-        await link(BRUNO, verified=False)  # and cannot type it back

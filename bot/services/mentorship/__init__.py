@@ -26,11 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import MentorshipSettings, Settings
-from bot.db.models import Claim, GitHubIssue, Mentor, Newcomer, Pairing
+from bot.db.models import Claim, GitHubIssue, Member, Mentor, Newcomer, Pairing
 from bot.errors import DomainError
 from bot.outbox import delivered, promise
+from bot.services import members
 from bot.services.claims import ClaimTarget, active_claims
-from bot.services.onboarding import EXPERIENCE_LEVELS, show_offset
+from bot.services.members import show_offset
+from bot.services.onboarding import EXPERIENCE_LEVELS
 from bot.text import escape, link, timestamp
 
 NAME = "mentorship"
@@ -46,29 +48,8 @@ WEIGHTS = {"areas": 0.25, "load": 0.3, "spread": 0.25, "time_zone": 0.2}
 # A mentor whose last mentee came this long ago (or never) counts as fully rested.
 RESTED = timedelta(days=30)
 
-# "UTC+1", "GMT-5", "+05:30", "-3"; a typographic minus sign (U+2212) counts as one too.
-_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+\-\u2212])\s*(\d{1,2})(?::?(\d{2}))?$", re.I)
-
 
 # --- time zones ----------------------------------------------------------------------------
-
-
-def parse_utc_offset(text: str) -> int:
-    """Minutes east of UTC from "UTC+1", "+05:30", "-3" or "UTC"; DomainError otherwise."""
-    cleaned = text.strip()
-    if cleaned.upper() in ("UTC", "GMT", "Z", "0", "+0", "-0"):
-        return 0
-    found = _OFFSET.match(cleaned)
-    if found is not None:
-        sign = 1 if found[1] == "+" else -1
-        hours, minutes = int(found[2]), int(found[3] or 0)
-        offset = sign * (hours * 60 + minutes)
-        if minutes < 60 and -12 * 60 <= offset <= 14 * 60:
-            return offset
-    raise DomainError(
-        f"“{escape(cleaned[:40])}” isn't a time zone I understand: write it as an offset "
-        "from UTC, like `UTC+1`, `UTC-5` or `UTC+5:30`."
-    )
 
 
 def hours_apart(a: int, b: int) -> float:
@@ -126,9 +107,10 @@ async def join(
         row.status = "active"
     row.areas = [area for area in offered if area in profile.areas]
     row.capacity = profile.capacity
-    row.utc_offset = profile.utc_offset
     row.languages = list(profile.languages)
     await session.flush()
+    if profile.utc_offset is not None:  # not given: the one they gave before stays
+        await members.set_utc_offset(session, guild_id, user_id, profile.utc_offset)
     if asking:
         await promise(
             session,
@@ -320,17 +302,23 @@ async def _candidates(
     excluded: Sequence[int],
     only: int | None = None,
 ) -> list[Candidate]:
-    query = select(Mentor).where(
-        Mentor.guild_id == guild_id,
-        Mentor.status == "active",
-        Mentor.load < Mentor.capacity,
-        Mentor.user_id != mentee_id,
-        Mentor.user_id.not_in(excluded),
+    query = (
+        select(Mentor, Member.utc_offset)
+        .outerjoin(
+            Member, (Member.guild_id == Mentor.guild_id) & (Member.user_id == Mentor.user_id)
+        )
+        .where(
+            Mentor.guild_id == guild_id,
+            Mentor.status == "active",
+            Mentor.load < Mentor.capacity,
+            Mentor.user_id != mentee_id,
+            Mentor.user_id.not_in(excluded),
+        )
     )
     rows = await session.execute(query if only is None else query.where(Mentor.user_id == only))
     return [
-        Candidate(m.user_id, tuple(m.areas), m.capacity, m.load, m.utc_offset, m.last_matched_at)
-        for m in rows.scalars()
+        Candidate(m.user_id, tuple(m.areas), m.capacity, m.load, offset, m.last_matched_at)
+        for m, offset in rows
     ]
 
 
@@ -368,11 +356,12 @@ async def _match(
     """Pair a queued request with the best mentor who still has room, or None. ``only``: the
     mentor an organiser chose, even one the newcomer had before."""
     excluded = [] if only is not None else list(pairing.excluded_mentor_ids)
+    mentee = await session.run_sync(members.current, pairing.guild_id, pairing.mentee_id)
     while True:
         candidates = await _candidates(session, pairing.guild_id, pairing.mentee_id, excluded, only)
         if not candidates:
             return None
-        ranked = [score(c, newcomer.areas, newcomer.utc_offset, now) for c in candidates]
+        ranked = [score(c, newcomer.areas, mentee.utc_offset, now) for c in candidates]
         best = max(ranked, key=lambda s: (s.score, -s.candidate.user_id))
         mentor_id = best.candidate.user_id
         if await _take_place(session, pairing.guild_id, mentor_id, now):
@@ -695,10 +684,11 @@ async def _introduce(
         else "no issue claimed yet (`/start` suggests some)"
     )
     web = settings.onboarding.github_web_url if settings.onboarding else "https://github.com"
+    mentee_link = await session.run_sync(members.current, pairing.guild_id, pairing.mentee_id)
     github = "not linked"
-    if newcomer.github_login:
-        github = link(newcomer.github_login, f"{web.rstrip('/')}/{newcomer.github_login}")
-        github += "" if newcomer.github_verified else " (unverified)"
+    if mentee_link.github_login:
+        github = link(mentee_link.github_login, f"{web.rstrip('/')}/{mentee_link.github_login}")
+        github += "" if mentee_link.github_verified else " (unverified)"
     experience = EXPERIENCE_LEVELS.get(newcomer.experience or "", "experience not given")
     until = timestamp(pairing.ends_at, "D")
     content = "\n".join(
@@ -708,7 +698,7 @@ async def _introduce(
             "",
             f"**About {mentee}**",
             f"Interests: {', '.join(newcomer.areas) or 'not given'} · {experience}",
-            f"Time zone: {show_offset(newcomer.utc_offset)}",
+            f"Time zone: {show_offset(mentee_link.utc_offset)}",
             f"GitHub: {github}",
             f"Working on: {working_on}",
             "",
@@ -729,7 +719,7 @@ async def _introduce(
             target_id=section.thread_channel_id,
             payload={
                 **message,
-                "name": f"Mentoring: {newcomer.github_login or 'a newcomer'} (#{pairing.id})",
+                "name": f"Mentoring: {mentee_link.github_login or 'a newcomer'} (#{pairing.id})",
                 "members": [pairing.mentee_id, pairing.mentor_id],
             },
             now=now,
@@ -874,9 +864,9 @@ async def mentee_state(session: AsyncSession, pairing: Pairing, now: datetime) -
     """What the mentee of an active pairing is doing on GitHub."""
     assert pairing.ends_at is not None
     guild_id = pairing.guild_id
-    newcomer = await session.get(Newcomer, (guild_id, pairing.mentee_id))
+    mentee = await session.run_sync(members.current, guild_id, pairing.mentee_id)
     held = await active_claims(session, guild_id, pairing.mentee_id)
-    github_id = newcomer.github_user_id if newcomer else None
+    github_id = mentee.github_user_id
     pulls, last_pull = 0, None
     if github_id is not None:
         pulls, last_pull = (
@@ -895,7 +885,7 @@ async def mentee_state(session: AsyncSession, pairing: Pairing, now: datetime) -
     moments = [moment for moment in (last_pull, last_claim) if moment is not None]
     return MenteeState(
         user_id=pairing.mentee_id,
-        github_login=newcomer.github_login if newcomer else None,
+        github_login=mentee.github_login,
         claim=held[0] if held else None,
         pull_requests=int(pulls),
         last_activity=max(moments) if moments else None,

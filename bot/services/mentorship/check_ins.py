@@ -28,9 +28,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.db.models import CheckIn, GitHubIssue, GitHubReview, Newcomer, Pairing
+from bot.db.models import CheckIn, GitHubIssue, GitHubReview, Pairing
 from bot.errors import DomainError
 from bot.outbox import promise
+from bot.services import members
 from bot.services.history import shown_repositories
 from bot.services.mentorship import (
     NAME,
@@ -176,8 +177,8 @@ async def waiting_for_review(
     """The mentee's open pull requests nobody else has reviewed yet, with how long each has
     waited (from when it was opened), in ``shown``: the repositories whose issues Discord may
     show (bot.services.history.shown_repositories)."""
-    newcomer = await session.get(Newcomer, (pairing.guild_id, pairing.mentee_id))
-    if newcomer is None or newcomer.github_user_id is None or not newcomer.github_verified:
+    mentee = await session.run_sync(members.current, pairing.guild_id, pairing.mentee_id)
+    if mentee.github_user_id is None or not mentee.github_verified:
         return []
     reviewed = (
         select(GitHubReview.id)
@@ -187,14 +188,14 @@ async def waiting_for_review(
             # A deleted account's review (no reviewer any more) was someone else's too.
             or_(
                 GitHubReview.reviewer_id.is_(None),
-                GitHubReview.reviewer_id != newcomer.github_user_id,
+                GitHubReview.reviewer_id != mentee.github_user_id,
             ),
         )
         .exists()
     )
     rows = await session.scalars(
         select(GitHubIssue).where(
-            GitHubIssue.author_id == newcomer.github_user_id,
+            GitHubIssue.author_id == mentee.github_user_id,
             GitHubIssue.is_pull_request.is_(True),
             GitHubIssue.state == "open",
             GitHubIssue.draft.is_(False),
@@ -280,13 +281,13 @@ async def _first_merge(
     """Celebrate the mentee's first merged pull request ever, if it was merged during this
     pairing (once per mentee: a handed-over mentee's new pairing does not repeat it)."""
     assert pairing.matched_at is not None
-    newcomer = await session.get(Newcomer, (pairing.guild_id, pairing.mentee_id))
-    if newcomer is None or newcomer.github_user_id is None or not newcomer.github_verified:
+    mentee = await session.run_sync(members.current, pairing.guild_id, pairing.mentee_id)
+    if mentee.github_user_id is None or not mentee.github_verified:
         return
     first = await session.scalar(
         select(GitHubIssue)
         .where(
-            GitHubIssue.author_id == newcomer.github_user_id,
+            GitHubIssue.author_id == mentee.github_user_id,
             GitHubIssue.is_pull_request.is_(True),
             GitHubIssue.merged.is_(True),
             GitHubIssue.removed.is_(None),

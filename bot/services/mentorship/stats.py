@@ -22,7 +22,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.config import GitHubSettings
-from bot.db.models import CheckIn, Feedback, GitHubIssue, Mentor, Newcomer, Pairing
+from bot.db.models import CheckIn, Feedback, GitHubIssue, Member, Mentor, Newcomer, Pairing
 from bot.errors import DomainError
 from bot.services.history import shown_repositories
 
@@ -225,6 +225,7 @@ def _newcomers(session: Session, github: GitHubSettings, guild_id: int) -> dict[
     over the pull requests of the verified accounts (by the author index), in the
     repositories Discord may show."""
     finished = and_(Newcomer.guild_id == guild_id, Newcomer.finished_at.is_not(None))
+    linked = and_(Member.guild_id == Newcomer.guild_id, Member.user_id == Newcomer.user_id)
     shown = list(shown_repositories(session, github))
     pulls = (
         select(
@@ -243,7 +244,9 @@ def _newcomers(session: Session, github: GitHubSettings, guild_id: int) -> dict[
             GitHubIssue.removed.is_(None),
             GitHubIssue.repository_id.in_(shown),
             GitHubIssue.author_id.in_(
-                select(Newcomer.github_user_id).where(finished, Newcomer.github_verified)
+                select(Member.github_user_id)
+                .join(Newcomer, linked)
+                .where(finished, Member.github_verified)
             ),
         )
         .subquery()
@@ -264,9 +267,11 @@ def _newcomers(session: Session, github: GitHubSettings, guild_id: int) -> dict[
         select(
             Newcomer.user_id,
             Newcomer.finished_at,
-            Newcomer.github_user_id,
-            Newcomer.github_verified,
-        ).where(finished)
+            Member.github_user_id,
+            Member.github_verified,
+        )
+        .outerjoin(Member, linked)
+        .where(finished)
     )
     for user_id, finished_at, account, verified in rows:
         assert finished_at is not None  # selected so
