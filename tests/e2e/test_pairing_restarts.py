@@ -23,7 +23,7 @@ from bot.sandbox.community import Sandbox
 from bot.sandbox.discord import Message
 from tests.conftest import new_database
 from tests.e2e.test_claims import clock, days_pass
-from tests.e2e.test_mentorship import finish, mention, mentor_joins
+from tests.e2e.test_mentorship import finish, mention, mentor_joins, run
 from tests.e2e.test_mentorship_check_ins import dms
 from tests.e2e.test_onboarding import linked, member
 
@@ -198,8 +198,9 @@ async def newcomer_finishes_at(sandbox: Sandbox, name: str, login: str, at: time
 
 async def whole_pairing(sandbox: Sandbox, between_days: Hook) -> list[str]:
     """Kofi mentors one newcomer at a time: Ada is paired with him at once, Bruno waits in
-    line until her pairing closes, three days after its 30 days. Returns the transcript of
-    the 35 days."""
+    line. Lena joins on day 15 and takes Bruno, then leaves on day 20: he is handed over,
+    back to the front of the line, until Ada's pairing closes, three days after its 30 days.
+    Returns the transcript of the 35 days."""
     transcript = Transcript(sandbox)
     await mentor_joins(sandbox, "kofi", "docs, core", capacity=1, timezone="UTC+1")
     told = await newcomer_finishes_at(sandbox, "ada", "ada-codes", timedelta(minutes=5))
@@ -248,6 +249,11 @@ async def on_day(day: int, sandbox: Sandbox, between_days: Hook) -> None:
             await sandbox.settle()
         case 14:
             await answer(sandbox, "kofi", f"Check-in, day 14 with {ada}", "No answer")
+        case 15:
+            await mentor_joins(sandbox, "lena", "docs", capacity=1, timezone="UTC+1")
+        case 20:
+            await run(sandbox, "lena", "mentor leave")
+            await sandbox.settle()
         case 21:
             await answer(sandbox, "kofi", f"Check-in, day 21 with {ada}", "Need help")
         case 28:
@@ -275,6 +281,7 @@ def said_in_thread(sandbox: Sandbox, login: str, containing: str) -> list[Messag
 
 
 ADA_THREAD = "#mentoring > Mentoring: ada-codes (#1)"
+BRUNO_THREAD = "#mentoring > Mentoring: bruno-dev"
 # (day, place, text): each of these is in exactly one line of that day and place.
 KEY_LINES = [
     (0, "#general (only kofi sees)", "You're a mentor: docs, core · UTC+1 · up to 1 mentee."),
@@ -296,6 +303,11 @@ KEY_LINES = [
     (10, ADA_THREAD, "message: by Helios | 🎉 <@ada>'s first pull request is merged"),
     (14, "DM kofi", "message: by Helios | **Check-in, day 14 with <@ada>**"),
     (14, "DM kofi", "Noted. A friendly nudge in your thread may help"),
+    (15, "#general (only lena sees)", "You're a mentor: docs · UTC+1 · up to 1 mentee."),
+    (15, f"{BRUNO_THREAD} (#2)", "message: by Helios | 👋 <@bruno>, meet <@lena>"),
+    (17, "DM lena", "message: by Helios | **Check-in, day 2 with <@bruno>**"),
+    (20, "DM bruno", "Your mentor <@lena> has had to step back from mentoring. You keep your"),
+    (20, "#mentors", "A newcomer is waiting for a mentor (1 waiting in all)"),
     (21, "DM kofi", "message: by Helios | **Check-in, day 21 with <@ada>**"),
     (21, "#mentors", "<@&Organiser> <@kofi> asked for help with their mentee <@ada>"),
     (28, "DM kofi", "message: by Helios | **Check-in, day 28 with <@ada>**"),
@@ -305,7 +317,7 @@ KEY_LINES = [
     (30, f"{ADA_THREAD} (only ada sees)", "Noted! If <@kofi> clicks Extend too"),
     (33, ADA_THREAD, "message: by Helios | This pairing has closed."),
     (33, ADA_THREAD, "thread members: Helios, ada, kofi (archived)"),
-    (33, "#mentoring > Mentoring: bruno-dev (#2)", "message: by Helios | 👋 <@bruno>, meet"),
+    (33, f"{BRUNO_THREAD} (#3)", "message: by Helios | 👋 <@bruno>, meet <@kofi>"),
     (35, "DM kofi", "message: by Helios | **Check-in, day 2 with <@bruno>**"),
 ]
 
