@@ -87,6 +87,11 @@ class Mentorship(commands.Cog):
                 "doesn't exist on this server. Please tell an organiser."
             )
 
+    def organisers_only(self, interaction: discord.Interaction) -> None:
+        self.ensure_enabled()
+        if problem := organiser_problem(self.bot, interaction.user):
+            raise DomainError(problem)
+
     def _offered_areas(self) -> list[str]:
         section = self.bot.config.settings.onboarding
         return [area.name for area in section.areas] if section is not None else []
@@ -212,9 +217,7 @@ class Mentorship(commands.Cog):
     @app_commands.describe(member="The member who asked with /mentor join")
     async def approve(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
-        self.ensure_enabled()
-        if problem := organiser_problem(self.bot, interaction.user):
-            raise DomainError(problem)
+        self.organisers_only(interaction)
         async with self.bot.runtime.sessions.begin() as session:
             row = await mentorship.approve(
                 session,
@@ -308,9 +311,7 @@ class Mentorship(commands.Cog):
         mentor: discord.Member | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        self.ensure_enabled()
-        if problem := organiser_problem(self.bot, interaction.user):
-            raise DomainError(problem)
+        self.organisers_only(interaction)
         async with self.bot.runtime.sessions.begin() as session:
             pairing = await mentorship.reassign(
                 session,
@@ -399,9 +400,7 @@ class Mentorship(commands.Cog):
         self, interaction: discord.Interaction, mentor: discord.Member | None = None
     ) -> None:
         assert interaction.guild_id is not None
-        self.ensure_enabled()
-        if problem := organiser_problem(self.bot, interaction.user):
-            raise DomainError(problem)
+        self.organisers_only(interaction)
         guild_id, now = interaction.guild_id, self.bot.clock.now()
         github = self.bot.config.settings.github
         mentor_id = mentor.id if mentor is not None else None
