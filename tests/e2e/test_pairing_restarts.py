@@ -199,7 +199,8 @@ async def newcomer_finishes_at(sandbox: Sandbox, name: str, login: str, at: time
 async def whole_pairing(sandbox: Sandbox, between_days: Hook) -> list[str]:
     """Kofi mentors one newcomer at a time: Ada is paired with him at once, Bruno waits in
     line. Lena joins on day 15 and takes Bruno, then leaves on day 20: he is handed over,
-    back to the front of the line, until Ada's pairing closes, three days after its 30 days.
+    back to the front of the line, until Ada's 30 days are up and her wrap-up frees Kofi's
+    place.
     Returns the transcript of the 35 days."""
     transcript = Transcript(sandbox)
     await mentor_joins(sandbox, "kofi", "docs, core", capacity=1, timezone="UTC+1")
@@ -218,7 +219,7 @@ async def whole_pairing(sandbox: Sandbox, between_days: Hook) -> list[str]:
 
 
 async def on_day(day: int, sandbox: Sandbox, between_days: Hook) -> None:
-    """What people do on ``day`` of Ada's pairing (Bruno's starts on day 33)."""
+    """What people do on ``day`` of Ada's pairing (Bruno's with Kofi starts on day 30)."""
     github = sandbox.github.state
     ada, bruno = mention(sandbox, "ada"), mention(sandbox, "bruno")
     match day:
@@ -268,7 +269,7 @@ async def on_day(day: int, sandbox: Sandbox, between_days: Hook) -> None:
                 await sandbox.driver.submit_modal(opened, {"score": score, "words": "Thanks!"})
             await sandbox.driver.click(wrap_up, label="Extend", member=member(sandbox, "ada"))
             await sandbox.settle()
-        case 35:  # Bruno's first check-in, two days after his match on day 33
+        case 32:  # Bruno's first check-in, two days after his match on day 30
             await answer(sandbox, "kofi", f"Check-in, day 2 with {bruno}", "Talked")
 
 
@@ -315,10 +316,10 @@ KEY_LINES = [
     (30, f"{ADA_THREAD} (only ada sees)", "Thank you! Your feedback helps the next pairings."),
     (30, f"{ADA_THREAD} (only kofi sees)", "Thank you! Your feedback helps the next pairings."),
     (30, f"{ADA_THREAD} (only ada sees)", "Noted! If <@kofi> clicks Extend too"),
+    (30, f"{BRUNO_THREAD} (#3)", "message: by Helios | 👋 <@bruno>, meet <@kofi>"),
     (33, ADA_THREAD, "message: by Helios | This pairing has closed."),
     (33, ADA_THREAD, "thread members: Helios, ada, kofi (archived)"),
-    (33, f"{BRUNO_THREAD} (#3)", "message: by Helios | 👋 <@bruno>, meet <@kofi>"),
-    (35, "DM kofi", "message: by Helios | **Check-in, day 2 with <@bruno>**"),
+    (32, "DM kofi", "message: by Helios | **Check-in, day 2 with <@bruno>**"),
 ]
 
 

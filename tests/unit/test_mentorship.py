@@ -544,14 +544,17 @@ async def test_tending_ends_pauses_and_pairings_on_time_then_serves_the_queue(
     await tend(world)
     assert len(await pairings(world, "active")) == 2
     world.clock.set(ada.ends_at)
-    await tend(world)  # the wrap-up is asked; the pairing closes three days later
-    assert len(await pairings(world, "active")) == 2
+    await tend(world)  # the wrap-up is asked and Kofi's place goes to Chidi, waiting
+    assert [(p.mentee_id, p.mentor_id) for p in await pairings(world, "active")] == [
+        (ADA, KOFI),
+        (BRUNO, LENA),
+        (CHIDI, KOFI),
+    ]
     closes = ada.ends_at + 3 * DAY
     world.clock.set(closes)
     await tend(world)
     (ended,) = await pairings(world, "ended")
     assert (ended.mentee_id, ended.end_reason, ended.ended_at) == (ADA, "completed", closes)
-    # Kofi's place went to Chidi, who was waiting.
     assert [(p.mentee_id, p.mentor_id) for p in await pairings(world, "active")] == [
         (BRUNO, LENA),
         (CHIDI, KOFI),

@@ -157,7 +157,7 @@ async def test_without_a_thread_channel_the_wrap_up_goes_to_both_by_dm(world: Wo
     ]
 
 
-async def test_closing_frees_the_place_serves_the_queue_and_archives_the_thread(
+async def test_the_wrap_up_frees_the_place_and_closing_archives_the_thread(
     world: World,
 ) -> None:
     pairing = await in_thread(world)
@@ -174,7 +174,12 @@ async def test_closing_frees_the_place_serves_the_queue_and_archives_the_thread(
             now=world.clock.now(),
         )
     assert (await ask(world, BRUNO, THREADS)).place == 1
-    await at_the_end(world, pairing)
+    await at_the_end(world, pairing)  # Kofi's place goes to Bruno at once
+    assert [(p.mentee_id, p.status, p.mentor_id) for p in await pairings(world)] == [
+        (ADA, "active", KOFI),
+        (BRUNO, "active", KOFI),
+    ]
+    assert (await mentors(world))[KOFI].load == 1
     assert pairing.ends_at is not None
     world.clock.set(pairing.ends_at + 3 * DAY - timedelta(seconds=1))
     await job(world, THREADS)
@@ -291,6 +296,34 @@ async def test_both_clicking_extend_adds_the_pairing_days_and_wraps_up_again(
     ]
     with pytest.raises(DomainError, match="already been extended or closed"):
         await extend(world, extended, ADA, first_round)
+
+
+async def test_extending_takes_the_place_again_even_past_capacity(world: World) -> None:
+    pairing = await in_thread(world)
+    await mentor(world, KOFI, capacity=1, config=THREADS)
+    await newcomer(world, BRUNO)
+    await ask(world, BRUNO, THREADS)  # waits
+    await at_the_end(world, pairing)  # and takes Kofi's freed place
+    assert (await mentors(world))[KOFI].load == 1
+    await extend(world, pairing, ADA)
+    await extend(world, pairing, KOFI)
+    assert (await mentors(world))[KOFI].load == 2  # Kofi chose to go on with Ada
+    assert pairing.ends_at is not None
+    world.clock.set(pairing.ends_at + 3 * DAY)
+    await job(world, THREADS)
+    assert (await current(world, pairing.id)).status == "active"  # extended: not closed
+
+
+async def test_a_mentor_who_leaves_during_the_wrap_up_closes_the_pairing(world: World) -> None:
+    pairing = await in_thread(world)
+    await mentor(world, LENA, config=THREADS)
+    await at_the_end(world, pairing)
+    async with world.sessions.begin() as session:
+        assert await mentorship.leave(session, THREADS, GUILD, KOFI, world.clock.now()) == 0
+    closed = await current(world, pairing.id)
+    assert (closed.status, closed.end_reason) == ("ended", "completed")
+    assert [p.mentee_id for p in await pairings(world, "active")] == []  # nobody new for Ada
+    assert (await mentors(world))[KOFI].load == 0
 
 
 async def test_one_click_alone_lets_the_pairing_close(world: World) -> None:

@@ -184,9 +184,7 @@ async def pause(
         for pairing in await _active_pairings(session, guild_id, user_id)
         if until is None or (pairing.ends_at is not None and until > pairing.ends_at)
     ]
-    for pairing in outlasted:
-        await hand_over(session, settings, pairing, "paused", now)
-    return len(outlasted)
+    return await _step_back(session, settings, outlasted, "paused", now)
 
 
 def parse_until(text: str, now: datetime) -> datetime:
@@ -223,12 +221,26 @@ async def leave(
     """Stop mentoring; each current mentee is handed over. Returns how many were."""
     row = await _mentor(session, guild_id, user_id)
     row.status, row.paused_until = "left", None
-    pairings = await _active_pairings(session, guild_id, user_id)
     # Each mentee is matched at once where someone has room; leaving frees no place for
     # anyone else, so the queue has nothing new to take.
+    return await _step_back(
+        session, settings, await _active_pairings(session, guild_id, user_id), "mentor_left", now
+    )
+
+
+async def _step_back(
+    session: AsyncSession, settings: Settings, pairings: list[Pairing], why: str, now: datetime
+) -> int:
+    """The mentor of ``pairings`` steps back: a pairing wrapping up, its time over, just
+    closes; any other mentee is handed over. Returns how many were."""
+    handed_over = 0
     for pairing in pairings:
-        await hand_over(session, settings, pairing, "mentor_left", now)
-    return len(pairings)
+        if pairing.wrapped_up_at is not None:
+            await _end(session, pairing, "completed", now)
+        else:
+            await hand_over(session, settings, pairing, why, now)
+            handed_over += 1
+    return handed_over
 
 
 async def member_left(
@@ -647,8 +659,29 @@ async def close(
 async def _end(session: AsyncSession, pairing: Pairing, why: str, now: datetime) -> None:
     pairing.status, pairing.ended_at, pairing.end_reason = "ended", now, why
     await session.flush()
-    if pairing.mentor_id is not None:
+    if pairing.mentor_id is not None and pairing.wrapped_up_at is None:
         await _free_place(session, pairing.guild_id, pairing.mentor_id)
+
+
+async def free_place_at_wrap_up(
+    session: AsyncSession, settings: Settings, pairing: Pairing, now: datetime
+) -> None:
+    """A pairing's time is up: its mentor's place goes to whoever waits longest at once,
+    not days later when it closes (the wait counts against the 72 hours no mentee should go
+    without a mentor)."""
+    assert pairing.mentor_id is not None
+    await _free_place(session, pairing.guild_id, pairing.mentor_id)
+    await serve_queue(session, settings, pairing.guild_id, now)
+
+
+async def take_place_again(session: AsyncSession, pairing: Pairing) -> None:
+    """Both chose to go on: the mentor's place is theirs again, past capacity if it has
+    been given away meanwhile (the mentor chose it)."""
+    await session.execute(
+        update(Mentor)
+        .where(Mentor.guild_id == pairing.guild_id, Mentor.user_id == pairing.mentor_id)
+        .values(load=Mentor.load + 1)
+    )
 
 
 async def tend(session: AsyncSession, settings: Settings, guild_id: int, now: datetime) -> None:

@@ -3,9 +3,10 @@
 
 On ``ends_at`` both are asked, where they talk (the pairing's thread, or a direct message to
 each), for feedback (a score from 1 to 5 and a few words, seen by organisers only) and
-whether to go on: when both click Extend, the pairing runs another ``pairing_days``. Without
-that it closes ``wrap_up_days`` later: the mentor's place frees, the queue is served and the
-thread is archived (it stays readable, and a message reopens it). Everything is computed
+whether to go on: when both click Extend, the pairing runs another ``pairing_days``. The
+mentor's place frees at the wrap-up, for whoever waits longest; extending takes it again.
+Without that the pairing closes ``wrap_up_days`` later and its thread is archived (it stays
+readable, and a message reopens it). Everything is computed
 from the pairing's row by the feature's periodic job, and each message is promised with a
 key naming the pairing and the end date it is about, so an extended pairing wraps up again.
 """
@@ -24,8 +25,10 @@ from bot.outbox import promise
 from bot.services.mentorship import (
     NAME,
     close,
+    free_place_at_wrap_up,
     program_settings,
     say_to_pair,
+    take_place_again,
     thread_of,
 )
 from bot.text import timestamp
@@ -103,6 +106,7 @@ async def _wrap_up(
         now=now,
     )
     if sent:
+        await free_place_at_wrap_up(session, settings, pairing, now)
         pairing.wrapped_up_at = now
         pairing.mentor_extends = pairing.mentee_extends = False
 
@@ -224,6 +228,7 @@ async def extend(
     if not all(both):
         return f"Noted! If <@{other}> clicks Extend too, you go on for {days} more days."
     assert pairing.ends_at is not None
+    await take_place_again(session, pairing)
     pairing.ends_at += timedelta(days=days)
     pairing.wrapped_up_at = None
     pairing.mentor_extends = pairing.mentee_extends = False
