@@ -122,9 +122,10 @@ def plain(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
 
+# In this test's database only: tests on other databases of the server run beside it.
 INSERT_WAITING = (
     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-    "AND query LIKE 'INSERT INTO webhook_deliveries%'"
+    "AND query LIKE 'INSERT INTO webhook_deliveries%' AND datname = current_database()"
 )
 
 
@@ -166,9 +167,12 @@ async def test_a_signal_while_migrating_stops_cleanly(
         await transaction.start()
         await other.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_ID)
         async with web(write_config(), database_url) as child:
+            # This database's lock only: tests on other databases of the same server wait
+            # for their own migration locks at the same time.
             await until(
                 other,
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 "the web process waiting to migrate",
             )
             child.process.send_signal(sig)
