@@ -412,6 +412,38 @@ def test_facts_at_the_same_second_are_read_in_a_fixed_order() -> None:
     assert waits_of(pull(draft=True), *ready) == [("review", "maintainers", 10, 10, "answered")]
 
 
+def test_the_examples_of_the_docs() -> None:
+    """docs/sla.md: a triage missed by two hours, and two review cycles with a wait on the
+    author between them and an hour in draft."""
+    template = event("labeled", 0, AUTHOR, "needs triage")
+    by_a_bot = event("labeled", 5 / 60, HELPER, "area: docs")
+    (triage,) = waits(
+        history(issue(), template, by_a_bot, event("labeled", 26, MARTA, "bug")), RULES
+    )
+    assert waited(triage, WALL_CLOCK, at(99)) == 26 * HOUR
+    assert due_at(triage, 24 * HOUR, WALL_CLOCK) == at(24)
+
+    opened = Item(True, AUTHOR, "NONE", at(1))  # Monday 10:00
+    facts = (
+        review(24, MARTA, "CHANGES_REQUESTED"),  # Tuesday 09:00
+        event("pushed", 77, AUTHOR),  # Thursday 14:00
+        event("converted_to_draft", 78, AUTHOR),
+        event("ready_for_review", 96, AUTHOR),  # Friday 09:00
+        review(99, LENA, "APPROVED", "NONE"),
+    )
+    first, on_author, second = waits(history(opened, *facts), RULES)
+    assert [waited(w, WALL_CLOCK, at(200)) / HOUR for w in (first, on_author, second)] == [
+        23,
+        53,
+        4,
+    ]
+    assert [w.waiting_on for w in (first, on_author, second)] == [
+        "maintainers",
+        "author",
+        "maintainers",
+    ]
+
+
 # Any history: the waits follow each other without overlapping, and only the last runs.
 KINDS = [
     "labeled", "unlabeled", "assigned", "closed", "reopened", "merged", "pushed",

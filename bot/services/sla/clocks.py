@@ -184,6 +184,9 @@ _ORDER = {
     "converted_to_draft": 5,
 }
 
+# The kinds of event the clocks read.
+READS = frozenset(_ORDER)
+
 
 def _steps(history: History) -> list[_Step]:
     steps = [
