@@ -255,9 +255,11 @@ def _keyed(
 
 
 def _items(session: Session, condition: ColumnElement[bool]) -> dict[Key, _Record]:
-    author = aliased(GitHubUser)
+    author, people = aliased(GitHubUser), People()
     found: dict[Key, _Record] = {}
-    for issue in session.execute(
+    # Plain rows from the connection, unpacked by position: the ORM's row handling would cost
+    # more than the clocks themselves on thousands of items.
+    for row in session.connection().execute(
         select(
             GitHubIssue.repository_id,
             GitHubIssue.number,
@@ -265,30 +267,40 @@ def _items(session: Session, condition: ColumnElement[bool]) -> dict[Key, _Recor
             GitHubIssue.html_url,
             GitHubIssue.is_pull_request,
             GitHubIssue.draft,
-            GitHubIssue.author_id,
             GitHubIssue.author_association,
             GitHubIssue.created_at,
+            GitHubIssue.author_id,
             author.login,
             author.is_bot,
         )
         .outerjoin(author, author.id == GitHubIssue.author_id)
         .where(condition)
     ):
-        person = Person(issue.author_id, issue.login, bool(issue.is_bot))
-        item = Item(
-            issue.is_pull_request, person, issue.author_association, issue.created_at, issue.draft
-        )
-        key = (issue.repository_id, issue.number)
-        found[key] = _Record(*key, issue.title, issue.html_url, item)
+        repository_id, number, title, html_url, is_pull, draft, association, created_at = row[:8]
+        author_id, login, is_bot = row[8:]
+        opener = _person(people, author_id, login, is_bot)
+        item = Item(is_pull, opener, association, created_at, draft)
+        found[repository_id, number] = _Record(repository_id, number, title, html_url, item)
+    return found
+
+
+People = dict[int | None, Person]
+
+
+def _person(people: People, user_id: int | None, login: str | None, is_bot: bool | None) -> Person:
+    """One Person per account, however often it appears."""
+    found = people.get(user_id)
+    if found is None:
+        found = people[user_id] = Person(user_id, login, bool(is_bot))
     return found
 
 
 def _add_facts(session: Session, records: dict[Key, _Record]) -> None:
     """The events the clocks read, the comments and the reviews of these items."""
-    who = aliased(GitHubUser)
+    who, people, connection = aliased(GitHubUser), People(), session.connection()
     kinds = sorted(READS | {"transferred"})
     for condition in _keyed(GitHubIssueEvent, records):
-        for event in session.execute(
+        for event in connection.execute(
             select(
                 GitHubIssueEvent.repository_id,
                 GitHubIssueEvent.number,
@@ -302,44 +314,44 @@ def _add_facts(session: Session, records: dict[Key, _Record]) -> None:
             .outerjoin(who, who.id == GitHubIssueEvent.actor_id)
             .where(condition, GitHubIssueEvent.kind.in_(kinds))
         ):
-            actor = Person(event.actor_id, event.login, bool(event.is_bot))
-            records[event.repository_id, event.number].events.append(
-                Event(event.kind, event.occurred_at, actor, event.subject)
-            )
+            repository_id, number, kind, subject, occurred_at, actor_id, login, is_bot = event
+            actor = _person(people, actor_id, login, is_bot)
+            records[repository_id, number].events.append(Event(kind, occurred_at, actor, subject))
     for condition in _keyed(GitHubComment, records):
-        for comment in session.execute(
+        for comment in connection.execute(
             select(
                 GitHubComment.repository_id,
                 GitHubComment.number,
                 GitHubComment.created_at,
-                GitHubComment.author_id,
                 GitHubComment.author_association,
+                GitHubComment.author_id,
                 who.login,
                 who.is_bot,
             )
             .outerjoin(who, who.id == GitHubComment.author_id)
             .where(condition)
         ):
-            writer = Person(comment.author_id, comment.login, bool(comment.is_bot))
-            records[comment.repository_id, comment.number].comments.append(
-                Comment(comment.created_at, writer, comment.author_association)
-            )
+            repository_id, number, created_at, association, author_id, login, is_bot = comment
+            writer = _person(people, author_id, login, is_bot)
+            records[repository_id, number].comments.append(Comment(created_at, writer, association))
     for condition in _keyed(GitHubReview, records):
-        for review in session.execute(
+        for review in connection.execute(
             select(
                 GitHubReview.repository_id,
                 GitHubReview.number,
                 GitHubReview.submitted_at,
-                GitHubReview.reviewer_id,
                 GitHubReview.author_association,
                 GitHubReview.state,
+                GitHubReview.reviewer_id,
                 who.login,
                 who.is_bot,
             )
             .outerjoin(who, who.id == GitHubReview.reviewer_id)
             .where(condition)
         ):
-            reviewer = Person(review.reviewer_id, review.login, bool(review.is_bot))
-            records[review.repository_id, review.number].reviews.append(
-                Review(review.submitted_at, reviewer, review.author_association, review.state)
+            repository_id, number, submitted_at, association, state, reviewer_id = review[:6]
+            login, is_bot = review[6:]
+            reviewer = _person(people, reviewer_id, login, is_bot)
+            records[repository_id, number].reviews.append(
+                Review(submitted_at, reviewer, association, state)
             )
