@@ -206,6 +206,15 @@ def test_a_reopened_issue_that_was_never_answered_waits_again() -> None:
     ]
 
 
+def test_an_answer_while_closed_is_kept_when_the_issue_is_reopened() -> None:
+    facts = (
+        event("closed", 2, AUTHOR),
+        comment(3, MARTA),  # "Why close it? Looks like a real bug."
+        event("reopened", 4, AUTHOR),
+    )
+    assert waits_of(issue(), *facts) == [("triage", "maintainers", 0, 2, "withdrawn")]
+
+
 # --- review ---------------------------------------------------------------------------------
 
 
@@ -402,6 +411,29 @@ def test_a_reopened_pull_request_waits_again_on_whom_it_waited() -> None:
     # Closed by a maintainer, it was answered: reopening keeps that answer.
     answered = (event("closed", 6, MARTA), event("reopened", 30, AUTHOR))
     assert waits_of(pull(), *answered) == [("review", "maintainers", 0, 6, "answered")]
+
+
+def test_what_happens_while_a_pull_request_is_closed_decides_on_whom_it_waits_reopened() -> None:
+    asked = (
+        event("closed", 2, AUTHOR),
+        review(3, MARTA, "CHANGES_REQUESTED"),
+        event("reopened", 4, AUTHOR),
+    )
+    assert waits_of(pull(), *asked) == [
+        ("review", "maintainers", 0, 2, "withdrawn"),
+        ("review", "author", 4, None, None),
+    ]
+    answered = (
+        review(1, MARTA, "CHANGES_REQUESTED"),
+        event("closed", 2, AUTHOR),
+        event("pushed", 3, AUTHOR),
+        event("reopened", 4, AUTHOR),
+    )
+    assert waits_of(pull(), *answered) == [
+        ("review", "maintainers", 0, 1, "answered"),
+        ("review", "author", 1, 2, "closed"),
+        ("review", "maintainers", 4, None, None),
+    ]
 
 
 def test_facts_at_the_same_second_are_read_in_a_fixed_order() -> None:

@@ -274,18 +274,21 @@ def _triage_waits(history: History, rules: Rules) -> list[Wait]:
     item = history.item
     clock = _Clock("triage")
     clock.start("maintainers", item.created_at)
-    # A reopened issue waits again only if its wait ended unanswered: it keeps its first answer.
-    waits_when_reopened = False
+    # Until its first answer (which a reopened issue keeps, even one given while it was
+    # closed); a wait that ended unanswered starts again when it is reopened.
+    unanswered = True
     for step in _steps(history):
-        if step.kind == "closed" and clock.current is not None:
-            outcome = _closing(step, item.author)
-            clock.finish(step.at, outcome)
-            waits_when_reopened = outcome != "answered"
-        elif step.kind == "reopened" and waits_when_reopened and clock.current is None:
-            clock.start("maintainers", step.at)
-            waits_when_reopened = False
-        elif clock.current is not None and _triages(step, item, rules):
+        if step.kind == "closed":
+            if clock.current is not None:
+                outcome = _closing(step, item.author)
+                clock.finish(step.at, outcome)
+                unanswered = outcome != "answered"
+        elif step.kind == "reopened":
+            if unanswered and clock.current is None:
+                clock.start("maintainers", step.at)
+        elif unanswered and _triages(step, item, rules):
             clock.finish(step.at, "answered")
+            unanswered = False
     return clock.all()
 
 
@@ -308,11 +311,21 @@ def _review_waits(history: History, rules: Rules) -> list[Wait]:
     changes = [s.kind for s in steps if s.kind in ("ready_for_review", "converted_to_draft")]
     draft = changes[0] == "ready_for_review" if changes else item.draft
     is_open = True
+    # Whose turn it is by the rules, open or closed; a wait runs on them while the pull
+    # request is open (on the maintainers, paused while it is a draft).
+    turn: Party | None = None if draft else "maintainers"
     clock = _Clock("review")
-    if not draft:
-        clock.start("maintainers", item.created_at)
-    # On whom a reopened pull request waits again: on whom it waited, unanswered, when closed.
-    reopens_on: Party | None = None
+    if turn is not None:
+        clock.start(turn, item.created_at)
+
+    def hand(to: Party | None, at: datetime) -> None:
+        """The turn passes: the running wait is answered, and the next one starts."""
+        nonlocal turn
+        clock.finish(at, "answered")
+        turn = to
+        if to is not None and is_open and not (to == "maintainers" and draft):
+            clock.start(to, at)
+
     for step in steps:
         kind, by = step.kind, step.by
         if kind == "converted_to_draft":
@@ -323,33 +336,29 @@ def _review_waits(history: History, rules: Rules) -> list[Wait]:
             draft = False
             if clock.waiting_on("maintainers"):
                 clock.resume(step.at)
-            elif is_open:
-                clock.finish(step.at, "answered")  # a wait on the author ends: it asks again
-                clock.start("maintainers", step.at)
+            else:
+                hand("maintainers", step.at)  # it asks for review, whoever's turn it was
         elif kind in ("pushed", "review_requested"):
             # The author's answer to requested changes: a new review clock.
-            if clock.waiting_on("author") and not _other_than(by, author):
-                clock.finish(step.at, "answered")
-                if not draft:
-                    clock.start("maintainers", step.at)
+            if turn == "author" and not _other_than(by, author):
+                hand("maintainers", step.at)
         elif kind in ("review", "comment") and _says(step, author, rules):
-            if clock.waiting_on("maintainers"):
-                clock.finish(step.at, "answered")
-            if step.state == "CHANGES_REQUESTED" and is_open and not clock.waiting_on("author"):
-                clock.start("author", step.at)
+            changes_requested = step.state == "CHANGES_REQUESTED"
+            if turn == "maintainers" or (changes_requested and turn is None):
+                hand("author" if changes_requested else None, step.at)
         elif kind == "merged":
-            if clock.waiting_on("maintainers") and _acts(by, author):
-                clock.finish(step.at, "answered")  # merged by someone else: a review
+            if turn == "maintainers" and _acts(by, author):
+                hand(None, step.at)  # merged by someone else: a review
         elif kind == "closed":
             is_open = False
-            outcome = _closing(step, author) if clock.waiting_on("maintainers") else "closed"
-            party = clock.finish(step.at, outcome)
-            reopens_on = party if outcome != "answered" else None
+            outcome = _closing(step, author) if turn == "maintainers" else "closed"
+            clock.finish(step.at, outcome)
+            if outcome == "answered":
+                turn = None
         elif kind == "reopened":
             is_open = True
-            if reopens_on == "author" or (reopens_on == "maintainers" and not draft):
-                clock.start(reopens_on, step.at)
-            reopens_on = None
+            if turn is not None and not (turn == "maintainers" and draft):
+                clock.start(turn, step.at)
     return clock.all()
 
 
