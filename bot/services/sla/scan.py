@@ -4,7 +4,7 @@ current waits, and the share of waits met within target, measured by the clocks 
 history of the items concerned.
 
 Every query searches an index (tests/unit/test_sla_scan.py holds SQLite's plans to it): the
-items by state or by update time (migration 0015), then their events, comments and reviews by
+items by state or by update time (migration 0016), then their events, comments and reviews by
 (repository, number), never a repository's whole history. Both are plain reads of a
 synchronous Session (bot/db/reader.py), so a scan of thousands of items runs off the event
 loop: ``await runtime.read(lambda session: open_waits(session, settings, now))``.
