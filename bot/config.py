@@ -13,11 +13,12 @@ import re
 import tomllib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import unquote_plus
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -329,6 +330,63 @@ class MentorshipSettings(Section):
         return sorted(set(days))
 
 
+class SlaRepository(Section):
+    """Targets of one repository other than the section's (None: the section's)."""
+
+    name: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    triage_hours: int | None = Field(default=None, ge=1)
+    review_hours: int | None = Field(default=None, ge=1)
+
+
+class SlaSettings(Section):
+    """Service levels for maintainers: issues triaged and pull requests reviewed within a
+    target (docs/sla.md)."""
+
+    # Where the maintainers hear about items nearing or past their target.
+    triage_channel_id: ChannelId
+    # Hours from an issue's opening to its first maintainer action, and from a pull request
+    # asking for review to a maintainer's review.
+    triage_hours: int = Field(default=24, ge=1)
+    review_hours: int = Field(default=48, ge=1)
+    # Other targets for some repositories.
+    repositories: list[SlaRepository] = []
+    # Labels that bots or issue templates add: adding one is not triage.
+    automatic_labels: list[str] = []
+    # Count only Monday to Friday, less holidays, in time_zone.
+    business_days: bool = False
+    time_zone: str = "UTC"
+    holidays: list[date] = []
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"unknown time zone {name[:60]!r}: expected an IANA name such as "
+                '"Europe/Berlin" or "America/Sao_Paulo"'
+            ) from None
+        return name
+
+    @field_validator("repositories")
+    @classmethod
+    def _each_once(cls, repositories: list[SlaRepository]) -> list[SlaRepository]:
+        names = [r.name.lower() for r in repositories]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"{', '.join(twice)} listed more than once")
+        return repositories
+
+    def targets(self, full_name: str) -> tuple[timedelta, timedelta]:
+        """The triage and the review target of a repository."""
+        own = next((r for r in self.repositories if r.name.lower() == full_name.lower()), None)
+        triage, review = (own.triage_hours, own.review_hours) if own else (None, None)
+        return (
+            timedelta(hours=triage or self.triage_hours),
+            timedelta(hours=review or self.review_hours),
+        )
+
+
 class Settings(Section):
     discord: DiscordSettings
     web: WebSettings = WebSettings()
@@ -342,6 +400,22 @@ class Settings(Section):
     celebrations: CelebrationSettings | None = None
     announcements: AnnouncementSettings | None = None
     mentorship: MentorshipSettings | None = None
+    sla: SlaSettings | None = None
+
+    @field_validator("sla")
+    @classmethod
+    def _measured_repositories_followed(
+        cls, sla: SlaSettings | None, info: ValidationInfo
+    ) -> SlaSettings | None:
+        github = info.data.get("github")  # absent if [github] is invalid, named already
+        if sla is None or github is None:
+            return sla
+        if unfollowed := [r.name for r in sla.repositories if not github.follows(r.name)]:
+            raise ValueError(
+                f"repositories: {', '.join(unfollowed)} not followed (list it in "
+                "github.repositories, or in github.organization with include/exclude)"
+            )
+        return sla
 
 
 class Secrets(BaseModel):
@@ -602,8 +676,11 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, date):  # a TOML local date
+        return value.isoformat()
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, dict):  # TOML has no null: a key left unset is left out
+        shown = [f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None]
+        return "{ " + ", ".join(shown) + " }"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

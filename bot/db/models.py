@@ -169,6 +169,13 @@ class GitHubIssue(Base):
     # "deleted" or "transferred": once set it stays, so a late delivery cannot revive the issue.
     removed: Mapped[str | None] = mapped_column(String(16))
 
+    __table_args__ = (
+        # The service-level scan reads the open items, and the share met within target those
+        # updated lately too (bot/services/sla/scan.py).
+        Index("ix_github_issues_state", "state"),
+        Index("ix_github_issues_updated_at", "updated_at"),
+    )
+
 
 class GitHubReview(Base):
     __tablename__ = "github_reviews"

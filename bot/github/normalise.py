@@ -62,7 +62,10 @@ _CLOSING_REFERENCE = re.compile(
 )
 
 # Issue-event names as the REST API spells them -> our kinds (webhook actions use the same
-# words except "converted_to_draft").
+# words except "converted_to_draft"). New commits on a pull request are "pushed": the webhook
+# action "synchronize" says so for every push, while the REST issue events name only force
+# pushes ("head_ref_force_pushed"); plain pushes are timeline events, which the backfill does
+# not read.
 EVENT_KINDS = {
     "labeled": "labeled",
     "unlabeled": "unlabeled",
@@ -76,6 +79,8 @@ EVENT_KINDS = {
     "closed": "closed",
     "reopened": "reopened",
     "merged": "merged",
+    "synchronize": "pushed",
+    "head_ref_force_pushed": "pushed",
 }
 
 
@@ -614,11 +619,24 @@ def _issue_delivery(payload: _Object, changes: Changes) -> None:
             if new_issue is not None and new_repository is not None:
                 repository = _repository(new_repository)
                 changes.repositories.append(repository)
-                changes.issues.append(_issue(new_issue, repository.id))
+                moved = _issue(new_issue, repository.id)
+                changes.issues.append(moved)
+                # The new issue remembers where it came from ("<repository id>#<number>"),
+                # so that it keeps its history and its original opening time.
+                changes.events.append(
+                    EventRecord(
+                        repository.id,
+                        moved.number,
+                        "transferred",
+                        f"{repository_id}#{issue.number}",
+                        moved.updated_at,
+                        sender,
+                    )
+                )
         return
 
     kind = EVENT_KINDS.get(action or "")
-    if kind is None:  # opened, edited, synchronize: the snapshot is all there is
+    if kind is None:  # opened, edited: the snapshot is all there is
         return
     if kind == "closed" and issue.merged_at is not None:
         merger = issue.merged_by or sender

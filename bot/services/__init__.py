@@ -16,6 +16,7 @@ from bot.services import (
     retention,
 )
 from bot.services.mentorship.feature import FEATURE as MENTORSHIP
+from bot.services.sla.feature import FEATURE as SLA
 
 FEATURES: tuple[Feature, ...] = (
     admin.FEATURE,
@@ -23,5 +24,6 @@ FEATURES: tuple[Feature, ...] = (
     onboarding.FEATURE,
     announcements.FEATURE,
     MENTORSHIP,
+    SLA,
     retention.FEATURE,
 )

@@ -160,7 +160,8 @@ def scenario(github: GitHubSimulator, clock: ManualClock) -> datetime:
     step()
     state.review_comment(REPO, 2, "maintainer", "rename this")
     step()
-    state.push_commits(REPO, 2, actor="newbie")
+    # A rebase: GitHub lists a force push among the issue events, so the backfill sees it too.
+    state.push_commits(REPO, 2, actor="newbie", force=True)
     step()
     state.submit_review(REPO, 2, "maintainer", "APPROVED", "LGTM")
     step()
@@ -239,6 +240,7 @@ async def test_a_first_contribution_is_normalised(
         (1, "assigned"),
         (2, "ready_for_review"),
         (2, "review_requested"),
+        (2, "pushed"),
         (2, "closed"),
         (2, "merged"),
         (1, "closed"),
@@ -263,7 +265,7 @@ async def test_out_of_order_and_duplicate_deliveries_converge(
     await post_in_order(github, clock, deliveries)
     await settled(runtime.sessions)
     in_order = await history(runtime.sessions)
-    assert len(in_order["github_issue_events"]) == 9
+    assert len(in_order["github_issue_events"]) == 10
 
     for seed in (1, 2):
         await forget_everything(runtime.sessions)

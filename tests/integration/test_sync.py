@@ -172,11 +172,35 @@ async def test_a_full_sync_writes_the_normalised_history(
     # The REST list also has the COMMENTED review wrapping the single review comment.
     assert [r.state for r in reviews] == ["CHANGES_REQUESTED", "COMMENTED", "APPROVED"]
     assert [(c.kind, c.number) for c in comments] == [("issue", 1), ("review", 2)]
-    assert len(events) == 9
+    assert len(events) == 10
     # One page per listing: the minimum.
     assert (sim.counter.by_route[ISSUES], sim.counter.by_route[PULLS]) == (1, 1)
     assert sim.counter.by_route[EVENTS] == 1
     assert stats.total_items >= 2 + 1 + 10
+
+
+async def test_the_backfill_sees_force_pushes_and_not_plain_ones(
+    sim: GitHubSimulator, clock: ManualClock, sessions: async_sessionmaker[AsyncSession], sync: Any
+) -> None:
+    """A plain push is only in the pull request's timeline, which the backfill does not read:
+    its webhook is the one way it reaches the history (docs/ingestion.md)."""
+    sim.state.create_repo(REPO)
+    sim.state.open_pull(REPO, "dave", "Fix")
+    clock.advance(timedelta(minutes=1))
+    sim.state.push_commits(REPO, 1, actor="dave")
+    clock.advance(timedelta(minutes=1))
+    sim.state.push_commits(REPO, 1, actor="dave", force=True)
+    await sync()
+
+    async with sessions() as session:
+        pushes = (
+            await session.execute(
+                select(GitHubIssueEvent.occurred_at, GitHubIssueEvent.actor_id).where(
+                    GitHubIssueEvent.kind == "pushed"
+                )
+            )
+        ).all()
+    assert [tuple(push) for push in pushes] == [(clock.now(), sim.state.user("dave").id)]
 
 
 @pytest.mark.parametrize("event_first", [False, True])

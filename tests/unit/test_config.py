@@ -6,6 +6,7 @@ import re
 import tempfile
 import typing
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -197,6 +198,65 @@ def test_secret_in_file_is_refused_once_with_its_variable(
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
     assert any(expected in p for p in problems(write(tmp_path, text)))
+
+
+SLA = "[discord]\nguild_id = 1\n[github]\nrepositories = ['acme/widgets']\n[sla]\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SLA, "sla.triage_channel_id: required value is missing"),
+        (
+            SLA + "triage_channel_id = 2\ntime_zone = 'Europe/Atlantis'\n",
+            "sla.time_zone: unknown time zone 'Europe/Atlantis': expected an IANA name such as "
+            '"Europe/Berlin" or "America/Sao_Paulo"',
+        ),
+        (
+            SLA + "triage_channel_id = 2\ntime_zone = '../../etc/passwd'\n",
+            "sla.time_zone: unknown time zone '../../etc/passwd'",
+        ),
+        (SLA + "triage_channel_id = 2\ntriage_hours = 0\n", "sla.triage_hours: input should be"),
+        (
+            SLA + "triage_channel_id = 2\nholidays = ['christmas']\n",
+            "sla.holidays.0: input should be a valid date",
+        ),
+        (
+            SLA + "triage_channel_id = 2\n[[sla.repositories]]\nname = 'acme/gadgets'\n",
+            "sla: repositories: acme/gadgets not followed (list it in github.repositories",
+        ),
+        (
+            SLA + "triage_channel_id = 2\n[[sla.repositories]]\nname = 'acme/widgets'\n"
+            "[[sla.repositories]]\nname = 'ACME/Widgets'\n",
+            "sla.repositories: acme/widgets listed more than once",
+        ),
+        (
+            SLA + "triage_channel_id = 2\n[[sla.repositories]]\nname = 'acme/widgets'\n"
+            "review_hours = -1\n",
+            "sla.repositories.0.review_hours: input should be greater than or equal to 1",
+        ),
+    ],
+)
+def test_bad_service_levels_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    assert any(expected in p for p in problems(write(tmp_path, text)))
+
+
+def test_service_level_targets_per_repository(tmp_path: Path) -> None:
+    text = (
+        SLA + "triage_channel_id = 2\ntime_zone = 'America/Sao_Paulo'\n"
+        "holidays = [2026-12-25]\n"
+        "[[sla.repositories]]\nname = 'Acme/Widgets'\ntriage_hours = 12\n"
+    )
+    sla = load_config(write(tmp_path, text), {}).settings.sla
+    assert sla is not None
+    hours = timedelta(hours=1)
+    assert sla.targets("acme/widgets") == (12 * hours, 48 * hours)  # review: the default
+    assert sla.targets("acme/gadgets") == (24 * hours, 48 * hours)
+    assert (sla.time_zone, sla.holidays, sla.business_days) == (
+        "America/Sao_Paulo",
+        [date(2026, 12, 25)],
+        False,
+    )
 
 
 def test_only_followed_repositories_are_shown_and_private_ones_when_listed() -> None:

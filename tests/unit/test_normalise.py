@@ -176,6 +176,45 @@ def test_draft_transitions_and_review_requests(world: World) -> None:
     assert [u.id for u in requested.issues[0].requested_reviewers or ()] == [maintainer.id]
 
 
+def test_a_push_to_a_pull_request_is_an_event_by_the_pusher(world: World) -> None:
+    """``synchronize``: new commits on the head branch, which restart a review clock."""
+    world.state.open_pull(REPO, "dave", "Fix")
+    pushed_at = world.tick()
+    world.state.push_commits(REPO, 1, actor="dave")
+    changes = parse_delivery(*world.last())
+
+    (event,) = changes.events
+    assert (event.kind, event.subject, event.occurred_at) == ("pushed", "", pushed_at)
+    assert event.actor is not None
+    assert event.actor.login == "dave"
+    assert changes.issues[0].updated_at == pushed_at
+
+
+def test_the_rest_api_knows_only_force_pushes(world: World) -> None:
+    """The repository's issue events list a force push (as the webhook's push: one row) and
+    no plain push, which only the timeline shows."""
+    world.state.open_pull(REPO, "dave", "Fix")
+    world.tick()
+    world.state.push_commits(REPO, 1, actor="dave")
+    world.tick()
+    world.state.push_commits(REPO, 1, actor="dave", force=True)
+    webhook = parse_delivery(*world.last()).events[0]
+
+    rest = [
+        parse_issue_event(world.state.render.issue_event(world.repo, e, with_issue=True), 7)
+        for e in world.repo.events
+    ]
+    assert [e.event for e in world.repo.events] == ["head_ref_force_pushed"]
+    (event,) = rest
+    assert event is not None
+    assert (event.kind, event.subject, event.occurred_at) == (
+        webhook.kind,
+        webhook.subject,
+        webhook.occurred_at,
+    )
+    assert event.actor == webhook.actor
+
+
 def test_review_is_parsed_with_upper_case_state(world: World) -> None:
     world.state.open_pull(REPO, "dave", "Fix")
     world.state.submit_review(REPO, 1, "maintainer", "APPROVED", "LGTM")
@@ -218,6 +257,17 @@ def test_transfer_removes_the_old_issue_and_adds_the_new_one(world: World) -> No
         (world.repo.id, 1),
         (gadgets.id, 1),
     ]
+    # The new issue names its origin, so it keeps its history and opening time there.
+    (moved,) = changes.events
+    assert (moved.repository_id, moved.number, moved.kind, moved.subject) == (
+        gadgets.id,
+        1,
+        "transferred",
+        f"{world.repo.id}#1",
+    )
+    assert moved.occurred_at == changes.issues[1].updated_at
+    assert moved.actor is not None
+    assert moved.actor.login == "maintainer"
 
 
 def test_repository_rename_and_installation(world: World) -> None:

@@ -687,16 +687,20 @@ class GitHubState:
         )
         return issue
 
-    def push_commits(self, full_name: str, number: int, *, actor: str, count: int = 1) -> str:
-        """New commits on the head branch; returns the new head sha."""
+    def push_commits(
+        self, full_name: str, number: int, *, actor: str, count: int = 1, force: bool = False
+    ) -> str:
+        """New commits on the head branch; returns the new head sha. GitHub records a force
+        push as an issue event too ("head_ref_force_pushed"); a plain push only in the
+        timeline."""
         repo, (issue, pull) = self.repo(full_name), self.pull(full_name, number)
-        before = pull.head_sha
+        before, sender = pull.head_sha, self.user(actor)
         pull.commits += count
         pull.head_sha = _sha(repo.id, number, pull.commits)
         issue.updated_at = self.now()
-        self._issue_webhook(
-            repo, issue, "synchronize", self.user(actor), before=before, after=pull.head_sha
-        )
+        if force:
+            self._record(repo, issue, sender, "head_ref_force_pushed")
+        self._issue_webhook(repo, issue, "synchronize", sender, before=before, after=pull.head_sha)
         return pull.head_sha
 
     def request_review(self, full_name: str, number: int, reviewer: str, *, actor: str) -> Issue:

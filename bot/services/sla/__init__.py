@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Service levels for maintainers (docs/sla.md): issues triaged and pull requests reviewed
+within a target, measured on the normalised GitHub history.
+
+``clocks``: the definitions, as pure functions of one item's history; ``scan``: the open
+items' current waits and the share met within target, read through indexed queries;
+``feature``: the declaration.
+"""
+
+from __future__ import annotations
+
+NAME = "sla"
