@@ -96,7 +96,10 @@ class Scheduler:
 
     async def settled(self) -> bool:
         """No job is running here and none is due (for the sandbox and tests to wait on)."""
-        return not self._running and (not self.jobs or await self._next_due() > self.clock.now())
+        # The due times first: a pass that starts during this read may already have moved
+        # its job's due time on, and is running when the read returns.
+        nothing_due = not self.jobs or await self._next_due() > self.clock.now()
+        return nothing_due and not self._running
 
     async def _take(self, job: Job) -> bool:
         now = self.clock.now()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.db.models import ScheduledJob
@@ -91,6 +93,39 @@ async def test_the_loop_sleeps_until_the_next_due_job(
         await _until(lambda: runs == ["hourly", "hourly"])
     finally:
         await scheduler.close()
+
+
+async def test_a_pass_that_starts_while_settled_reads_is_not_settled(
+    engine: AsyncEngine, clock: ManualClock
+) -> None:
+    # settled() is asked just before a pass starts (the clock moved, the scheduler has not
+    # woken yet) and its read of the due times returns only after the pass took its job: a
+    # loaded machine, a database just back. These sessions hold every read until the job
+    # runs, to make that order certain.
+    reads = asyncio.Event()
+
+    class ReadsAfterTheGate(AsyncSession):
+        async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            if isinstance(statement, Select):
+                await reads.wait()
+            return await super().execute(statement, *args, **kwargs)
+
+    sessions = async_sessionmaker(engine, class_=ReadsAfterTheGate, expire_on_commit=False)
+    running, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> None:
+        running.set()
+        await finish.wait()
+
+    scheduler = Scheduler(sessions, clock, [Job("slow", HOUR, slow)], "a")
+    settled = asyncio.create_task(scheduler.settled())
+    passing = asyncio.create_task(scheduler.run_due())
+    await running.wait()
+    reads.set()
+    assert await settled is False  # the job is running
+    finish.set()
+    assert await passing == ["slow"]
+    assert await scheduler.settled() is True
 
 
 def test_job_names_must_be_unique(

@@ -253,8 +253,12 @@ async def database_down(database_url: str) -> AsyncIterator[None]:
     )
     try:
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        # Client connections only: an autovacuum worker busy on the fresh database belongs
+        # to no role, and only a superuser may terminate it.
         await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND backend_type = 'client backend'",
+            name,
         )
         try:
             yield
