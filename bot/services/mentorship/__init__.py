@@ -773,7 +773,11 @@ async def _introduce(
 
 async def _offer_to_decline(session: AsyncSession, pairing: Pairing, now: datetime) -> None:
     """Privately, so the mentor does not see it: a mentee may ask for someone else, once."""
-    if await _has_declined(session, pairing.guild_id, pairing.mentee_id):
+    # A decline always leaves its mentor excluded from the next request: a first request
+    # (nobody excluded) needs no look at the history.
+    if pairing.excluded_mentor_ids and await _has_declined(
+        session, pairing.guild_id, pairing.mentee_id
+    ):
         return
     await promise(
         session,
