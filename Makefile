@@ -55,6 +55,9 @@ test-matrix: venv
 			echo "python$$version not found"; [ -n "$$CI" ] && exit 1; continue; \
 		fi; \
 		venv=.venv-$$version; [ "$$version" = "$$main" ] && venv=$(VENV); \
+		if [ "$$version" = "$$main" ] && [ -n "$(MATRIX_SKIP_MAIN)" ]; then \
+			echo "== unit tests on Python $$version: run by make test"; continue; \
+		fi; \
 		echo "== unit tests on $$($$interpreter --version)"; \
 		$(MAKE) --no-print-directory VENV=$$venv PYTHON=$$interpreter venv && \
 		$$venv/bin/python -m pytest tests/unit -q -p no:cacheprovider || exit 1; \

@@ -378,8 +378,11 @@ async def test_a_whole_pairing_says_each_thing_once_on_its_day(
 
 # 36 restarts: ~20 s on a quiet machine, over a minute on PostgreSQL with both cores busy,
 # and more when run alone (the uninterrupted month first). The suite's 120 s is for hangs.
+# On SQLite only, for CI's time: 36 restarts take over a minute on PostgreSQL under load, and
+# what restarts could break lives in the bot, the outbox and the scheduler, which run the
+# same on both (test A still plays the whole month on PostgreSQL).
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("database", MONTHS)
+@pytest.mark.parametrize("database", MONTHS[:1])
 async def test_restarts_at_every_day_boundary_change_nothing_the_bot_says(
     database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
