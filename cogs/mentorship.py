@@ -530,6 +530,12 @@ def _duration(duration: timedelta) -> str:
     return f"{hours:.0f} h" if hours < 48 else f"{round(hours / 24, 1):g} days"
 
 
+async def answer_under_question(interaction: discord.Interaction, answer: str) -> None:
+    """The question keeps its text and loses its buttons; the answer shows under it."""
+    asked = interaction.message.content if interaction.message else ""
+    await interaction.response.edit_message(content=f"{asked}\n\n{answer}", view=None)
+
+
 class AnswerButton(
     DynamicButton,
     template=rf"mentorship:answer:(?P<pairing>{ID}):(?P<stage>{STAGE}):(?P<answer>[a-z_]{{1,16}})",
@@ -568,9 +574,7 @@ class AnswerButton(
                 user_id=interaction.user.id,
                 now=bot.clock.now(),
             )
-        # The question keeps its text and loses its buttons; the answer shows under it.
-        asked = interaction.message.content if interaction.message else ""
-        await interaction.response.edit_message(content=f"{asked}\n\n{answered}", view=None)
+        await answer_under_question(interaction, answered)
 
 
 class PairingButton(DynamicButton, template=r"(?!)"):
@@ -613,8 +617,7 @@ class DeclineButton(PairingButton, template=rf"mentorship:decline:(?P<pairing>{I
                 else "Done: every mentor is busy right now, so you're first in line for "
                 "the next one free."
             )
-        asked = interaction.message.content if interaction.message else ""
-        await interaction.response.edit_message(content=f"{asked}\n\n{answer}", view=None)
+        await answer_under_question(interaction, answer)
 
 
 class FeedbackButton(PairingButton, template=rf"mentorship:feedback:(?P<pairing>{ID})"):

@@ -758,17 +758,7 @@ async def _introduce(
             now=now,
         )
         return
-    for user_id in (pairing.mentee_id, pairing.mentor_id):
-        await promise(
-            session,
-            feature=NAME,
-            guild_id=pairing.guild_id,
-            key=f"mentorship:intro:{pairing.id}:{user_id}",
-            target_kind="dm",
-            target_id=user_id,
-            payload=message,
-            now=now,
-        )
+    await _to_both(session, pairing, f"mentorship:intro:{pairing.id}", message, now)
 
 
 async def _offer_to_decline(session: AsyncSession, pairing: Pairing, now: datetime) -> None:
@@ -837,6 +827,15 @@ async def say_to_pair(
                 now=now,
             )
             return True
+    await _to_both(session, pairing, key, payload, now)
+    return True
+
+
+async def _to_both(
+    session: AsyncSession, pairing: Pairing, key: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """The same message to the mentee and the mentor, each by direct message (``key``, then
+    the member's id)."""
     assert pairing.mentor_id is not None
     for user_id in (pairing.mentee_id, pairing.mentor_id):
         await promise(
@@ -849,7 +848,6 @@ async def say_to_pair(
             payload=payload,
             now=now,
         )
-    return True
 
 
 async def _ask_mentors_for_help(
