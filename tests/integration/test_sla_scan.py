@@ -96,6 +96,30 @@ async def test_open_items_waiting_on_someone_with_their_targets(hub: Hub, read: 
     assert first.html_url.endswith(f"/{REPO}/issues/{untriaged.number}")
 
 
+async def test_who_an_open_item_waits_on_and_whether_its_author_is_new(
+    hub: Hub, read: Reader
+) -> None:
+    state = hub.state
+    assigned = state.open_issue(REPO, "alice", "Crash on start")
+    state.assign(REPO, assigned.number, ["marta"], actor="marta")  # an answer: no longer waits
+    asked = state.open_pull(REPO, "dave", "Fix crash")
+    state.request_review(REPO, asked.number, "marta", actor="dave")
+    state.assign(REPO, asked.number, ["carol"], actor="marta")
+    hub.later(HOUR)
+    await hub.settle()
+
+    (waiting,) = await read(lambda session: open_waits(session, configured(), hub.clock.now()))
+
+    marta, carol = state.find_user("marta").id, state.find_user("carol").id
+    assert (
+        waiting.number,
+        waiting.author_login,
+        waiting.first_time,
+        waiting.requested_reviewer_ids,
+        waiting.assignee_ids,
+    ) == (asked.number, "dave", True, (marta,), (carol,))
+
+
 async def test_a_transferred_issue_keeps_its_opening_and_its_repository(
     hub: Hub, read: Reader
 ) -> None:

@@ -42,6 +42,9 @@ from bot.services.sla.clocks import (
 
 Key = tuple[int, int]  # (repository id, number)
 
+# GitHub's author associations for someone who had not contributed to the repository before.
+FIRST_TIMES = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
+
 
 @dataclass(frozen=True)
 class OpenWait:
@@ -58,6 +61,12 @@ class OpenWait:
     waited: timedelta
     # None for a wait on the author, which has no target.
     target: timedelta | None
+    # Who opened it, and whether GitHub called it their first contribution to the repository
+    # (such items are shown first); who is asked to review it or assigned to it, by user id.
+    author_login: str | None = None
+    first_time: bool = False
+    requested_reviewer_ids: tuple[int, ...] = ()
+    assignee_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,10 +93,11 @@ def open_waits(session: Session, settings: Settings, now: datetime) -> list[Open
     for record in _records(session, [GitHubIssue.state == "open"], shown):
         if record.counted_in not in shown:
             continue
-        current = waits(record.history(), rules)
+        history = record.history()
+        current = waits(history, rules)
         if not current or current[-1].ended_at is not None:
             continue
-        wait = current[-1]
+        wait, opener = current[-1], history.item
         found.append(
             OpenWait(
                 record.repository_id,
@@ -100,6 +110,10 @@ def open_waits(session: Session, settings: Settings, now: datetime) -> list[Open
                 None
                 if wait.waiting_on == "author"
                 else target(sla, shown[record.counted_in], wait.kind),
+                opener.author.login,
+                opener.author_association in FIRST_TIMES,
+                record.requested_reviewer_ids,
+                record.assignee_ids,
             )
         )
     return sorted(found, key=lambda open_wait: open_wait.waited, reverse=True)
@@ -163,6 +177,8 @@ class _Record:
     title: str
     html_url: str
     item: Item
+    requested_reviewer_ids: tuple[int, ...] = ()
+    assignee_ids: tuple[int, ...] = ()
     events: list[Event] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
@@ -272,15 +288,19 @@ def _items(session: Session, condition: ColumnElement[bool]) -> dict[Key, _Recor
             GitHubIssue.author_id,
             author.login,
             author.is_bot,
+            GitHubIssue.requested_reviewer_ids,
+            GitHubIssue.assignee_ids,
         )
         .outerjoin(author, author.id == GitHubIssue.author_id)
         .where(condition)
     ):
         repository_id, number, title, html_url, is_pull, draft, association, created_at = row[:8]
-        author_id, login, is_bot = row[8:]
+        author_id, login, is_bot, reviewers, assignees = row[8:]
         opener = _person(people, author_id, login, is_bot)
         item = Item(is_pull, opener, association, created_at, draft)
-        found[repository_id, number] = _Record(repository_id, number, title, html_url, item)
+        found[repository_id, number] = _Record(
+            repository_id, number, title, html_url, item, tuple(reviewers), tuple(assignees)
+        )
     return found
 
 
