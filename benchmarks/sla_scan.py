@@ -8,25 +8,29 @@ SQLite file migrated with bot.db.migrate, and into a scratch database of the Pos
 ``--postgres-url`` (skipped if unreachable). Open items are a mix: triaged or not, pull
 requests reviewed, waiting on their author or on review, drafts, bots' and maintainers' own.
 
-Printed figures, median and best of ``--runs`` runs:
+Printed figures, median (and best) of ``--runs`` runs, each with the CPU time of the thread
+that ran it and the longest the event loop went without running a 1 ms ticker:
 
-- ``open_waits``, wall-clock mode and business-days mode (Europe/Berlin, two holidays), run
-  as the bot runs it (bot/db/reader.py): on SQLite in a worker thread on a read-only
-  connection, on PostgreSQL through ``run_sync``. Goal on SQLite: <= 100 ms.
+- ``refresh`` of the kept waits (bot/services/sla/store.py) from an empty store, as a job
+  runs it (``run_sync`` in a write transaction);
+- ``open_waits`` with the store fresh, wall-clock mode and business-days mode (Europe/Berlin,
+  two holidays), run as the bot runs it (bot/db/reader.py): on SQLite in a worker thread on a
+  read-only connection, on PostgreSQL through ``run_sync``. Goal on SQLite: <= 100 ms;
+- ``open_waits`` with ``--changed`` items' histories changed since the refresh (their
+  revisions bumped, as deliveries do), then the ``refresh`` that recomputes them;
 - ``met_share`` over the last 30 days, for scale (the daily digest's figure).
-- the CPU time the reading thread spent (median): on a busy machine the wall time is
-  mostly waiting for a core.
-- how many open waits and decided waits they found, so runs can be compared.
 
 Prints figures; asserts nothing.
 
-    python benchmarks/sla_scan.py [--open 5000] [--events 200000] [--runs 5] [--seed 1]
+    python benchmarks/sla_scan.py [--open 5000] [--events 200000] [--runs 5] [--changed 50]
+        [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -34,12 +38,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -55,9 +60,11 @@ from bot.db.models import (
     GitHubRepository,
     GitHubReview,
     GitHubUser,
+    SlaWait,
 )
 from bot.db.reader import Reader
 from bot.services.sla.scan import met_share, open_waits
+from bot.services.sla.store import refresh
 
 POSTGRES_URL = "postgresql://helios:helios@127.0.0.1:5432/postgres"
 REPOSITORIES = [f"helios-engine/repo-{n:02}" for n in range(20)]
@@ -73,7 +80,7 @@ def settings(*, business_days: bool) -> Settings:
     return Settings.model_validate(
         {
             "discord": {"guild_id": 1},
-            "github": {"repositories": REPOSITORIES},
+            "github": {"repositories": REPOSITORIES, "maintainers": ["user1", "user2"]},
             "sla": {
                 "triage_channel_id": 2,
                 "automatic_labels": ["needs triage"],
@@ -195,52 +202,137 @@ async def fill(engine: AsyncEngine, rows: dict[type[Base], list[dict[str, Any]]]
                 await connection.execute(insert(model), table_rows[start : start + BATCH])
 
 
+class Stalls:
+    """The longest the event loop went without running a 1 ms ticker: how long a read or a
+    refresh held the loop (on SQLite the Reader's thread should leave it free)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Stalls:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _tick(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self.longest = max(self.longest, (time.perf_counter() - started - 0.001) * 1000)
+
+
+@dataclass
+class Figures:
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    stall: list[float] = field(default_factory=list)
+
+    def line(self, label: str, extra: str = "") -> str:
+        return (
+            f"  {label:<34} median {statistics.median(self.wall):7.1f} ms "
+            f"(best {min(self.wall):6.1f}), CPU {statistics.median(self.cpu):6.1f} ms, "
+            f"loop held {statistics.median(self.stall):6.1f} ms{extra}"
+        )
+
+
+def timed(cpu: list[float], work: Callable[[Session], Any]) -> Callable[[Session], Any]:
+    """``work``, noting the CPU time of the thread it runs in."""
+
+    def run(session: Session) -> Any:
+        started = time.thread_time()
+        try:
+            return work(session)
+        finally:
+            cpu.append((time.thread_time() - started) * 1000)
+
+    return run
+
+
 async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> None:
     engine = create_engine(url)
     started = time.perf_counter()
     await fill(engine, rows)
     print(f"{name}: history written in {time.perf_counter() - started:.1f} s", flush=True)
-    reader = Reader(engine, create_session_factory(engine))
+    sessions = create_session_factory(engine)
+    reader = Reader(engine, sessions)
     wall, business = settings(business_days=False), settings(business_days=True)
-    reads: list[tuple[str, Callable[[Session], Any]]] = [
-        ("open_waits, wall clock", lambda session: open_waits(session, wall, NOW)),
-        ("open_waits, business days", lambda session: open_waits(session, business, NOW)),
-        (
-            "met_share, 30 days",
-            lambda session: met_share(session, wall, NOW - timedelta(days=30), NOW),
-        ),
+    rng = random.Random(args.seed)
+    open_keys = [
+        (row["repository_id"], row["number"]) for row in rows[GitHubIssue] if row["state"] == "open"
     ]
+
+    async def read(figures: Figures, work: Callable[[Session], Any]) -> Any:
+        async with Stalls() as stalls:
+            started = time.perf_counter()
+            found = await reader(timed(figures.cpu, work))
+            figures.wall.append((time.perf_counter() - started) * 1000)
+        figures.stall.append(stalls.longest)
+        return found
+
+    async def refreshed(figures: Figures) -> int:
+        """A refresh as a job runs it: run_sync in a write transaction."""
+        async with Stalls() as stalls:
+            started = time.perf_counter()
+            async with sessions.begin() as session:
+                count: int = await session.run_sync(timed(figures.cpu, lambda s: refresh(s, wall)))
+            figures.wall.append((time.perf_counter() - started) * 1000)
+        figures.stall.append(stalls.longest)
+        return count
+
+    async def touch(count: int) -> None:
+        """``count`` open items' histories change, as deliveries would mark them."""
+        chosen = rng.sample(open_keys, count)
+        async with sessions.begin() as session:
+            for repository_id, number in chosen:
+                await session.execute(
+                    update(GitHubIssue)
+                    .where(GitHubIssue.repository_id == repository_id, GitHubIssue.number == number)
+                    .values(revision=GitHubIssue.revision + 1)
+                )
+
     try:
-        for label, read in reads:
-            times: list[float] = []
-            cpu: list[float] = []
-            found = None
+        cold = Figures()
+        found = None
+        for run in range(args.runs):
+            if run:
+                async with sessions.begin() as session:
+                    await session.execute(delete(SlaWait))
+            found = await refreshed(cold)
+        print(cold.line("refresh, cold (empty store)", f"; {found} rows"), flush=True)
 
-            def counted(
-                session: Session, read: Callable[[Session], Any] = read, cpu: list[float] = cpu
-            ) -> Any:
-                started = time.thread_time()
-                try:
-                    return read(session)
-                finally:
-                    cpu.append((time.thread_time() - started) * 1000)
-
+        reads: list[tuple[str, Callable[[Session], Any]]] = [
+            ("open_waits, wall clock", lambda session: open_waits(session, wall, NOW)),
+            ("open_waits, business days", lambda session: open_waits(session, business, NOW)),
+        ]
+        for label, work in reads:
+            figures = Figures()
             for _ in range(args.runs):
-                started = time.perf_counter()
-                found = await reader(counted)
-                times.append((time.perf_counter() - started) * 1000)
-            size = (
-                len(found)
-                if found is not None and label.startswith("open")
-                else sum(share.total for share in found or [])
+                found = await read(figures, work)
+            goal = f" (goal <= {GOAL_MS:.0f} ms)" if name == "SQLite" else ""
+            print(figures.line(label + ", store fresh", f"; {len(found)} waits{goal}"), flush=True)
+
+        stale, refresh_figures = Figures(), Figures()
+        for _ in range(args.runs):
+            await touch(args.changed)
+            found = await read(stale, reads[0][1])
+            assert await refreshed(refresh_figures) == args.changed
+        print(stale.line(f"open_waits, {args.changed} items stale"), flush=True)
+        print(refresh_figures.line(f"refresh after {args.changed} changed"), flush=True)
+
+        share = Figures()
+        for _ in range(args.runs):
+            found = await read(
+                share, lambda session: met_share(session, wall, NOW - timedelta(days=30), NOW)
             )
-            goal = f" (goal <= {GOAL_MS:.0f} ms)" if name == "SQLite" and "open" in label else ""
-            print(
-                f"  {label:<28} median {statistics.median(times):7.1f} ms, "
-                f"best {min(times):7.1f} ms{goal}, CPU {statistics.median(cpu):7.1f} ms; "
-                f"{size} waits",
-                flush=True,
-            )
+        decided = sum(s.total for s in found)
+        print(share.line("met_share, 30 days", f"; {decided} decided waits"), flush=True)
     finally:
         reader.close()
         await engine.dispose()
@@ -273,6 +365,7 @@ if __name__ == "__main__":
     parser.add_argument("--open", type=int, default=5000)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--changed", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--postgres-url", default=os.environ.get("HELIOS_TEST_POSTGRES_URL", POSTGRES_URL)

@@ -16,6 +16,7 @@ from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_settings, resolve_config_path
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
+from bot.db.reader import Reader
 from bot.feature import Context
 from bot.github.api import GitHubUnavailable
 from bot.github.client import GitHubClient
@@ -263,7 +264,12 @@ async def _purge(config: Config) -> int:
             failed_retention=kept_failed,
         )
         deliveries = await worker.purge()
-        purged = await retention.purge(Context(config.settings, clock, sessions, github=None))
+        reader = Reader(engine, sessions, config.settings.database)
+        try:
+            context = Context(config.settings, clock, sessions, github=None, read=reader)
+            purged = await retention.purge(context)
+        finally:
+            reader.close()
     finally:
         await engine.dispose()
     print(

@@ -13,7 +13,7 @@ feature's name.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import IntFlag
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.db.reader import Read
 from bot.github.api import AccountVerifier, GitHub
 from bot.github.ingest import GitHubEvent
 from bot.outbox import TargetKind
@@ -28,7 +29,11 @@ from bot.outbox import TargetKind
 
 @dataclass(frozen=True)
 class Context:
-    """What handlers and jobs are given: the settings, the clock, the database and GitHub."""
+    """What handlers and jobs are given: the settings, the clock, the database and GitHub.
+
+    ``read`` runs a heavy read off the event loop (bot/db/reader.py), for jobs as for
+    commands: ``await context.read(lambda session: open_waits(session, settings, now))``.
+    """
 
     settings: Settings
     clock: Clock
@@ -37,6 +42,7 @@ class Context:
     github: GitHub | None
     # GitHub's device flow, None unless an OAuth client id is configured.
     verifier: AccountVerifier | None = None
+    read: Read = field(kw_only=True)
 
     @property
     def guild_id(self) -> int:

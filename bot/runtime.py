@@ -147,7 +147,14 @@ class Runtime:
     @property
     def context(self) -> Context:
         """What features' handlers, jobs and services are given."""
-        return Context(self.config.settings, self.clock, self.sessions, self.github, self.verifier)
+        return Context(
+            self.config.settings,
+            self.clock,
+            self.sessions,
+            self.github,
+            self.verifier,
+            read=self.read,
+        )
 
     @property
     def http(self) -> aiohttp.ClientSession:

@@ -168,6 +168,11 @@ class GitHubIssue(Base):
     closes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # "deleted" or "transferred": once set it stays, so a late delivery cannot revive the issue.
     removed: Mapped[str | None] = mapped_column(String(16))
+    # "This item's history changed": bumped by every write of the normaliser that touches its
+    # facts (its snapshot, a review, comment or event, its removal), from webhooks and the
+    # backfill alike, however late or out of order. What is computed from the history and kept
+    # (sla_waits) notes the revision it read, and is stale once it differs.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         # The service-level scan reads the open items, and the share met within target those
@@ -229,6 +234,37 @@ class GitHubIssueEvent(Base):
     __table_args__ = (
         UniqueConstraint("repository_id", "number", "kind", "subject", "occurred_at"),
     )
+
+
+class SlaWait(Base):
+    """An open item's current service-level wait (bot/services/sla/store.py), kept so that a
+    scan reads one row per open item instead of its history. Every open item of a shown
+    repository has one, waiting or not, once refreshed.
+
+    It is what the clocks made of the history at ``revision`` of the item (and ``origins``:
+    [repository id, number, revision] of each issue it was transferred from, -1 for one not
+    stored) under the rules with fingerprint ``rules``; if any of them differs now, the row
+    is stale and the scan computes the item afresh.
+    """
+
+    __tablename__ = "sla_waits"
+
+    repository_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    revision: Mapped[int]
+    rules: Mapped[str] = mapped_column(String(32))
+    origins: Mapped[list[list[int]]] = mapped_column(JSON)
+    # Where it is measured (where it was opened), who opened it there and whether GitHub
+    # called it their first contribution.
+    counted_in: Mapped[int]
+    opener_id: Mapped[int | None]
+    first_time: Mapped[bool]
+    # The running wait; None when it waits on no one.
+    kind: Mapped[str | None] = mapped_column(String(8))
+    waiting_on: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[datetime | None]
+    # [paused at, resumed at or None] in ISO 8601 (time in draft, which does not count).
+    paused: Mapped[list[list[str | None]]] = mapped_column(JSON)
 
 
 class GitHubLabel(Base):

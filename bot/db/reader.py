@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
@@ -27,6 +27,14 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot.config import DatabaseSettings
 
 T = TypeVar("T")
+
+
+class Read(Protocol):
+    """Runs a plain read of a synchronous Session off the event loop: a :class:`Reader`, or
+    where a test has none, its stand-in."""
+
+    async def __call__(self, read: Callable[[Session], T]) -> T: ...
+
 
 # Read-only connections to a SQLite file; reads beyond these wait for one to come free.
 READ_CONNECTIONS = 4

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -828,6 +828,7 @@ async def apply(session: AsyncSession, changes: Changes) -> None:
         await upsert_comment(session, comment)
     await record_events(session, changes.events)
     await fill_merged_by(session, changes)
+    await bump_revisions(session, changes)
 
 
 def _all_users(changes: Changes) -> list[UserRecord]:
@@ -1126,6 +1127,43 @@ async def fill_merged_by(session: AsyncSession, changes: Changes) -> None:
             )
             .values(merged_by_id=merger)
         )
+
+
+# Items per UPDATE of their revisions: a few hundred numbers fit any parameter limit.
+_REVISION_CHUNK = 500
+
+
+async def bump_revisions(session: AsyncSession, changes: Changes) -> None:
+    """Mark the history of every item these changes touch as changed (``revision``), so that
+    what was computed from it (the service levels' sla_waits) is recomputed: one UPDATE per
+    repository (and few hundred items) of the delivery or backfill page."""
+    numbers: dict[int, set[int]] = {}
+    touched: Iterable[tuple[int, int]] = (
+        *((issue.repository_id, issue.number) for issue in changes.issues),
+        *((review.repository_id, review.number) for review in changes.reviews),
+        *((comment.repository_id, comment.number) for comment in changes.comments),
+        *((event.repository_id, event.number) for event in changes.events),
+        *((repository_id, number) for repository_id, number, _ in changes.removed_issues),
+    )
+    for repository_id, number in touched:
+        numbers.setdefault(repository_id, set()).add(number)
+    for repository_id, its in sorted(numbers.items()):
+        ordered = sorted(its)
+        for start in range(0, len(ordered), _REVISION_CHUNK):
+            chunk = ordered[start : start + _REVISION_CHUNK]
+            await session.execute(_REVISION_BUMP, {"repository": repository_id, "numbers": chunk})
+
+
+_REVISION_BUMP = (
+    update(GitHubIssue)
+    .where(
+        GitHubIssue.repository_id == bindparam("repository"),
+        GitHubIssue.number.in_(bindparam("numbers", expanding=True)),
+    )
+    .values(revision=GitHubIssue.revision + 1)
+    # A plain UPDATE: the ORM's bulk path would look for the rows in the session.
+    .execution_options(synchronize_session=False)
+)
 
 
 @functools.cache

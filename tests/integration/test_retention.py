@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
 from bot.config import load_config
 from bot.db.models import Newcomer, Promise
+from bot.db.reader import Read
 from bot.feature import Context
 from bot.outbox import promise
 from bot.services import retention
@@ -41,6 +44,19 @@ async def promised(
         row.status = status
 
 
+T = TypeVar("T")
+
+
+def read(sessions: async_sessionmaker[AsyncSession]) -> Read:
+    """Plain reads through ``run_sync``, as bot/db/reader.py runs them off SQLite files."""
+
+    async def run(work: Callable[[Session], T]) -> T:
+        async with sessions() as session:
+            return await session.run_sync(work)
+
+    return run
+
+
 async def keys(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
     async with sessions() as session:
         return sorted(await session.scalars(select(Promise.key)))
@@ -52,7 +68,7 @@ async def test_old_messages_are_deleted_but_never_pending_ones(
     write_config: Callable[..., Path],
 ) -> None:
     config = load_config(write_config("[retention]\noutbox_days = 90\n"), {})
-    context = Context(config.settings, clock, sessions, github=None)
+    context = Context(config.settings, clock, sessions, github=None, read=read(sessions))
     for status in ("sent", "skipped", "failed", "pending"):
         await promised(sessions, clock, f"old-{status}", status)
     clock.advance(timedelta(days=89))

@@ -158,6 +158,7 @@ class World:
             self.sessions,
             github=self.github if connected else None,
             verifier=self.verifier if connected else None,
+            read=self.read,
         )
 
     async def write(self, changes: Changes) -> None:

@@ -58,8 +58,15 @@ class Hub:
         return self.clock.now()
 
     async def settle(self) -> None:
+        await self.deliver(self.hold())
+
+    def hold(self) -> list[tuple[str, dict[str, Any]]]:
+        """The webhooks sent since the last settle, held back (to :meth:`deliver` late)."""
+        held, self._sent = self._sent, []
+        return held
+
+    async def deliver(self, webhooks: list[tuple[str, dict[str, Any]]]) -> None:
         async with self.sessions.begin() as session:
             await lock_history(session)
-            for event, payload in self._sent:
+            for event, payload in webhooks:
                 await apply(session, parse_delivery(event, payload))
-        self._sent.clear()

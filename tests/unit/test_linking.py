@@ -171,7 +171,9 @@ async def test_a_typed_login_needs_only_the_github_client_not_the_device_flow(
         "areas": [{"name": "docs"}],
         "allow_unverified_link": True,
     }
-    context = Context(settings(onboarding=section), world.clock, world.sessions, world.github)
+    context = Context(
+        settings(onboarding=section), world.clock, world.sessions, world.github, read=world.read
+    )
 
     await linking.link_typed_login(context, user_id=ADA, login="ada-codes")
     with pytest.raises(DomainError, match="GitHub isn't connected here yet"):

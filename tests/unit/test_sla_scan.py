@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The service-level scan reads the history through indexes: SQLite's plan for every query
-it makes searches an index, and scans none of the history's tables (the scan's results are
+"""The service-level scan reads the history and the kept waits through indexes: SQLite's plan
+for every query it (and the refresh of the kept waits) makes searches an index, and scans
+none of the history's tables (the scan's results are
 tested on both databases in tests/integration/test_sla_scan.py)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
 from bot.services.sla.scan import met_share, open_waits
+from bot.services.sla.store import refresh
 from tests.unit.sla_helpers import DAY, HOUR, REPO, SDK, Hub, configured
 
 HISTORY = ("github_issues", "github_issue_events", "github_comments", "github_reviews")
@@ -42,8 +44,13 @@ async def test_every_query_of_the_scan_searches_an_index(
         statements.append((statement, parameters))
 
     with Session(database) as session:
-        assert open_waits(session, configured(), now)
+        computed = open_waits(session, configured(), now)  # nothing kept: from the histories
+        assert computed
         assert met_share(session, configured(), now - 30 * DAY, now)
+    with Session(database) as session, session.begin():
+        assert refresh(session, configured()) == 50  # 60 opened, 10 closed
+    with Session(database) as session:
+        assert open_waits(session, configured(), now) == computed  # from the kept rows
     event.remove(database, "before_cursor_execute", record)
     plans = []
     with database.connect() as connection:
@@ -57,6 +64,11 @@ async def test_every_query_of_the_scan_searches_an_index(
     for plan in history_queries:
         scans = [step for step in plan if step.startswith("SCAN") and "github_" in step]
         assert scans == [], plan
+    # The kept rows are searched by key, but for the refresh's one look at them all (to
+    # delete those of items no longer open).
+    kept = [plan for plan in plans if "sla_waits" in " ".join(plan)]
+    scans = [step for plan in kept for step in plan if step.startswith("SCAN")]
+    assert [step.split(" USING")[0] for step in scans] == ["SCAN sla_waits"], kept
     flat = " ".join(" ".join(plan) for plan in history_queries)
     for index in ("ix_github_issues_state", "ix_github_issues_updated_at"):
         assert index in flat

@@ -3,47 +3,29 @@
 current waits, and the share of waits met within target, measured by the clocks on the
 history of the items concerned.
 
-Every query searches an index (tests/unit/test_sla_scan.py holds SQLite's plans to it): the
-items by state or by update time (migration 0016), then their events, comments and reviews by
-(repository, number), never a repository's whole history. Both are plain reads of a
-synchronous Session (bot/db/reader.py), so a scan of thousands of items runs off the event
-loop: ``await runtime.read(lambda session: open_waits(session, settings, now))``.
+The open items' waits are kept, one row per item (bot/services/sla/store.py), so that
+``open_waits`` reads one row per open item and runs the clocks only on the histories that
+changed since; ``met_share`` runs them on the histories of the items updated in its period
+(bot/services/sla/records.py). Every query searches an index (tests/unit/test_sla_scan.py
+holds SQLite's plans to it). Both are plain reads of a synchronous Session
+(bot/db/reader.py), so a scan of thousands of items runs off the event loop:
+``await context.read(lambda session: open_waits(session, settings, now))``.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot.config import Settings, SlaSettings
-from bot.db.models import GitHubComment, GitHubIssue, GitHubIssueEvent, GitHubReview, GitHubUser
+from bot.db.models import GitHubIssue
 from bot.services.history import shown_repositories
-from bot.services.sla.clocks import (
-    READS,
-    Calendar,
-    Comment,
-    Event,
-    History,
-    Item,
-    Kind,
-    Person,
-    Review,
-    Rules,
-    Wait,
-    due_at,
-    waited,
-    waits,
-)
-
-Key = tuple[int, int]  # (repository id, number)
-
-# GitHub's author associations for someone who had not contributed to the repository before.
-FIRST_TIMES = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
+from bot.services.sla.clocks import Calendar, Kind, Rules, Wait, due_at, waited, waits
+from bot.services.sla.records import read_records
+from bot.services.sla.store import waiting
 
 
 @dataclass(frozen=True)
@@ -86,37 +68,41 @@ def section(settings: Settings) -> SlaSettings:
 
 
 def open_waits(session: Session, settings: Settings, now: datetime) -> list[OpenWait]:
-    """Every open item of a shown repository that waits on someone, longest waiting first."""
+    """Every open item of a shown repository that waits on someone, longest waiting first
+    (then by repository and number). Reads each open item's kept wait (bot/services/sla/
+    store.py) and computes those whose history changed since it was kept."""
     sla, shown = section(settings), shown_repositories(session, settings.github)
-    rules, calendar = Rules.of(settings), Calendar.of(sla)
+    calendar = Calendar.of(sla)
+    targets: dict[tuple[int, Kind], timedelta] = {}
     found = []
-    for record in _records(session, [GitHubIssue.state == "open"], shown):
-        if record.counted_in not in shown:
+    for item in waiting(session, settings, shown):
+        if item.counted_in not in shown:
             continue
-        history = record.history()
-        current = waits(history, rules)
-        if not current or current[-1].ended_at is not None:
-            continue
-        wait, opener = current[-1], history.item
+        wait = item.wait
+        goal = None
+        if wait.waiting_on == "maintainers":
+            goal = targets.get((item.counted_in, wait.kind))
+            if goal is None:
+                goal = targets[item.counted_in, wait.kind] = target(
+                    sla, shown[item.counted_in], wait.kind
+                )
         found.append(
             OpenWait(
-                record.repository_id,
-                record.number,
-                record.title,
-                record.html_url,
-                record.counted_in,
+                item.repository_id,
+                item.number,
+                item.title,
+                item.html_url,
+                item.counted_in,
                 wait,
                 waited(wait, calendar, now),
-                None
-                if wait.waiting_on == "author"
-                else target(sla, shown[record.counted_in], wait.kind),
-                opener.author.login,
-                opener.author_association in FIRST_TIMES,
-                record.requested_reviewer_ids,
-                record.assignee_ids,
+                goal,
+                item.author_login,
+                item.first_time,
+                item.requested_reviewer_ids,
+                item.assignee_ids,
             )
         )
-    return sorted(found, key=lambda open_wait: open_wait.waited, reverse=True)
+    return sorted(found, key=lambda w: (-w.waited, w.repository_id, w.number))
 
 
 def met_share(
@@ -139,7 +125,7 @@ def met_share(
     # updated it, and so did closing it once it had passed its target.
     recent = [GitHubIssue.state == "open", GitHubIssue.updated_at >= since]
     met, total = Counter[tuple[int, Kind]](), Counter[tuple[int, Kind]]()
-    for record in _records(session, recent, shown):
+    for record in read_records(session, recent, shown):
         if record.counted_in not in shown:
             continue
         for wait in waits(record.history(), rules):
@@ -162,216 +148,3 @@ def target(sla: SlaSettings, full_name: str, kind: Kind) -> timedelta:
     """How long the maintainers have to answer a wait of this kind in this repository."""
     triage, review = sla.targets(full_name)
     return triage if kind == "triage" else review
-
-
-# --- reading histories ----------------------------------------------------------------------
-
-
-@dataclass
-class _Record:
-    """An item's row and the facts of its history; ``origin``: where a transfer brought it
-    from."""
-
-    repository_id: int
-    number: int
-    title: str
-    html_url: str
-    item: Item
-    requested_reviewer_ids: tuple[int, ...] = ()
-    assignee_ids: tuple[int, ...] = ()
-    events: list[Event] = field(default_factory=list)
-    comments: list[Comment] = field(default_factory=list)
-    reviews: list[Review] = field(default_factory=list)
-    origin: _Record | None = None
-
-    def chain(self) -> Iterator[_Record]:
-        """This record, then the ones it was transferred from, oldest last (once each, were
-        the transfers ever to say an issue came from itself)."""
-        seen: set[Key] = set()
-        record: _Record | None = self
-        while record is not None and (record.repository_id, record.number) not in seen:
-            seen.add((record.repository_id, record.number))
-            yield record
-            record = record.origin
-
-    @property
-    def counted_in(self) -> int:
-        *_, first = self.chain()
-        return first.repository_id
-
-    def history(self) -> History:
-        """The whole history: a transferred issue keeps its opening and its answers."""
-        records = list(self.chain())
-        return History(
-            records[-1].item,
-            [event for record in records for event in record.events],
-            [comment for record in records for comment in record.comments],
-            [review for record in records for review in record.reviews],
-        )
-
-
-def _records(
-    session: Session, conditions: Sequence[ColumnElement[bool]], shown: dict[int, str]
-) -> list[_Record]:
-    """The items of the shown repositories that meet any of ``conditions`` (each one an
-    indexed query) and are neither deleted nor transferred away, with their histories and
-    the records of their origins."""
-    found: dict[Key, _Record] = {}
-    for condition in conditions:
-        # The repositories are picked here: a condition on them as well would tempt SQLite
-        # (without statistics) to read the items by repository instead of by the index.
-        items = _items(session, and_(condition, GitHubIssue.removed.is_(None)))
-        found |= {key: record for key, record in items.items() if key[0] in shown}
-    _add_facts(session, found)
-    known = dict(found)
-    # Transferred issues: their origins, and theirs in turn (issues move rarely, and little).
-    pending = {key for record in known.values() for key in _origins(record)} - known.keys()
-    while pending:
-        origins: dict[Key, _Record] = {}
-        for condition in _keyed(GitHubIssue, pending):
-            origins |= _items(session, condition)
-        _add_facts(session, origins)
-        known |= origins
-        pending = {key for record in origins.values() for key in _origins(record)}
-        pending -= known.keys()
-    for record in known.values():
-        record.origin = next((known[key] for key in _origins(record) if key in known), None)
-    return list(found.values())
-
-
-def _origins(record: _Record) -> Iterator[Key]:
-    for event in record.events:
-        if event.kind == "transferred":
-            repository, _, number = event.subject.partition("#")
-            if repository.isdigit() and number.isdigit():
-                yield int(repository), int(number)
-
-
-# Items per query of their facts: a few hundred numbers fit any database's parameter limit.
-CHUNK = 500
-
-
-def _keyed(
-    model: type[GitHubIssue | GitHubIssueEvent | GitHubComment | GitHubReview],
-    keys: Iterable[Key],
-) -> Iterator[ColumnElement[bool]]:
-    """Conditions that pick the rows of these items, a repository and a chunk of numbers
-    each, so that every database searches its (repository, number) index for them rather
-    than scanning a repository's whole history."""
-    numbers: dict[int, list[int]] = defaultdict(list)
-    for repository, number in keys:
-        numbers[repository].append(number)
-    for repository, its in sorted(numbers.items()):
-        its.sort()
-        for start in range(0, len(its), CHUNK):
-            yield and_(
-                model.repository_id == repository,
-                model.number.in_(its[start : start + CHUNK]),
-            )
-
-
-def _items(session: Session, condition: ColumnElement[bool]) -> dict[Key, _Record]:
-    author, people = aliased(GitHubUser), People()
-    found: dict[Key, _Record] = {}
-    # Plain rows from the connection, unpacked by position: the ORM's row handling would cost
-    # more than the clocks themselves on thousands of items.
-    for row in session.connection().execute(
-        select(
-            GitHubIssue.repository_id,
-            GitHubIssue.number,
-            GitHubIssue.title,
-            GitHubIssue.html_url,
-            GitHubIssue.is_pull_request,
-            GitHubIssue.draft,
-            GitHubIssue.author_association,
-            GitHubIssue.created_at,
-            GitHubIssue.author_id,
-            author.login,
-            author.is_bot,
-            GitHubIssue.requested_reviewer_ids,
-            GitHubIssue.assignee_ids,
-        )
-        .outerjoin(author, author.id == GitHubIssue.author_id)
-        .where(condition)
-    ):
-        repository_id, number, title, html_url, is_pull, draft, association, created_at = row[:8]
-        author_id, login, is_bot, reviewers, assignees = row[8:]
-        opener = _person(people, author_id, login, is_bot)
-        item = Item(is_pull, opener, association, created_at, draft)
-        found[repository_id, number] = _Record(
-            repository_id, number, title, html_url, item, tuple(reviewers), tuple(assignees)
-        )
-    return found
-
-
-People = dict[int | None, Person]
-
-
-def _person(people: People, user_id: int | None, login: str | None, is_bot: bool | None) -> Person:
-    """One Person per account, however often it appears."""
-    found = people.get(user_id)
-    if found is None:
-        found = people[user_id] = Person(user_id, login, bool(is_bot))
-    return found
-
-
-def _add_facts(session: Session, records: dict[Key, _Record]) -> None:
-    """The events the clocks read, the comments and the reviews of these items."""
-    who, people, connection = aliased(GitHubUser), People(), session.connection()
-    kinds = sorted(READS | {"transferred"})
-    for condition in _keyed(GitHubIssueEvent, records):
-        for event in connection.execute(
-            select(
-                GitHubIssueEvent.repository_id,
-                GitHubIssueEvent.number,
-                GitHubIssueEvent.kind,
-                GitHubIssueEvent.subject,
-                GitHubIssueEvent.occurred_at,
-                GitHubIssueEvent.actor_id,
-                who.login,
-                who.is_bot,
-            )
-            .outerjoin(who, who.id == GitHubIssueEvent.actor_id)
-            .where(condition, GitHubIssueEvent.kind.in_(kinds))
-        ):
-            repository_id, number, kind, subject, occurred_at, actor_id, login, is_bot = event
-            actor = _person(people, actor_id, login, is_bot)
-            records[repository_id, number].events.append(Event(kind, occurred_at, actor, subject))
-    for condition in _keyed(GitHubComment, records):
-        for comment in connection.execute(
-            select(
-                GitHubComment.repository_id,
-                GitHubComment.number,
-                GitHubComment.created_at,
-                GitHubComment.author_association,
-                GitHubComment.author_id,
-                who.login,
-                who.is_bot,
-            )
-            .outerjoin(who, who.id == GitHubComment.author_id)
-            .where(condition)
-        ):
-            repository_id, number, created_at, association, author_id, login, is_bot = comment
-            writer = _person(people, author_id, login, is_bot)
-            records[repository_id, number].comments.append(Comment(created_at, writer, association))
-    for condition in _keyed(GitHubReview, records):
-        for review in connection.execute(
-            select(
-                GitHubReview.repository_id,
-                GitHubReview.number,
-                GitHubReview.submitted_at,
-                GitHubReview.author_association,
-                GitHubReview.state,
-                GitHubReview.reviewer_id,
-                who.login,
-                who.is_bot,
-            )
-            .outerjoin(who, who.id == GitHubReview.reviewer_id)
-            .where(condition)
-        ):
-            repository_id, number, submitted_at, association, state, reviewer_id = review[:6]
-            login, is_bot = review[6:]
-            reviewer = _person(people, reviewer_id, login, is_bot)
-            records[repository_id, number].reviews.append(
-                Review(submitted_at, reviewer, association, state)
-            )
