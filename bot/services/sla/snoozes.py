@@ -31,7 +31,7 @@ MAX_REASON = 200
 _SHORT = re.compile(r"^([\w.-]+/[\w.-]+)#(\d{1,9})$")
 _URL = re.compile(r"^https?://[^/\s]+/([\w.-]+/[\w.-]+)/(?:issues|pull)/(\d{1,9})(?:[/#?]\S*)?$")
 # "3d", "12h", "90m", "1d12h", "2 days"; no more than one of each unit.
-_PART = re.compile(r"(\d{1,4})\s*(d|days?|h|hours?|m|mins?|minutes?)\s*", re.I)
+_PART = re.compile(r"(\d{1,4})\s*(days?|d|hours?|h|minutes?|mins?|m)\s*", re.I)
 _UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 
 
