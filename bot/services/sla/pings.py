@@ -48,6 +48,8 @@ NOTICE_SHARE = 0.75
 REPEAT = timedelta(hours=24)
 # The rota starts on a Monday (ISO weeks), counted from this one.
 FIRST_MONDAY = date(1970, 1, 5)
+# Keys per query of the outbox's unique index: well within any database's parameter limit.
+CHUNK = 500
 
 
 # --- when ----------------------------------------------------------------------------------
@@ -127,7 +129,8 @@ def triager(sla: SlaSettings, now: datetime) -> int | None:
 
 @dataclass(frozen=True)
 class Hours:
-    """Whether a member is in their quiet hours at a moment, and when their morning comes."""
+    """Whether a member is in their quiet hours at a moment, by their own UTC offset, else
+    the community's time zone."""
 
     sla: SlaSettings
     offsets: dict[int, int | None]  # Discord user id -> minutes east of UTC, if given
@@ -236,9 +239,10 @@ def _keys(item: _Due, now: datetime) -> list[str]:
 async def _promised(session: AsyncSession, keys: Iterable[str]) -> dict[str, datetime]:
     """When each of these keys was promised, for those that were."""
     wanted, found = sorted(set(keys)), dict[str, datetime]()
-    for start in range(0, len(wanted), 500):
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
         rows = await session.execute(
-            select(Promise.key, Promise.created_at).where(Promise.key.in_(wanted[start:][:500]))
+            select(Promise.key, Promise.created_at).where(Promise.key.in_(chunk))
         )
         found |= {row_key: created_at for row_key, created_at in rows.all()}
     return found
@@ -267,10 +271,11 @@ async def _people(
         logins = {user_id: login for user_id, login in rows.all()}
     # Only a link GitHub verified is pinged: anyone can type anyone's login.
     linked_to = Member.github_user_id.in_(ids) & Member.github_verified.is_(True)
+    wanted = [linked_to] if on_duty is None else [linked_to, Member.user_id == on_duty]
     found = await session.execute(
         select(Member.user_id, Member.github_user_id, Member.github_verified, Member.utc_offset)
         .where(Member.guild_id == guild_id)
-        .where(or_(linked_to, Member.user_id == (on_duty or 0)))
+        .where(or_(*wanted))
     )
     linked, offsets = dict[int, int](), dict[int, int | None]()
     for user_id, github_user_id, verified, offset in found.all():
