@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -338,6 +338,34 @@ class SlaRepository(Section):
     review_hours: int | None = Field(default=None, ge=1)
 
 
+class QuietHours(Section):
+    """Local times between which nobody is pinged (22:00 to 08:00 runs over midnight)."""
+
+    start: time
+    end: time
+
+    @field_validator("start", "end")
+    @classmethod
+    def _local(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError(
+                'expected a local time such as "22:00": each person\'s own time zone applies'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError("start and end must differ (they would make no quiet hours)")
+        return self
+
+    def holds(self, local: time) -> bool:
+        """Whether ``local`` (a time of day) falls in the quiet hours."""
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
 class SlaSettings(Section):
     """Service levels for maintainers: issues triaged and pull requests reviewed within a
     target (docs/sla.md)."""
@@ -356,6 +384,22 @@ class SlaSettings(Section):
     business_days: bool = False
     time_zone: str = "UTC"
     holidays: list[date] = []
+    # Mentioned when an item has waited twice its target; its members may `/sla snooze`.
+    # Without it, nobody is escalated to and nobody can snooze.
+    maintainer_role_id: RoleId | None = None
+    # Discord user ids taking turns, a week each (Monday to Sunday in time_zone), to be
+    # pinged for items past their target that nobody linked is asked to review or assigned.
+    triagers: list[Snowflake] = []
+    # Nobody is pinged between these local times (their /link time zone, else time_zone):
+    # a ping waits for their morning.
+    quiet_hours: QuietHours | None = None
+
+    @field_validator("triagers")
+    @classmethod
+    def _triagers_once(cls, triagers: list[int]) -> list[int]:
+        if twice := sorted({str(t) for t in triagers if triagers.count(t) > 1}):
+            raise ValueError(f"{', '.join(twice)} listed more than once")
+        return triagers
 
     @field_validator("time_zone")
     @classmethod

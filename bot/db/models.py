@@ -503,3 +503,20 @@ class ScheduledJob(Base):
     due_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     started_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class SlaSnooze(Base):
+    """A maintainer's `/sla snooze`: no service-level pings about the item until ``until``
+    (bot/services/sla/snoozes.py). ``reason`` is stored as written and escaped when shown;
+    ``user_id`` None: the maintainer's data was deleted after they left."""
+
+    __tablename__ = "sla_snoozes"
+
+    id: Mapped[BigIntPK]
+    guild_id: Mapped[int]
+    repository_id: Mapped[int]
+    number: Mapped[int]
+    user_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+    until: Mapped[datetime] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(200))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +51,7 @@ HANDLER_TASKS = (
 REPOSITORIES = ("helios-engine/helios", "helios-engine/helios-sdk-python")
 LABELS = ("bug", "good first issue", "help wanted", "docs")
 ROLES = ("Organiser", "Maintainer", "Mentor", "Newcomer", "Contributor")
-CHANNELS = ("general", "dev", "performance", "help", "bot-log", "mentors", "mentoring")
+CHANNELS = ("general", "dev", "performance", "help", "bot-log", "mentors", "mentoring", "triage")
 # username -> roles
 PEOPLE = {
     "ines": ("Organiser", "Maintainer"),
@@ -76,6 +77,8 @@ DEMO_NAMES = {
     "mentorship.mentor_role_id": "Mentor",
     "mentorship.mentors_channel_id": "mentors",
     "mentorship.thread_channel_id": "mentoring",
+    "sla.triage_channel_id": "triage",
+    "sla.maintainer_role_id": "Maintainer",
 }
 
 
@@ -283,6 +286,7 @@ class Sandbox:
         *,
         onboarding_extra: str = "",
         github_extra: str = "",
+        sections: Callable[[DemoCommunity], str] | None = None,
         organiser_config: Config | None = None,
         database_url: str | None = None,
     ) -> None:
@@ -292,6 +296,8 @@ class Sandbox:
         # for the [github] section.
         self.onboarding_extra = onboarding_extra
         self.github_extra = github_extra
+        # More sections for the written config, given the seeded community (its ids).
+        self.sections = sections
         # An organiser's own config to dry-run instead of the demo's (`sandbox --config`).
         self.organiser_config = organiser_config
         # The bot's database: a SQLite file in ``directory`` unless given (tests give a
@@ -341,6 +347,7 @@ class Sandbox:
                     self.community, self.github.api_url, self.github.web_url, self.github_extra
                 )
                 + self.onboarding_extra
+                + ("\n" + self.sections(self.community) if self.sections else "")
             )
             self.config = load_config(path, environment)
         self._exit.enter_context(point_discord_py_at(self.discord.url))

@@ -25,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Claim, Member, Mentor, Newcomer, Pairing, Promise
+from bot.db.models import Claim, Member, Mentor, Newcomer, Pairing, Promise, SlaSnooze
 from bot.feature import Context, Feature, Periodic
 from bot.log import get_logger
 from bot.services import claims, mentorship
@@ -133,7 +133,7 @@ async def member_returned(context: Context, user_id: int) -> None:
 
 async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
     """Delete the member's Discord-side data: their newcomer row, GitHub link and time zone,
-    claims, mentoring and promises."""
+    claims, mentoring, promises, and their name on service-level snoozes."""
     await session.execute(
         delete(Newcomer).where(Newcomer.guild_id == guild_id, Newcomer.user_id == user_id)
     )
@@ -152,6 +152,12 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
         update(Pairing)
         .where(Pairing.guild_id == guild_id, Pairing.mentor_id == user_id)
         .values(mentor_id=None)
+    )
+    # Their snoozes stay (they hold the pings about an item), without who gave them.
+    await session.execute(
+        update(SlaSnooze)
+        .where(SlaSnooze.guild_id == guild_id, SlaSnooze.user_id == user_id)
+        .values(user_id=None)
     )
     await session.execute(
         delete(Promise)

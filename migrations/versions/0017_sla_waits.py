@@ -4,7 +4,7 @@ wait (``sla_waits``), so that a scan reads one row per open item.
 
 Revision ID: 0017
 Revises: 0016
-Create Date: 2026-12-10 09:00:00
+Create Date: 2026-12-05 06:00:00
 """
 
 from collections.abc import Sequence

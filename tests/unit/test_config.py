@@ -6,7 +6,7 @@ import re
 import tempfile
 import typing
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -235,6 +235,26 @@ SLA = "[discord]\nguild_id = 1\n[github]\nrepositories = ['acme/widgets']\n[sla]
             "review_hours = -1\n",
             "sla.repositories.0.review_hours: input should be greater than or equal to 1",
         ),
+        (
+            SLA + "triage_channel_id = 2\nquiet_hours = { start = '22:00', end = '22:00' }\n",
+            "sla.quiet_hours: start and end must differ",
+        ),
+        (
+            SLA + "triage_channel_id = 2\nquiet_hours = { start = '25:00', end = '08:00' }\n",
+            "sla.quiet_hours.start: input should be in a valid time format",
+        ),
+        (
+            SLA + "triage_channel_id = 2\nquiet_hours = { start = '22:00+02:00', end = '08:00' }\n",
+            'sla.quiet_hours.start: expected a local time such as "22:00"',
+        ),
+        (
+            SLA + "triage_channel_id = 2\nquiet_hours = { start = '22:00' }\n",
+            "sla.quiet_hours.end:",
+        ),
+        (
+            SLA + "triage_channel_id = 2\ntriagers = [3, 4, 3]\n",
+            "sla.triagers: 3 listed more than once",
+        ),
     ],
 )
 def test_bad_service_levels_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -257,6 +277,18 @@ def test_service_level_targets_per_repository(tmp_path: Path) -> None:
         [date(2026, 12, 25)],
         False,
     )
+
+
+def test_service_level_pings_keys(tmp_path: Path) -> None:
+    text = (
+        SLA + "triage_channel_id = 2\nmaintainer_role_id = 3\ntriagers = [4, 5]\n"
+        "quiet_hours = { start = '22:30', end = 07:00:00 }\n"
+    )
+    sla = load_config(write(tmp_path, text), {}).settings.sla
+    assert sla is not None
+    assert (sla.maintainer_role_id, sla.triagers) == (3, [4, 5])
+    assert sla.quiet_hours is not None
+    assert (sla.quiet_hours.start, sla.quiet_hours.end) == (time(22, 30), time(7))
 
 
 def test_only_followed_repositories_are_shown_and_private_ones_when_listed() -> None:

@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The `sla` job (bot/services/sla/pings.py) over the synthetic history of
+benchmarks/sla_scan.py: 5,000 open items among 25,000, 200,000 events.
+
+Runs the job as the scheduler does (`feature.run_pings`: the kept waits refreshed, read off
+the event loop, the pings promised) on SQLite and on the PostgreSQL at ``--postgres-url``
+(skipped if unreachable): the first run, which also builds the kept waits and promises a
+message for every item past its notice, then ``--runs`` runs that find everything promised
+already (the job's steady state every 5 minutes). Prints wall and CPU time (of this process,
+all threads), and how many messages were promised.
+
+Prints figures; asserts nothing.
+
+    python -m benchmarks.sla_pings [--open 5000] [--events 200000] [--runs 5] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from benchmarks.sla_scan import NOW, POSTGRES_URL, REPOSITORIES, fill, history
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.db.engine import create_engine, create_session_factory
+from bot.db.models import Promise
+from bot.db.reader import Reader
+from bot.feature import Context
+from bot.services.sla.feature import run_pings
+
+
+def settings() -> Settings:
+    return Settings.model_validate(
+        {
+            "discord": {"guild_id": 1},
+            "github": {"repositories": REPOSITORIES},
+            "sla": {
+                "triage_channel_id": 2,
+                "automatic_labels": ["needs triage"],
+                "maintainer_role_id": 3,
+                "triagers": [10, 11, 12],
+                "quiet_hours": {"start": "22:00", "end": "08:00"},
+            },
+        }
+    )
+
+
+async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> None:
+    engine = create_engine(url)
+    await fill(engine, rows)
+    sessions = create_session_factory(engine)
+    reader = Reader(engine, sessions)
+    context = Context(settings(), ManualClock(NOW), sessions, None, read=reader)
+
+    async def run() -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        await run_pings(context)
+        return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+
+    async def promised() -> int:
+        async with sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(Promise)) or 0)
+
+    try:
+        first_wall, first_cpu = await run()
+        count = await promised()
+        print(
+            f"{name}: first run {first_wall:7.1f} ms (CPU {first_cpu:7.1f} ms), "
+            f"{count} messages promised",
+            flush=True,
+        )
+        runs = [await run() for _ in range(args.runs)]
+        print(
+            f"{name}: later runs median {statistics.median(w for w, _ in runs):7.1f} ms, "
+            f"best {min(w for w, _ in runs):7.1f} ms, "
+            f"CPU {statistics.median(c for _, c in runs):7.1f} ms; "
+            f"{await promised() - count} more messages promised",
+            flush=True,
+        )
+    finally:
+        reader.close()
+        await engine.dispose()
+
+
+async def main(args: argparse.Namespace) -> None:
+    rows = history(args)
+    with tempfile.TemporaryDirectory() as directory:
+        await measure("SQLite", f"sqlite+aiosqlite:///{Path(directory) / 'helios.db'}", args, rows)
+    scratch = f"helios_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(args.postgres_url, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"PostgreSQL unreachable ({exc}): skipped")
+        return
+    try:
+        await admin.execute(f'CREATE DATABASE "{scratch}"')
+        url = make_url(args.postgres_url).set(database=scratch)
+        await measure("PostgreSQL", url.render_as_string(hide_password=False), args, rows)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--open", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("HELIOS_TEST_POSTGRES_URL", POSTGRES_URL)
+    )
+    asyncio.run(main(parser.parse_args()))
