@@ -50,7 +50,16 @@ HANDLER_TASKS = (
 REPOSITORIES = ("helios-engine/helios", "helios-engine/helios-sdk-python")
 LABELS = ("bug", "good first issue", "help wanted", "docs")
 ROLES = ("Organiser", "Maintainer", "Mentor", "Newcomer", "Contributor")
-CHANNELS = ("general", "dev", "performance", "help", "bot-log", "mentors", "mentoring")
+CHANNELS = (
+    "general",
+    "dev",
+    "performance",
+    "help",
+    "bot-log",
+    "mentors",
+    "mentoring",
+    "triage",
+)
 # username -> roles
 PEOPLE = {
     "ines": ("Organiser", "Maintainer"),
@@ -76,6 +85,7 @@ DEMO_NAMES = {
     "mentorship.mentor_role_id": "Mentor",
     "mentorship.mentors_channel_id": "mentors",
     "mentorship.thread_channel_id": "mentoring",
+    "sla.triage_channel_id": "triage",
 }
 
 
@@ -220,9 +230,18 @@ def sandboxed(config: Config, github: GitHubSimulator, secrets: Secrets) -> Conf
 
 
 def config_text(
-    community: DemoCommunity, github_api_url: str, github_web_url: str, github_extra: str = ""
+    community: DemoCommunity,
+    github_api_url: str,
+    github_web_url: str,
+    github_extra: str = "",
+    sla: str | None = None,
 ) -> str:
     repositories = ", ".join(f'"{name}"' for name in REPOSITORIES)
+    service_levels = (
+        f"[sla]\ntriage_channel_id = {community.channels['triage'].id}\n{sla}\n"
+        if sla is not None
+        else ""
+    )
     return f"""\
 # Written by the sandbox for its simulated community.
 [discord]
@@ -258,7 +277,7 @@ mentor_role_id = {community.roles["Mentor"].id}
 mentors_channel_id = {community.channels["mentors"].id}
 thread_channel_id = {community.channels["mentoring"].id}
 
-[onboarding]
+{service_levels}[onboarding]
 code_of_conduct_url = "https://github.com/helios-engine/helios/blob/main/CODE_OF_CONDUCT.md"
 contributing_url = "https://github.com/helios-engine/helios/blob/main/CONTRIBUTING.md"
 help_channel_id = {community.channels["help"].id}
@@ -283,6 +302,7 @@ class Sandbox:
         *,
         onboarding_extra: str = "",
         github_extra: str = "",
+        sla: str | None = None,
         organiser_config: Config | None = None,
         database_url: str | None = None,
     ) -> None:
@@ -292,6 +312,8 @@ class Sandbox:
         # for the [github] section.
         self.onboarding_extra = onboarding_extra
         self.github_extra = github_extra
+        # More keys for an [sla] section, which turns service levels on (None: off).
+        self.sla = sla
         # An organiser's own config to dry-run instead of the demo's (`sandbox --config`).
         self.organiser_config = organiser_config
         # The bot's database: a SQLite file in ``directory`` unless given (tests give a
@@ -338,7 +360,11 @@ class Sandbox:
             path = self.directory / "config.toml"
             path.write_text(
                 config_text(
-                    self.community, self.github.api_url, self.github.web_url, self.github_extra
+                    self.community,
+                    self.github.api_url,
+                    self.github.web_url,
+                    self.github_extra,
+                    self.sla,
                 )
                 + self.onboarding_extra
             )

@@ -12,6 +12,7 @@ loop: ``await runtime.read(lambda session: open_waits(session, settings, now))``
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from bot.db.models import GitHubComment, GitHubIssue, GitHubIssueEvent, GitHubRe
 from bot.services.history import shown_repositories
 from bot.services.sla.clocks import (
     READS,
+    WALL_CLOCK,
     Calendar,
     Comment,
     Event,
@@ -41,6 +43,10 @@ from bot.services.sla.clocks import (
 )
 
 Key = tuple[int, int]  # (repository id, number)
+
+# The typical first review: the median over this window, from this many pull requests up.
+TYPICAL_WINDOW = timedelta(days=30)
+TYPICAL_MIN_SAMPLES = 5
 
 # GitHub's author associations for someone who had not contributed to the repository before.
 FIRST_TIMES = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
@@ -156,6 +162,35 @@ def met_share(
         Share(repository, kind, met[repository, kind], n)
         for (repository, kind), n in sorted(total.items())
     ]
+
+
+def typical_first_review(
+    session: Session, settings: Settings, repository_id: int, now: datetime
+) -> timedelta | None:
+    """The median time, on the wall clock, a pull request of this repository waited for its
+    first review, over those that got it in the last TYPICAL_WINDOW (time in draft does not
+    count); None from fewer than TYPICAL_MIN_SAMPLES, or for a repository not shown. What the
+    first-pull-request message tells a newcomer to expect."""
+    shown = shown_repositories(session, settings.github)
+    if repository_id not in shown:
+        return None
+    rules, since = Rules.of(settings), now - TYPICAL_WINDOW
+    # Answering the wait updated the pull request: those updated since are enough.
+    recent = and_(
+        GitHubIssue.updated_at >= since,
+        GitHubIssue.repository_id == repository_id,
+        GitHubIssue.is_pull_request.is_(True),
+    )
+    samples = []
+    for record in _records(session, [recent], shown):
+        found = waits(record.history(), rules)
+        first = found[0] if found else None
+        answered = first.answered_at if first is not None else None
+        if first is not None and answered is not None and since <= answered <= now:
+            samples.append(waited(first, WALL_CLOCK, answered).total_seconds())
+    if len(samples) < TYPICAL_MIN_SAMPLES:
+        return None
+    return timedelta(seconds=statistics.median(samples))
 
 
 def target(sla: SlaSettings, full_name: str, kind: Kind) -> timedelta:
