@@ -14,6 +14,8 @@ Printed figures, median and best of ``--runs`` runs:
   as the bot runs it (bot/db/reader.py): on SQLite in a worker thread on a read-only
   connection, on PostgreSQL through ``run_sync``. Goal on SQLite: <= 100 ms.
 - ``met_share`` over the last 30 days, for scale (the daily digest's figure).
+- the report of `/sla status` and the daily digest in business-days mode (open_waits, the
+  share on the wall clock and in business hours, and the embed).
 - the CPU time the reading thread spent (median): on a busy machine the wall time is
   mostly waiting for a core.
 - how many open waits and decided waits they found, so runs can be compared.
@@ -57,6 +59,7 @@ from bot.db.models import (
     GitHubUser,
 )
 from bot.db.reader import Reader
+from bot.services.sla.report import embed, status
 from bot.services.sla.scan import met_share, open_waits
 
 POSTGRES_URL = "postgresql://helios:helios@127.0.0.1:5432/postgres"
@@ -209,6 +212,12 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
             "met_share, 30 days",
             lambda session: met_share(session, wall, NOW - timedelta(days=30), NOW),
         ),
+        # `/sla status` and the digest: open_waits, met_share twice (wall clock and business
+        # hours) and the embed.
+        (
+            "status, business days",
+            lambda session: embed(status(session, business, NOW), "Service levels"),
+        ),
     ]
     try:
         for label, read in reads:
@@ -229,16 +238,18 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
                 started = time.perf_counter()
                 found = await reader(counted)
                 times.append((time.perf_counter() - started) * 1000)
-            size = (
-                len(found)
-                if found is not None and label.startswith("open")
-                else sum(share.total for share in found or [])
-            )
+            if label.startswith("status"):
+                size = len(found["fields"]) if found is not None else 0
+                unit = "repositories shown"
+            elif label.startswith("open"):
+                size, unit = len(found or []), "waits"
+            else:
+                size, unit = sum(share.total for share in found or []), "waits"
             goal = f" (goal <= {GOAL_MS:.0f} ms)" if name == "SQLite" and "open" in label else ""
             print(
                 f"  {label:<28} median {statistics.median(times):7.1f} ms, "
                 f"best {min(times):7.1f} ms{goal}, CPU {statistics.median(cpu):7.1f} ms; "
-                f"{size} waits",
+                f"{size} {unit}",
                 flush=True,
             )
     finally:

@@ -162,18 +162,20 @@ def duration(length: timedelta) -> str:
 
 
 def embed(report: Report, title: str, *, focused: bool = False) -> dict[str, object]:
-    """The report as an embed's JSON: a summary, then a field per repository, busiest first.
-    What does not fit Discord's limits is cut with "… and N more". ``focused``: the report
-    of one repository asked for by name (the footer says nothing of the others)."""
+    """The report as an embed's JSON: a summary, then a field per repository, busiest first,
+    each given an even share of the room. What does not fit Discord's limits is cut with
+    "… and N more". ``focused``: the report of one repository asked for by name (the footer
+    says nothing of the others)."""
     title = title[:TITLE_LIMIT]
     description = _summary(report)
     room = TOTAL_LIMIT - len(title) - len(description) - FOOTER_ROOM
     fields: list[dict[str, object]] = []
     left = len(report.repositories)
-    for repository in report.repositories:
-        if len(fields) == FIELDS_LIMIT:
-            break
-        made = _field(report, repository, room)
+    shown = min(left, FIELDS_LIMIT)
+    for repository in report.repositories[:shown]:
+        # An even share of what is left, so that every repository shows with its counts
+        # and shares before any lists all its items; a quiet one leaves room to the next.
+        made = _field(report, repository, room // (shown - len(fields)))
         if made is None:
             break
         fields.append(made)
