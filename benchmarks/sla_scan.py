@@ -19,6 +19,8 @@ that ran it and the longest the event loop went without running a 1 ms ticker:
 - ``open_waits`` with ``--changed`` items' histories changed since the refresh (their
   revisions bumped, as deliveries do), then the ``refresh`` that recomputes them;
 - ``met_share`` over the last 30 days, for scale (the daily digest's figure).
+- the report of `/sla status` and the daily digest in business-days mode (open_waits, the
+  share on the wall clock and in business hours, and the embed).
 
 Prints figures; asserts nothing.
 
@@ -63,6 +65,7 @@ from bot.db.models import (
     SlaWait,
 )
 from bot.db.reader import Reader
+from bot.services.sla.report import embed, status
 from bot.services.sla.scan import met_share, open_waits
 from bot.services.sla.store import refresh
 
@@ -333,6 +336,14 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
             )
         decided = sum(s.total for s in found)
         print(share.line("met_share, 30 days", f"; {decided} decided waits"), flush=True)
+
+        report = Figures()
+        for _ in range(args.runs):
+            found = await read(
+                report, lambda session: embed(status(session, business, NOW), "Service levels")
+            )
+        shown = len(found["fields"])
+        print(report.line("status, business days", f"; {shown} repositories shown"), flush=True)
     finally:
         reader.close()
         await engine.dispose()

@@ -401,6 +401,25 @@ class SlaSettings(Section):
             raise ValueError(f"{', '.join(twice)} listed more than once")
         return triagers
 
+    # The daily digest in the triage channel, and its local time ("HH:MM" in time_zone).
+    digest: bool = True
+    digest_time: str = "09:00"
+
+    @field_validator("digest_time")
+    @classmethod
+    def _local_time(cls, text: str) -> str:
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", text):
+            raise ValueError(
+                f'expected a local time as "HH:MM" on the 24-hour clock, like "09:00" or '
+                f'"17:30"; got {text[:20]!r}'
+            )
+        return text
+
+    @property
+    def digest_at(self) -> time:
+        """When the digest is due each day, in time_zone."""
+        return time.fromisoformat(self.digest_time)
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, name: str) -> str:

@@ -9,7 +9,7 @@ nothing new.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import func, select, true
@@ -22,6 +22,7 @@ from bot.github.ingest import GitHubEvent
 from bot.outbox import promise
 from bot.services.history import find_issue
 from bot.services.onboarding import newcomer_row
+from bot.services.sla.scan import typical_first_review
 from bot.text import link
 
 NAME = "celebrations"
@@ -43,6 +44,7 @@ async def on_pull_request(context: Context, session: AsyncSession, event: GitHub
         session,
         settings,
         github=context.settings.github,
+        service_levels=context.settings if context.settings.sla is not None else None,
         guild_id=context.guild_id,
         repository_id=pull.repository_id,
         number=pull.number,
@@ -81,7 +83,11 @@ async def celebrate_pull_request(
     repository_id: int,
     number: int,
     now: datetime,
+    service_levels: Settings | None = None,
 ) -> None:
+    """Cheer a member's first pull request (by direct message) and first merge. With
+    ``service_levels`` (the settings, when the sla feature is on) the first message says how
+    soon a first review usually comes in the repository."""
     found = await find_issue(session, repository_id, number)
     stored = await session.get(GitHubRepository, repository_id)
     if found is None or stored is None:
@@ -112,6 +118,16 @@ async def celebrate_pull_request(
     author = Author(*linked)
     pull_link = link(f"{repository}#{number}", pull.html_url)
     if author.celebrate and await _is_first(session, pull, merged=False):
+        review = "A maintainer will review it; questions are always welcome."
+        if service_levels is not None:
+            typical = await session.run_sync(
+                typical_first_review, service_levels, repository_id, now
+            )
+            if typical is not None:
+                review = (
+                    f"A maintainer will review it, usually {expected(typical)} here; "
+                    "questions are always welcome."
+                )
         await promise(
             session,
             feature=NAME,
@@ -120,8 +136,8 @@ async def celebrate_pull_request(
             target_kind="dm",
             target_id=author.user_id,
             payload={
-                "content": f"You opened your first pull request, {pull_link}. That's a big step! "
-                "A maintainer will review it; questions are always welcome."
+                "content": f"You opened your first pull request, {pull_link}. "
+                f"That's a big step! {review}"
             },
             now=now,
         )
@@ -145,6 +161,17 @@ async def celebrate_pull_request(
                 },
                 now=now,
             )
+
+
+def expected(typical: timedelta) -> str:
+    """A typical wait in plain words: "within the hour", "within about 5 hours", "within
+    about 2 days"."""
+    hours = typical / timedelta(hours=1)
+    if hours < 1:
+        return "within the hour"
+    if round(hours) < 36:
+        return f"within about {round(hours)} hour{'s' if round(hours) > 1 else ''}"
+    return f"within about {max(2, round(hours / 24))} days"
 
 
 async def _is_first(session: AsyncSession, pull: GitHubIssue, *, merged: bool) -> bool:

@@ -28,6 +28,7 @@ def service_levels(community: DemoCommunity) -> str:
         f"triage_channel_id = {community.channels['triage'].id}\n"
         f"maintainer_role_id = {community.roles['Maintainer'].id}\n"
         f"triagers = [{community.members['marta'].id}]\n"
+        "digest = false\n"
     )
 
 

@@ -14,18 +14,33 @@ holds SQLite's plans to it). Both are plain reads of a synchronous Session
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
 from bot.config import Settings, SlaSettings
 from bot.db.models import GitHubIssue
 from bot.services.history import shown_repositories
-from bot.services.sla.clocks import Calendar, Kind, Rules, Wait, due_at, waited, waits
+from bot.services.sla.clocks import (
+    WALL_CLOCK,
+    Calendar,
+    Kind,
+    Rules,
+    Wait,
+    due_at,
+    waited,
+    waits,
+)
 from bot.services.sla.records import read_records
 from bot.services.sla.store import waiting
+
+# The typical first review: the median over this window, from this many pull requests up.
+TYPICAL_WINDOW = timedelta(days=30)
+TYPICAL_MIN_SAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,35 @@ def met_share(
         Share(repository, kind, met[repository, kind], n)
         for (repository, kind), n in sorted(total.items())
     ]
+
+
+def typical_first_review(
+    session: Session, settings: Settings, repository_id: int, now: datetime
+) -> timedelta | None:
+    """The median time, on the wall clock, a pull request of this repository waited for its
+    first review, over those that got it in the last TYPICAL_WINDOW (time in draft does not
+    count); None from fewer than TYPICAL_MIN_SAMPLES, or for a repository not shown. What the
+    first-pull-request message tells a newcomer to expect."""
+    shown = shown_repositories(session, settings.github)
+    if repository_id not in shown:
+        return None
+    rules, since = Rules.of(settings), now - TYPICAL_WINDOW
+    # Answering the wait updated the pull request: those updated since are enough.
+    recent = and_(
+        GitHubIssue.updated_at >= since,
+        GitHubIssue.repository_id == repository_id,
+        GitHubIssue.is_pull_request.is_(True),
+    )
+    samples = []
+    for record in read_records(session, [recent], shown):
+        found = waits(record.history(), rules)
+        first = found[0] if found else None
+        answered = first.answered_at if first is not None else None
+        if first is not None and answered is not None and since <= answered <= now:
+            samples.append(waited(first, WALL_CLOCK, answered).total_seconds())
+    if len(samples) < TYPICAL_MIN_SAMPLES:
+        return None
+    return timedelta(seconds=statistics.median(samples))
 
 
 def target(sla: SlaSettings, full_name: str, kind: Kind) -> timedelta:
