@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """`/mentor stats` on a large community: how long bot.services.mentorship.stats.outcomes
 takes, read as the command reads it (bot.db.reader.Reader: a worker thread on a read-only
-SQLite connection; run_sync on PostgreSQL).
+SQLite connection; on PostgreSQL, the reader's own thread and event loop).
 
 A synthetic year, written straight into the tables (the rows the services and ingestion
 would have written), on a fresh SQLite file and on a scratch PostgreSQL database (skipped
@@ -212,7 +212,7 @@ async def measure(name: str, url: str, args: argparse.Namespace) -> None:
                 cpu.append((time.process_time() - used) * 1000)
         finally:
             event.remove(Engine, "before_cursor_execute", count)
-            reader.close()
+            await reader.close()
         sizes = ", ".join(f"{len(v)} {m.__tablename__}" for m, v in tables.items())
         print(f"{name}: {sizes} (written in {filled:.0f} s)")
         print(

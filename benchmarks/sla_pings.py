@@ -89,7 +89,7 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
             flush=True,
         )
     finally:
-        reader.close()
+        await reader.close()
         await engine.dispose()
 
 

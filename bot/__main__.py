@@ -269,7 +269,7 @@ async def _purge(config: Config) -> int:
             context = Context(config.settings, clock, sessions, github=None, read=reader)
             purged = await retention.purge(context)
         finally:
-            reader.close()
+            await reader.close()
     finally:
         await engine.dispose()
     print(

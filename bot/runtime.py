@@ -368,8 +368,8 @@ class Runtime:
         if self._http is not None:
             clean &= await bounded("the HTTP client", self._http.close(), deadline.left())
             self._http = None
-        if self._read is not None:
-            self._read.close()
+        if self._read is not None:  # before the database: reads under way finish first
+            clean &= await bounded("the database reader", self._read.close(), deadline.left())
             self._read = None
         if self._engine is not None:
             clean &= await bounded("the database", self._engine.dispose(), deadline.left())

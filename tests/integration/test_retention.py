@@ -48,7 +48,7 @@ T = TypeVar("T")
 
 
 def read(sessions: async_sessionmaker[AsyncSession]) -> Read:
-    """Plain reads through ``run_sync``, as bot/db/reader.py runs them off SQLite files."""
+    """Plain reads through ``run_sync``, as bot/db/reader.py runs them on an in-memory SQLite."""
 
     async def run(work: Callable[[Session], T]) -> T:
         async with sessions() as session:

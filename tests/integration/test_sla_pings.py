@@ -59,7 +59,7 @@ async def hub(
 ) -> AsyncIterator[PingHub]:
     reader = Reader(engine, sessions)
     yield PingHub(sessions, clock, reader)
-    reader.close()
+    await reader.close()
 
 
 def settings(**sla: Any) -> Settings:

@@ -48,7 +48,7 @@ async def read(
 ) -> AsyncIterator[Reader]:
     reader = Reader(engine, sessions)
     yield reader
-    reader.close()
+    await reader.close()
 
 
 async def report_of(read: Reader, hub: Hub, repository: str | None = None, **sla: Any) -> Report:

@@ -35,10 +35,10 @@ async def read(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[Reader]:
     """Reads as the bot makes them (bot/db/reader.py): in a thread on read-only connections of
-    the SQLite file, through ``run_sync`` on PostgreSQL."""
+    the SQLite file, on the reader's own thread and event loop on PostgreSQL."""
     reader = Reader(engine, sessions)
     yield reader
-    reader.close()
+    await reader.close()
 
 
 def shown(found: list[OpenWait], hub: Hub) -> list[tuple[str, int, str, str, float, float | None]]:

@@ -44,7 +44,7 @@ async def read(
 ) -> AsyncIterator[Reader]:
     reader = Reader(engine, sessions)
     yield reader
-    reader.close()
+    await reader.close()
 
 
 async def refreshed(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> int:
