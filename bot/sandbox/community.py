@@ -261,6 +261,15 @@ mentor_role_id = {community.roles["Mentor"].id}
 mentors_channel_id = {community.channels["mentors"].id}
 thread_channel_id = {community.channels["mentoring"].id}
 
+[sla]
+triage_channel_id = {community.channels["triage"].id}
+maintainer_role_id = {community.roles["Maintainer"].id}
+triagers = [{community.members["marta"].id}]
+quiet_hours = {{ start = "22:00", end = "08:00" }}
+# After the demo's working day, so that a test starting at 09:00 gets no digest at start-up.
+digest_time = "18:00"
+business_days = false
+
 [onboarding]
 code_of_conduct_url = "https://github.com/helios-engine/helios/blob/main/CODE_OF_CONDUCT.md"
 contributing_url = "https://github.com/helios-engine/helios/blob/main/CONTRIBUTING.md"
@@ -274,6 +283,25 @@ areas = [
     {{ name = "sdk-python", description = "The Python SDK", labels = ["sdk-python"] }},
 ]
 """
+
+
+_TABLE = re.compile(r"^\[\[?([\w-]+)")
+
+
+def tables(text: str) -> set[str]:
+    """The top-level tables a config's text defines: ``{"sla"}`` for ``[sla]``."""
+    return {found.group(1) for line in text.splitlines() if (found := _TABLE.match(line))}
+
+
+def without(text: str, names: set[str]) -> str:
+    """A config's text less the top-level tables named (with their sub-tables)."""
+    kept, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if found := _TABLE.match(line):
+            skipping = found.group(1) in names
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
 
 
 class Sandbox:
@@ -296,7 +324,8 @@ class Sandbox:
         # for the [github] section.
         self.onboarding_extra = onboarding_extra
         self.github_extra = github_extra
-        # More sections for the written config, given the seeded community (its ids).
+        # More sections for the written config, given the seeded community (its ids); one
+        # the demo's config has too (a test's own [sla]) takes the place of the demo's.
         self.sections = sections
         # An organiser's own config to dry-run instead of the demo's (`sandbox --config`).
         self.organiser_config = organiser_config
@@ -342,12 +371,12 @@ class Sandbox:
             self.config = sandboxed(organiser, self.github, secrets)
         else:
             path = self.directory / "config.toml"
+            sections = self.sections(self.community) if self.sections else ""
+            demo = config_text(
+                self.community, self.github.api_url, self.github.web_url, self.github_extra
+            )
             path.write_text(
-                config_text(
-                    self.community, self.github.api_url, self.github.web_url, self.github_extra
-                )
-                + self.onboarding_extra
-                + ("\n" + self.sections(self.community) if self.sections else "")
+                without(demo, tables(sections)) + self.onboarding_extra + "\n" + sections
             )
             self.config = load_config(path, environment)
         self._exit.enter_context(point_discord_py_at(self.discord.url))

@@ -319,3 +319,21 @@ async def test_without_a_script_it_plays_the_first_month_then_serves_until_ctrl_
     assert await asyncio.wait_for(process.wait(), timeout=15) == 0
     assert "[Helios bot status]" in transcript
     assert "DM bruno: I've freed" in transcript  # the month ran to its last week
+    # Service levels: each stage once, silence once the issue is labelled, while the pull
+    # request waits on its author and once Bruno's is snoozed; one digest.
+    said = []
+    for line in transcript.splitlines():
+        if "message     #triage: " in line:
+            text = line.split("#triage: ", 1)[1]
+            item = re.search(r"\[(helios-engine/[\w-]+#\d+)\]", text)
+            said.append((line[:16], text.split()[0], item.group(1) if item else None))
+    sdk = "helios-engine/helios-sdk-python"
+    assert said == [
+        ("Tue 06 Jan 03:00", "⏳", f"{sdk}#2"),
+        ("Tue 06 Jan 09:00", "⚠️", f"{sdk}#2"),
+        ("Wed 07 Jan 05:00", "⏳", f"{sdk}#3"),
+        ("Wed 07 Jan 09:00", "⚠️", f"{sdk}#3"),
+        ("Wed 21 Jan 09:00", "🚨", "helios-engine/helios#5"),
+        ("Tue 10 Feb 18:00", "[Service", None),
+        ("Tue 10 Feb 21:00", "⏳", f"{sdk}#3"),
+    ]

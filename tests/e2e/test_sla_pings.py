@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Service-level pings end to end, on the simulated clock: the real bot posts a notice, the
 breach ping, the escalation in the triage channel, and falls silent once a maintainer labels
-the issue; an issue triaged in time gets nothing; `/sla snooze` is for maintainers."""
+the issue; an issue triaged in time gets nothing; a pull request whose author is asked for
+changes is left alone until they push, then waits on review with pings of its own; `/sla
+snooze` is for maintainers."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from tests.e2e.test_onboarding import member
 
 REPO = "helios-engine/helios"
 HOUR = timedelta(hours=1)
+# How an item is marked when GitHub calls its author a first-time contributor (a new login
+# opening a pull request is one).
+FIRST_TIMER = "🌱 first-time contributor · "
 
 
 def service_levels(community: DemoCommunity) -> str:
@@ -101,6 +106,47 @@ async def test_a_breaching_issue_gets_a_notice_a_ping_an_escalation_then_silence
     assert pinged(escalation) == ([marta], [maintainers])
 
     sandbox.github.state.add_labels(REPO, number, ["bug"], actor="marta")
+    await sandbox.github.emitter.flush()
+    assert await hours_pass(sandbox, 72) == []
+
+
+async def test_a_pull_request_cycles_through_changes_requested_and_back(
+    sandbox: Sandbox,
+) -> None:
+    state, marta = sandbox.github.state, member(sandbox, "marta").id
+    pull = state.open_pull(REPO, "alice-gh", "Retry on 502")
+    await sandbox.github.emitter.flush()
+    link = f"[{REPO}#{pull.number}]("
+
+    assert await hours_pass(sandbox, 35) == []
+    (notice,) = await hours_pass(sandbox, 1)
+    assert notice.content.startswith(f"⏳ {FIRST_TIMER}Pull request {link}")
+    assert "has waited 36 h of its 48 h review target" in notice.content
+    (breach,) = await hours_pass(sandbox, 12)
+    assert breach.content.startswith(f"⚠️ {FIRST_TIMER}Pull request {link}")
+    assert "is past its 48 h review target" in breach.content
+    assert pinged(breach) == ([marta], [])
+
+    # Changes requested: the pull request waits on its author, who has no target.
+    state.submit_review(REPO, pull.number, "marta", "CHANGES_REQUESTED", "Only idempotent ones")
+    await sandbox.github.emitter.flush()
+    for _ in range(5):
+        assert await hours_pass(sandbox, 24) == []
+    waiting = await run(sandbox, "ada", "sla status")
+    assert "Waiting on the author: 1" in waiting.embeds[0]["fields"][0]["value"]
+
+    # The author pushes: a new review wait, counted from the push, with its own stages.
+    state.push_commits(REPO, pull.number, actor="alice-gh")
+    await sandbox.github.emitter.flush()
+    assert await hours_pass(sandbox, 35) == []
+    (again,) = await hours_pass(sandbox, 1)
+    assert again.content.startswith(f"⏳ {FIRST_TIMER}Pull request {link}")
+    assert "has waited 36 h of its 48 h review target" in again.content
+    (second_breach,) = await hours_pass(sandbox, 12)
+    assert second_breach.content.startswith(f"⚠️ {FIRST_TIMER}Pull request {link}")
+    assert pinged(second_breach) == ([marta], [])
+
+    state.submit_review(REPO, pull.number, "marta", "APPROVED")
     await sandbox.github.emitter.flush()
     assert await hours_pass(sandbox, 72) == []
 
