@@ -29,6 +29,7 @@ from bot.clock import ManualClock
 from bot.config import Config
 from bot.sandbox.community import DemoCommunity, Sandbox
 from bot.sandbox.discord import Channel, DiscordError, InteractionResult, Member, Message
+from bot.sandbox.discord.readable import readable, summary
 from bot.sandbox.discord.state import PRIVATE_THREAD
 from bot.sandbox.github import GitHubRequest, GitHubState, NotFoundError
 from bot.sandbox.openapi import preload as preload_api_descriptions
@@ -168,13 +169,20 @@ class Entry:
     # step, config, message, edit, deleted, thread, form, role, github, expectation, failed,
     # error
     kind: str
-    text: str
+    text: str  # a message as the bot sent it, on one line (mentions as ids)
     where: str | None = None
+    # A message as a person reads it (bot/sandbox/discord/readable.py): a line like
+    # ``text`` with mentions as names, then its embeds whole, a line each.
+    rendered: str | None = None
 
     def render(self) -> str:
         where = f"{self.where}: " if self.where else ""
         time = datetime.fromisoformat(self.time).strftime("%a %d %b %H:%M")
-        return f"{time} [{self.step:>2}] {self.kind:<11} {where}{self.text}"
+        head = f"{time} [{self.step:>2}] "
+        first, *embeds = self.rendered.split("\n") if self.rendered else [self.text]
+        lines = [f"{head}{self.kind:<11} {where}{first}"]
+        lines += [f"{' ' * len(head)}│ {line}".rstrip() for line in embeds]
+        return "\n".join(lines)
 
 
 @dataclass
@@ -297,8 +305,11 @@ class Runner:
             self._log(number, "failed", failure)
             return False
         if step.expect is not None:
+            # As sent and as read: the text of an embed's fields, or "@kofi", matches too.
             produced = seen_by_actor + "\n".join(
-                e.text for e in self.transcript.entries[before:] if e.kind != "step"
+                f"{e.text}\n{e.rendered or ''}"
+                for e in self.transcript.entries[before:]
+                if e.kind != "step"
             )
             if step.expect not in produced:
                 self._log(number, "expectation", f"expected to see {step.expect!r}: not seen")
@@ -377,7 +388,10 @@ class Runner:
         if result.modal is not None:
             self._log(number, "form", f"{result.modal.title} (opened)", f"for {step.actor}")
             return result.modal.title
-        return result.content + " " + " ".join(str(e.get("title", "")) for e in result.embeds)
+        if result.message is None:
+            return ""
+        shown = readable(self.sandbox.discord.state, result.message, self.clock.now())
+        return summary(result.message) + "\n" + "\n".join(shown)
 
     # --- observation -------------------------------------------------------------------
 
@@ -411,20 +425,26 @@ class Runner:
                 # Only the bot deletes through the API; people's own deletions are not played.
                 if message.id not in self._deleted:
                     self._deleted.add(message.id)
-                    text = self._seen.get(message.id) or _message_text(message)
+                    text = self._seen.get(message.id) or summary(message)
+                    shown = self._readable(message)
                     if not mine:
                         text = f"{message.author.username}'s message: {text}"
-                    self._log(number, "deleted", text, self._where(message))
+                        shown = f"{message.author.username}'s message: {shown}"
+                    self._log(number, "deleted", text, self._where(message), shown)
                 continue
             if not mine:
                 continue
-            # Compared by what a person sees: updates from buttons carry no edit time.
-            text = _message_text(message)
+            # Compared by what the bot sent, not by how it reads now ("3 hours ago" changes
+            # as time passes): updates from buttons carry no edit time.
+            text = summary(message)
             if message.id not in self._seen:
-                self._log(number, "message", text, self._where(message))
+                self._log(number, "message", text, self._where(message), self._readable(message))
             elif self._seen[message.id] != text:
-                self._log(number, "edit", text, self._where(message))
+                self._log(number, "edit", text, self._where(message), self._readable(message))
             self._seen[message.id] = text
+
+    def _readable(self, message: Message) -> str:
+        return "\n".join(readable(self.sandbox.discord.state, message, self.clock.now()))
 
     def _observe_threads(self, number: int) -> None:
         state = self.sandbox.discord.state
@@ -495,9 +515,16 @@ class Runner:
                 return role.name
         return str(role_id)
 
-    def _log(self, number: int, kind: str, text: str, where: str | None = None) -> None:
+    def _log(
+        self,
+        number: int,
+        kind: str,
+        text: str,
+        where: str | None = None,
+        rendered: str | None = None,
+    ) -> None:
         self.transcript.entries.append(
-            Entry(self.clock.now().isoformat(), number, kind, text, where)
+            Entry(self.clock.now().isoformat(), number, kind, text, where, rendered)
         )
 
     # --- look-ups ------------------------------------------------------------------------
@@ -551,20 +578,6 @@ def _describe(step: Step, action: str) -> str:
         "authorize": f"{who} enters the code on GitHub and approves as {step.authorize}",
         "advance": f"time passes: {step.advance}",
     }[action]
-
-
-def _message_text(message: Message) -> str:
-    parts = [message.content] if message.content else []
-    for embed in message.embeds:
-        parts.append(f"[{embed.get('title', 'embed')}]")
-        if embed.get("description"):
-            parts.append(str(embed["description"]))
-    labels = [c["label"] for c in message.iter_components() if c.get("label")]
-    if labels:
-        parts.append("buttons: " + ", ".join(labels))
-    if message.attachments:
-        parts.append("files: " + ", ".join(a.filename for a in message.attachments))
-    return " ".join(parts).replace("\n", " / ") or "(empty)"
 
 
 WhileRunning = Callable[[Sandbox, Transcript], Awaitable[None]]

@@ -44,13 +44,16 @@ async def test_first_week_example_plays_and_passes() -> None:
     code, out, err = await sandbox("--script", "examples/first-week.toml")
     assert code == 0, err + out
     lines = out.splitlines()
-    assert (
+    # An embed shows whole, indented under its message's line.
+    status = lines.index(
         "Mon 05 Jan 09:00 [ 2] message     (only ines sees): [Helios bot status] buttons: Refresh"
-        in lines
     )
+    assert lines[status + 3] == "                      │ Features off: none"
+    assert lines[status + 4] == "                      │ — Mon 05 Jan 2026 09:00 UTC"
     welcome = next(line for line in lines if "[Welcome to Helios Engine!]" in line)
     assert welcome.startswith("Mon 05 Jan 09:00 [ 4] message     (only ada sees): ")
-    assert any("[Almost there] Linked to GitHub as **ada-codes**." in line for line in lines)
+    almost = next(i for i, line in enumerate(lines) if "[Almost there]" in line)
+    assert lines[almost + 1] == "                      │ Linked to GitHub as **ada-codes**."
     assert "Mon 05 Jan 09:00 [12] role        Newcomer given ada" in lines
     # GitHub writes name what they change; the device flow's sign-in POSTs are not writes.
     writes = [line.split("github      ", 1)[1] for line in lines if "] github " in line]
@@ -72,6 +75,11 @@ async def test_jsonl_output_is_one_object_per_line(tmp_path: Path) -> None:
     steps = [e for e in entries if e["step"] == 1]
     assert [e["kind"] for e in steps] == ["step", "message"]
     assert steps[1]["where"] == "(only ines sees)"
+    # As the bot sent it, and as a person reads it: the embed whole.
+    assert steps[1]["text"] == "[Helios bot status] buttons: Refresh"
+    assert steps[1]["rendered"].startswith("[Helios bot status] buttons: Refresh\nVersion: ")
+    assert "\nFeatures off: none\n" in steps[1]["rendered"]
+    assert steps[0]["rendered"] is None
     assert steps[1]["time"] == "2026-02-02T10:00:00+00:00"
 
 
@@ -126,7 +134,7 @@ async def test_a_click_on_a_missing_button_fails_naming_the_step(tmp_path: Path)
     )
     # The transcript up to the failure is printed; the scenario stops there.
     lines = out.splitlines()
-    assert "[Welcome to Helios Engine!]" in lines[-3]
+    assert "[Welcome to Helios Engine!]" in lines[-6]  # its embed's three lines below it
     assert lines[-2].endswith("step        ada clicks 'Accept'")
     assert lines[-1].endswith(
         "failed      ada sees no button or menu 'Accept'; the newest offers 'I accept', "
@@ -237,10 +245,12 @@ async def test_an_organisers_config_is_what_the_bot_runs_with(tmp_path: Path) ->
         "900000000000000004: the same channel as #help",
     ]
     # Its repository and beginner label, announced in the channel it configured.
-    assert lines[4].startswith(
+    assert lines[4:6] == [
         "Mon 02 Feb 10:00 [ 0] message     #help: New good first issue! Claim it here if "
-        "you'd like to take it on. [acme/widgets#1: Document the cache eviction flags] `beginner`"
-    )
+        "you'd like to take it on. [acme/widgets#1: Document the cache eviction flags] "
+        "buttons: Claim",
+        "                      │ `beginner`",
+    ]
     reminder = next(line for line in lines if "How is it going?" in line)
     assert reminder.startswith("Wed 04 Feb 10:00 [10] message     DM bruno: Hi! You claimed")
     assert "2 days ago" in reminder

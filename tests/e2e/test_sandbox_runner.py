@@ -5,7 +5,9 @@ the transcript records of things no scenario step makes the bot do yet."""
 from __future__ import annotations
 
 import io
+import json
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +141,76 @@ async def test_the_transcript_records_threads_files_and_deletions(
         (2, "deleted", "#dev", "Office hours at 5"),
     ]
     assert errors.records == []
+
+
+async def test_the_transcript_shows_embeds_whole_and_mentions_by_name(
+    sandbox: Sandbox, clock: ManualClock
+) -> None:
+    assert sandbox.community is not None
+    people, places = sandbox.community.members, sandbox.community.channels
+    ada, kofi, lena = people["ada"], people["kofi"], people["lena"]
+    lena.nick = "Lena M."  # a member's server nickname is the name Discord shows
+    mentor, help_channel = sandbox.community.roles["Mentor"], places["help"]
+    unknown = 1457000000000000001
+    dev = sandbox.running_bot.get_channel(places["dev"].id)
+    assert isinstance(dev, discord.TextChannel)
+    soon = int((clock.now() + timedelta(days=2, hours=3)).timestamp())
+    march = int(datetime(2026, 3, 2, 14, 30, tzinfo=UTC).timestamp())
+    embed = discord.Embed(
+        title=f"Spotlight on <@{ada.id}>",  # Discord shows a title's tags as written
+        description=f"Three merges this week.\n\\#1 in <#{help_channel.id}>, see <#{unknown}>",
+    )
+    for name, value in [("Merged", "3"), ("Reviewed", "2"), ("Opened", "1"), ("Commented", "4")]:
+        embed.add_field(name=name, value=value)  # inline: three share a line, as in Discord
+    embed.add_field(
+        name="Thanks to", value=f"<@{kofi.id}> and the <@&{mentor.id}>s\n<@{unknown}>", inline=False
+    )
+    embed.add_field(name="Next call", value=f"<t:{soon}:R>", inline=True)
+    embed.set_footer(text=f"Picked by <@{lena.id}>")
+    embed.timestamp = clock.now()
+    with BotErrors().attached() as errors:
+        runner = Runner(sandbox, clock, errors)
+        runner.observe(0)  # the start-up's announcements
+        start = len(runner.transcript.entries)
+        await dev.send(
+            f"<@{lena.id}> <@!{ada.id}>: <@&{mentor.id}> <@&{unknown}>, on <t:{march}:D> "
+            f"at <t:{march}:t>; <t:{march}>",
+            embed=embed,
+        )
+        runner.observe(1)
+
+    (entry,) = runner.transcript.entries[start:]
+    assert entry.render().split("\n") == [
+        "Mon 05 Jan 09:00 [ 1] message     #dev: @Lena M. @ada: @Mentor @unknown-role, on "
+        "02 Mar 2026 at 14:30 UTC; Mon 02 Mar 2026 14:30 UTC [Spotlight on <@"
+        f"{ada.id}>]",
+        "                      │ Three merges this week.",
+        "                      │ \\#1 in #help, see #unknown-channel",
+        "                      │ Merged: 3 · Reviewed: 2 · Opened: 1",
+        "                      │ Commented: 4",
+        "                      │ Thanks to: @kofi and the @Mentors",
+        "                      │   @unknown-user",
+        "                      │ Next call: in 2 days",
+        f"                      │ — Picked by <@{lena.id}> · Mon 05 Jan 2026 09:00 UTC",
+    ]
+    # JSON lines keep what the bot sent, for machines, beside how it reads.
+    assert entry.text.startswith(f"<@{lena.id}> <@!{ada.id}>: <@&{mentor.id}>")
+    assert entry.text.endswith(
+        "Three merges this week. / \\#1 in " + f"<#{help_channel.id}>, see <#{unknown}>"
+    )
+    line = json.loads(runner.transcript.jsonl().splitlines()[start])
+    assert line["text"] == entry.text
+    assert line["rendered"].split("\n")[2] == "\\#1 in #help, see #unknown-channel"
+    assert errors.records == []
+
+
+async def test_an_expectation_matches_an_embeds_fields(
+    sandbox: Sandbox, clock: ManualClock
+) -> None:
+    transcript = await play(
+        sandbox,
+        clock,
+        STATUS.replace("\n", '\nexpect = "Features off: none"\n', 1)
+        + STATUS.replace("\n", '\nexpect = "Features off: all"\n', 1),
+    )
+    assert transcript.failures == ["step 2: 'Features off: all' not seen"]
