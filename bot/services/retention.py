@@ -22,10 +22,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Claim, Member, Mentor, Newcomer, Pairing, Promise, SlaSnooze
+from bot.db.models import (
+    Claim,
+    Consent,
+    ConsentAsk,
+    Kudos,
+    Member,
+    Mentor,
+    Newcomer,
+    Pairing,
+    Promise,
+    SlaSnooze,
+    SpotlightFeature,
+)
 from bot.feature import Context, Feature, Periodic
 from bot.log import get_logger
 from bot.services import claims, mentorship
@@ -133,7 +145,8 @@ async def member_returned(context: Context, user_id: int) -> None:
 
 async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
     """Delete the member's Discord-side data: their newcomer row, GitHub link and time zone,
-    claims, mentoring, promises, and their name on service-level snoozes."""
+    claims, mentoring, promises, their name on service-level snoozes, and their recognition:
+    kudos given and received, consent, and the spotlights that featured them."""
     await session.execute(
         delete(Newcomer).where(Newcomer.guild_id == guild_id, Newcomer.user_id == user_id)
     )
@@ -159,6 +172,15 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
         .where(SlaSnooze.guild_id == guild_id, SlaSnooze.user_id == user_id)
         .values(user_id=None)
     )
+    await session.execute(
+        delete(Kudos).where(
+            Kudos.guild_id == guild_id, or_(Kudos.giver_id == user_id, Kudos.receiver_id == user_id)
+        )
+    )
+    for table in (Consent, ConsentAsk, SpotlightFeature):
+        await session.execute(
+            delete(table).where(table.guild_id == guild_id, table.user_id == user_id)
+        )
     await session.execute(
         delete(Promise)
         .where(_promised_to(guild_id, user_id))
