@@ -473,6 +473,18 @@ async def test_a_departed_members_recognition_is_forgotten(hub: RecognitionHub) 
     assert (left, consented) == ([], [CARL])
 
 
+async def test_a_member_who_never_ran_start_is_forgotten_as_they_leave(
+    hub: RecognitionHub,
+) -> None:
+    await give(hub, BRUNO, CARL)
+    await opt_in(hub, CARL, ERIN)
+    await retention.member_left(hub.context(), CARL)  # no newcomer row: nothing to wait for
+    async with hub.sessions() as session:
+        left = (await session.execute(select(Kudos.giver_id))).all()
+        consented = list(await session.scalars(select(Consent.user_id)))
+    assert (left, consented) == ([], [ERIN])
+
+
 # --- once a week ----------------------------------------------------------------------------
 
 
