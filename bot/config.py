@@ -450,6 +450,61 @@ class SlaSettings(Section):
         )
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class RecognitionSettings(Section):
+    """Kudos, consent and the weekly spotlight (docs/recognition.md). The organisers' commands
+    (`/spotlight preview`, `skip`, `post-now`) are for `admin.organiser_role_id`."""
+
+    # Where the weekly spotlight is posted.
+    spotlight_channel_id: ChannelId
+    # When, in UTC: the day of the week and "HH:MM". It covers the seven days before.
+    spotlight_day: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    spotlight_time: str = "15:00"
+    # People featured with an embed each (first-time mergers beyond them are still named).
+    featured: int = Field(default=3, ge=1, le=3)
+    # Someone featured is not featured again for this many weeks (0: any week).
+    cooldown_weeks: int = Field(default=8, ge=0, le=52)
+    # Leave out maintainers (github.maintainers, collaborators, OWNER/MEMBER/COLLABORATOR).
+    exclude_maintainers: bool = False
+    # Merged pull requests with one of these labels count as docs or tests work.
+    docs_labels: list[str] = ["docs", "documentation"]
+    tests_labels: list[str] = ["tests", "testing"]
+    # Kudos one member may give in 24 hours.
+    kudos_per_day: int = Field(default=5, ge=1, le=50)
+    # What a member who never answered the consent question means: "not_featured" (the
+    # respectful default) or "featured".
+    silence: Literal["not_featured", "featured"] = "not_featured"
+    # GitHub contributors with no verified Discord link cannot be asked: featured by their
+    # GitHub login and public GitHub facts only if true.
+    feature_unlinked: bool = False
+    # Consent is asked this many hours before the post, when the candidates are computed.
+    ask_hours_before: int = Field(default=24, ge=1, le=144)
+
+    @field_validator("spotlight_time")
+    @classmethod
+    def _utc_time(cls, text: str) -> str:
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", text):
+            raise ValueError(
+                f'expected a UTC time as "HH:MM" on the 24-hour clock, like "15:00"; '
+                f"got {text[:20]!r}"
+            )
+        return text
+
+    @property
+    def spotlight_at(self) -> time:
+        """The time of day of the post, in UTC."""
+        return time.fromisoformat(self.spotlight_time)
+
+    @property
+    def weekday(self) -> int:
+        """The day of the post, Monday 0."""
+        return WEEKDAYS.index(self.spotlight_day)
+
+
 class Settings(Section):
     discord: DiscordSettings
     web: WebSettings = WebSettings()
@@ -464,6 +519,7 @@ class Settings(Section):
     announcements: AnnouncementSettings | None = None
     mentorship: MentorshipSettings | None = None
     sla: SlaSettings | None = None
+    recognition: RecognitionSettings | None = None
 
     @field_validator("sla")
     @classmethod

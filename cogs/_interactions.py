@@ -79,3 +79,9 @@ class DynamicButton(
 
     async def clicked(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError
+
+
+async def answer_under_question(interaction: discord.Interaction, answer: str) -> None:
+    """The question keeps its text and loses its buttons; the answer shows under it."""
+    asked = interaction.message.content if interaction.message else ""
+    await interaction.response.edit_message(content=f"{asked}\n\n{answer}", view=None)

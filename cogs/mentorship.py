@@ -35,7 +35,7 @@ from bot.services.mentorship.stats import (
     outcomes,
 )
 from bot.text import escape, timestamp
-from cogs._interactions import ID, DynamicButton, Form, cog_of, helios
+from cogs._interactions import ID, DynamicButton, Form, answer_under_question, cog_of, helios
 from cogs.admin import organiser_problem
 
 log = get_logger(__name__)
@@ -528,12 +528,6 @@ def _duration(duration: timedelta) -> str:
     """Hours up to two days, then days: "30 h", "4.5 days"."""
     hours = duration / timedelta(hours=1)
     return f"{hours:.0f} h" if hours < 48 else f"{round(hours / 24, 1):g} days"
-
-
-async def answer_under_question(interaction: discord.Interaction, answer: str) -> None:
-    """The question keeps its text and loses its buttons; the answer shows under it."""
-    asked = interaction.message.content if interaction.message else ""
-    await interaction.response.edit_message(content=f"{asked}\n\n{answer}", view=None)
 
 
 class AnswerButton(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from sqlalchemy import (
@@ -520,3 +520,84 @@ class SlaSnooze(Base):
     created_at: Mapped[datetime]
     until: Mapped[datetime] = mapped_column(index=True)
     reason: Mapped[str] = mapped_column(String(200))
+
+
+class Kudos(Base):
+    """`/kudos member reason`: thanks from one member to another (bot/services/recognition/
+    kudos.py), counted in the weekly spotlight and quoted there. ``reason`` is stored as
+    written and escaped when shown."""
+
+    __tablename__ = "recognition_kudos"
+
+    id: Mapped[BigIntPK]
+    guild_id: Mapped[int]
+    giver_id: Mapped[int]
+    receiver_id: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(300))
+    given_at: Mapped[datetime]
+
+    __table_args__ = (
+        # The giver's rate limit, and what a member received in a week.
+        Index("ix_recognition_kudos_giver", "guild_id", "giver_id", "given_at"),
+        Index("ix_recognition_kudos_receiver", "guild_id", "receiver_id", "given_at"),
+    )
+
+
+class Consent(Base):
+    """A member's standing answer to being featured by name: "yes" or "no" (the consent
+    question's Yes and Never, or `/spotlight opt-in` and `opt-out`). No row: never said."""
+
+    __tablename__ = "recognition_consent"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    choice: Mapped[str] = mapped_column(String(8))
+    changed_at: Mapped[datetime]
+
+
+class ConsentAsk(Base):
+    """The consent question asked of a member ahead of one week's spotlight, and their
+    answer: "yes", "not_now" (this week only) or "never"; None while unanswered."""
+
+    __tablename__ = "recognition_asks"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # The spotlight's date (its post day, UTC).
+    week: Mapped[date] = mapped_column(primary_key=True)
+    asked_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(String(8))
+    answered_at: Mapped[datetime | None]
+
+
+class SpotlightWeek(Base):
+    """What became of one week's spotlight: "posted", "skipped" (`/spotlight skip`) or
+    "empty" (nobody could be featured). Its insert is the once-only decision: two processes
+    or a restart find the row and do nothing."""
+
+    __tablename__ = "recognition_weeks"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    week: Mapped[date] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))
+    # Who skipped it, or posted it early with `/spotlight post-now`; None: the schedule.
+    by_user_id: Mapped[int | None]
+    at: Mapped[datetime]
+
+
+class SpotlightFeature(Base):
+    """Someone a posted spotlight featured (``named_only``: named as a first-time
+    contributor beyond the embeds), by Discord member, GitHub account or both: the cooldown
+    reads it, and later the newsletter."""
+
+    __tablename__ = "recognition_features"
+
+    id: Mapped[BigIntPK]
+    guild_id: Mapped[int]
+    week: Mapped[date]
+    position: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None]
+    github_user_id: Mapped[int | None]
+    named_only: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (Index("ix_recognition_features_week", "guild_id", "week"),)

@@ -16,6 +16,7 @@ from bot.services import (
     retention,
 )
 from bot.services.mentorship.feature import FEATURE as MENTORSHIP
+from bot.services.recognition.feature import FEATURE as RECOGNITION
 from bot.services.sla.feature import FEATURE as SLA
 
 FEATURES: tuple[Feature, ...] = (
@@ -25,5 +26,6 @@ FEATURES: tuple[Feature, ...] = (
     announcements.FEATURE,
     MENTORSHIP,
     SLA,
+    RECOGNITION,
     retention.FEATURE,
 )

@@ -6,11 +6,12 @@
 - A member who leaves the server gives back their claims at once (unassigned on GitHub, so
   the issues are free for others), stops mentoring (their mentees are handed over) and
   gives up their own mentor or place in line; nothing more is sent to them; their data
-  (the newcomer row, their GitHub link and time zone, their claims, mentoring, what was
-  promised to them) is deleted after ``retention.departed_member_days``, unless they come
-  back first. The departure is recorded on the newcomer row: a member who never ran
-  `/start` (a mentor or maintainer who used `/link`) has none, and their link and time zone
-  are deleted as they leave; they hold no claims, which are the newcomer path's.
+  (the newcomer row, their GitHub link and time zone, their claims, mentoring, kudos and
+  consent, what was promised to them) is deleted after ``retention.departed_member_days``,
+  unless they come back first. The departure is recorded on the newcomer row: a member who
+  never ran `/start` (a mentor or maintainer who used `/link`) has none, and their link,
+  time zone, kudos and consent are deleted as they leave; they hold no claims, which are
+  the newcomer path's.
 - Webhook deliveries are purged by ingestion itself (bot/github/ingest.py), with the same
   section's ``webhook_days`` and ``failed_webhook_days``.
 
@@ -22,10 +23,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Claim, Member, Mentor, Newcomer, Pairing, Promise, SlaSnooze
+from bot.db.models import (
+    Claim,
+    Consent,
+    ConsentAsk,
+    Kudos,
+    Member,
+    Mentor,
+    Newcomer,
+    Pairing,
+    Promise,
+    SlaSnooze,
+    SpotlightFeature,
+)
 from bot.feature import Context, Feature, Periodic
 from bot.log import get_logger
 from bot.services import claims, mentorship
@@ -105,6 +118,7 @@ async def member_left(context: Context, user_id: int) -> None:
             await session.execute(
                 delete(Member).where(Member.guild_id == context.guild_id, Member.user_id == user_id)
             )
+            await _forget_recognition(session, context.guild_id, user_id)
         await session.execute(
             update(Promise)
             .where(_promised_to(context.guild_id, user_id), Promise.status == "pending")
@@ -133,7 +147,8 @@ async def member_returned(context: Context, user_id: int) -> None:
 
 async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
     """Delete the member's Discord-side data: their newcomer row, GitHub link and time zone,
-    claims, mentoring, promises, and their name on service-level snoozes."""
+    claims, mentoring, promises, their name on service-level snoozes, and their recognition:
+    kudos given and received, consent, and the spotlights that featured them."""
     await session.execute(
         delete(Newcomer).where(Newcomer.guild_id == guild_id, Newcomer.user_id == user_id)
     )
@@ -159,11 +174,26 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
         .where(SlaSnooze.guild_id == guild_id, SlaSnooze.user_id == user_id)
         .values(user_id=None)
     )
+    await _forget_recognition(session, guild_id, user_id)
     await session.execute(
         delete(Promise)
         .where(_promised_to(guild_id, user_id))
         .execution_options(synchronize_session=False)
     )
+
+
+async def _forget_recognition(session: AsyncSession, guild_id: int, user_id: int) -> None:
+    """Kudos they gave or received (the words are theirs or about them), their consent and
+    questions, and the spotlights' record of featuring them."""
+    await session.execute(
+        delete(Kudos).where(
+            Kudos.guild_id == guild_id, or_(Kudos.giver_id == user_id, Kudos.receiver_id == user_id)
+        )
+    )
+    for table in (Consent, ConsentAsk, SpotlightFeature):
+        await session.execute(
+            delete(table).where(table.guild_id == guild_id, table.user_id == user_id)
+        )
 
 
 def _promised_to(guild_id: int, user_id: int) -> ColumnElement[bool]:

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Recognition: kudos between members, consent to being featured, and the weekly spotlight.
+
+The feature's modules: ``kudos`` (`/kudos`), ``consent`` (the question, its answers,
+`/spotlight opt-out` and `opt-in`), ``spotlight`` (the week's candidates, their order and
+the post) and ``feature`` (the declaration and its job). docs/recognition.md explains the
+rules; Community Champions and the newsletter build on the same tables.
+"""
+
+from __future__ import annotations
+
+from bot.config import RecognitionSettings, Settings
+from bot.errors import DomainError
+
+NAME = "recognition"
+
+
+def section(settings: Settings) -> RecognitionSettings:
+    if settings.recognition is None:
+        raise DomainError("Recognition is turned off here.")
+    return settings.recognition
