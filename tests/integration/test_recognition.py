@@ -69,7 +69,7 @@ async def hub(
 ) -> AsyncIterator[RecognitionHub]:
     reader = Reader(engine, sessions)
     yield RecognitionHub(sessions, clock, reader)
-    reader.close()
+    await reader.close()
 
 
 def settings(**recognition: Any) -> Settings:
@@ -510,7 +510,7 @@ async def test_one_post_per_week_across_runs_processes_and_restarts(
         hub.later(DAY)
         await run_spotlight(again)
     finally:
-        restarted.close()
+        await restarted.close()
 
     (post,) = await posts(hub)
     assert post.key == f"recognition:spotlight:{GUILD}:2026-03-09"
