@@ -18,19 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from benchmarks.sla_scan import NOW, POSTGRES_URL, REPOSITORIES, fill, history
+from benchmarks.sla_scan import NOW, REPOSITORIES, arguments, fill, history, on_each_database
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.db.engine import create_engine, create_session_factory
@@ -94,31 +88,8 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
 
 
 async def main(args: argparse.Namespace) -> None:
-    rows = history(args)
-    with tempfile.TemporaryDirectory() as directory:
-        await measure("SQLite", f"sqlite+aiosqlite:///{Path(directory) / 'helios.db'}", args, rows)
-    scratch = f"helios_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(args.postgres_url, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"PostgreSQL unreachable ({exc}): skipped")
-        return
-    try:
-        await admin.execute(f'CREATE DATABASE "{scratch}"')
-        url = make_url(args.postgres_url).set(database=scratch)
-        await measure("PostgreSQL", url.render_as_string(hide_password=False), args, rows)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        await admin.close()
+    await on_each_database(measure, args, history(args))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--open", type=int, default=5000)
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("HELIOS_TEST_POSTGRES_URL", POSTGRES_URL)
-    )
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(arguments(__doc__.split("\n\n")[0]).parse_args()))

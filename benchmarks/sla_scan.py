@@ -41,7 +41,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,7 +97,11 @@ def settings(*, business_days: bool) -> Settings:
     )
 
 
-def history(args: argparse.Namespace) -> dict[type[Base], list[dict[str, Any]]]:
+# The rows of the synthetic history, by table.
+Rows = dict[type[Base], list[dict[str, Any]]]
+
+
+def history(args: argparse.Namespace) -> Rows:
     """Rows of every table: open and closed items, their events, comments and reviews."""
     rng = random.Random(args.seed)
     rows: dict[type[Base], list[dict[str, Any]]] = {
@@ -351,18 +355,27 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
         await engine.dispose()
 
 
-async def main(args: argparse.Namespace) -> None:
-    rows = history(args)
-    # The synthetic history, 280,000 rows kept for the whole run, is this script's and
-    # not the bot's: left to the collector, every full collection a read sets off walks it,
-    # holding the GIL (and so every event loop) for 100-200 ms that the bot would not spend.
-    gc.collect()
-    gc.freeze()
-    counts = ", ".join(f"{len(r)} {model.__tablename__}" for model, r in rows.items())
-    print(f"history: {counts}", flush=True)
+Measure = Callable[[str, str, argparse.Namespace, Rows], Awaitable[None]]
+
+
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The options of the benchmarks on this history (this one and benchmarks/sla_pings.py)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--open", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("HELIOS_TEST_POSTGRES_URL", POSTGRES_URL)
+    )
+    return parser
+
+
+async def on_each_database(measure: Measure, args: argparse.Namespace, rows: Rows) -> None:
+    """``measure`` on a new SQLite file, then on a scratch database of the PostgreSQL at
+    ``--postgres-url`` (skipped if unreachable), dropped afterwards."""
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "helios.db"
-        await measure("SQLite", f"sqlite+aiosqlite:///{path}", args, rows)
+        await measure("SQLite", f"sqlite+aiosqlite:///{Path(directory) / 'helios.db'}", args, rows)
     scratch = f"helios_bench_{uuid.uuid4().hex[:12]}"
     try:
         admin = await asyncpg.connect(args.postgres_url, timeout=5)
@@ -378,14 +391,19 @@ async def main(args: argparse.Namespace) -> None:
         await admin.close()
 
 
+async def main(args: argparse.Namespace) -> None:
+    rows = history(args)
+    # The synthetic history, 280,000 rows kept for the whole run, is this script's and
+    # not the bot's: left to the collector, every full collection a read sets off walks it,
+    # holding the GIL (and so every event loop) for 100-200 ms that the bot would not spend.
+    gc.collect()
+    gc.freeze()
+    counts = ", ".join(f"{len(r)} {model.__tablename__}" for model, r in rows.items())
+    print(f"history: {counts}", flush=True)
+    await on_each_database(measure, args, rows)
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--open", type=int, default=5000)
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser = arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--changed", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("HELIOS_TEST_POSTGRES_URL", POSTGRES_URL)
-    )
     asyncio.run(main(parser.parse_args()))
