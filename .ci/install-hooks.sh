@@ -5,7 +5,13 @@
 # Usage: .ci/install-hooks.sh [VENV]   (the virtualenv whose ruff and python the hook uses)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=$(cd "${1:-.venv}" 2>/dev/null && pwd || echo "${1:-.venv}")
+# A relative VENV is found from the checkout the commit is made in, so that git worktrees,
+# which share this hook, each use their own; an absolute one is used as it is.
+venv=${1:-.venv}
+case "$venv" in
+	/*) ;;
+	*) venv="\$(git rev-parse --show-toplevel)/$venv" ;;
+esac
 if ! hooks=$(git rev-parse --git-path hooks 2>/dev/null); then
     echo "not a git clone: no pre-commit hook installed" >&2
     exit 0
