@@ -21,7 +21,7 @@ from bot.db.reader import Reader
 from bot.github.normalise import Changes, CommentRecord, UserRecord, apply, lock_history
 from bot.sandbox.github.state import NotFoundError, ValidationError
 from bot.services.sla.scan import OpenWait, open_waits
-from bot.services.sla.store import refresh
+from bot.services.sla.store import keep, recompute
 from tests.unit.sla_helpers import HOUR, REPO, SDK, VAULT, Hub, configured
 
 MONDAY = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -48,9 +48,12 @@ async def read(
 
 
 async def refreshed(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> int:
-    """A refresh as the job runs it: in a write transaction."""
+    """A refresh as the job runs it: the rows recomputed by a read, then kept in a write
+    transaction."""
+    async with sessions() as session:
+        recomputed = await session.run_sync(recompute, settings)
     async with sessions.begin() as session:
-        count: int = await session.run_sync(refresh, settings)
+        count: int = await session.run_sync(keep, recomputed)
     return count
 
 

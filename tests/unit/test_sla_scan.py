@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
 from bot.services.sla.scan import met_share, open_waits
-from bot.services.sla.store import refresh
+from bot.services.sla.store import keep, recompute
 from tests.unit.sla_helpers import DAY, HOUR, REPO, SDK, Hub, configured
 
 HISTORY = ("github_issues", "github_issue_events", "github_comments", "github_reviews")
@@ -48,7 +48,7 @@ async def test_every_query_of_the_scan_searches_an_index(
         assert computed
         assert met_share(session, configured(), now - 30 * DAY, now)
     with Session(database) as session, session.begin():
-        assert refresh(session, configured()) == 50  # 60 opened, 10 closed
+        assert keep(session, recompute(session, configured())) == 50  # 60 opened, 10 closed
     with Session(database) as session:
         assert open_waits(session, configured(), now) == computed  # from the kept rows
     event.remove(database, "before_cursor_execute", record)

@@ -27,10 +27,12 @@ def discord_permissions(settings: Settings) -> Permission:
 
 
 async def run_pings(context: Context) -> None:
-    """Bring the kept waits up to date, read them off the event loop, and ping."""
+    """Bring the kept waits up to date, read them, and ping; the clocks run off the event
+    loop."""
     now, settings = context.clock.now(), context.settings
+    recomputed = await context.read(lambda session: store.recompute(session, settings))
     async with context.sessions.begin() as session:
-        await session.run_sync(store.refresh, settings)
+        await session.run_sync(store.keep, recomputed)
     found = await context.read(lambda session: open_waits(session, settings, now))
     async with context.sessions.begin() as session:
         await pings.tend(session, settings, context.guild_id, found, now)

@@ -7,7 +7,8 @@ bumps whenever it writes one of the item's facts, from a webhook or the backfill
 and at the revisions of the issues it was transferred from, under the rules with fingerprint
 ``rules``. Where any of them differs now, the row is stale: :func:`waiting` computes that item
 afresh in memory (it also runs on read-only connections, so it writes nothing), and
-:func:`refresh`, in a write transaction, recomputes and stores it. Either way a scan is exact.
+:func:`recompute` (a read, off the event loop) and :func:`keep` (in a write transaction)
+recompute and store it. Either way a scan is exact.
 """
 
 from __future__ import annotations
@@ -95,10 +96,19 @@ def waiting(session: Session, settings: Settings, shown: dict[int, str]) -> list
     return found
 
 
-def refresh(session: Session, settings: Settings) -> int:
-    """Recompute and store the rows of open items of shown repositories that are stale or
-    missing, delete those of every other item; returns how many were recomputed. Run it in a
-    write transaction (``await session.run_sync(refresh, settings)``)."""
+@dataclass(frozen=True)
+class Recomputed:
+    """What a refresh writes: the rows of the stale and missing items, recomputed, and the
+    keys of the rows of items no longer open."""
+
+    rows: list[dict[str, Any]]
+    gone: set[Key]
+
+
+def recompute(session: Session, settings: Settings) -> Recomputed:
+    """The rows of open items of shown repositories that are stale or missing, computed
+    afresh, and the kept rows of every other item. A plain read, so that the clocks run off
+    the event loop (``await context.read(...)``); :func:`keep` writes the result."""
     shown, rules = shown_repositories(session, settings.github), Rules.of(settings)
     rules_print = fingerprint(session, rules)
     _, stale, open_keys = _open_items(session, shown, rules_print)
@@ -106,14 +116,23 @@ def refresh(session: Session, settings: Settings) -> int:
         _row(record, _current(record, rules), rules_print)
         for record in read_records(session, list(keyed(GitHubIssue, stale)), shown)
     ]
-    upsert = _upsert(session.get_bind().dialect.name)
-    for start in range(0, len(rows), BATCH):
-        session.execute(upsert, rows[start : start + BATCH])
     kept = session.execute(select(SlaWait.repository_id, SlaWait.number))
     gone = {(repository, number) for repository, number in kept} - open_keys
-    for condition in keyed(SlaWait, gone):
+    return Recomputed(rows, gone)
+
+
+def keep(session: Session, recomputed: Recomputed) -> int:
+    """Store what :func:`recompute` found, in a write transaction
+    (``await session.run_sync(keep, recomputed)``); returns how many rows were recomputed.
+    History written in between does no harm: a row names the revisions it was computed
+    from, so one computed from an older history is stale at the next scan, and a row deleted
+    for an item reopened since is computed again."""
+    upsert = _upsert(session.get_bind().dialect.name)
+    for start in range(0, len(recomputed.rows), BATCH):
+        session.execute(upsert, recomputed.rows[start : start + BATCH])
+    for condition in keyed(SlaWait, recomputed.gone):
         session.execute(delete(SlaWait).where(condition))
-    return len(rows)
+    return len(recomputed.rows)
 
 
 # --- the kept rows --------------------------------------------------------------------------
