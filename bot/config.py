@@ -483,8 +483,16 @@ class RecognitionSettings(Section):
     feature_unlinked: bool = False
     # Consent is asked this many hours before the post, when the candidates are computed.
     ask_hours_before: int = Field(default=24, ge=1, le=144)
+    # Community Champions of the month just ended, announced on this day of the month at this
+    # time (UTC); how many (0: none), where (None: the spotlight channel), and the role they
+    # hold until the next month's (None: no role).
+    champions: int = Field(default=3, ge=0, le=5)
+    champions_day: int = Field(default=1, ge=1, le=28)
+    champions_time: str = "15:00"
+    champions_channel_id: ChannelId | None = None
+    champion_role_id: RoleId | None = None
 
-    @field_validator("spotlight_time")
+    @field_validator("spotlight_time", "champions_time")
     @classmethod
     def _utc_time(cls, text: str) -> str:
         if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", text):
@@ -498,6 +506,10 @@ class RecognitionSettings(Section):
     def spotlight_at(self) -> time:
         """The time of day of the post, in UTC."""
         return time.fromisoformat(self.spotlight_time)
+
+    @property
+    def champions_at(self) -> time:
+        return time.fromisoformat(self.champions_time)
 
     @property
     def weekday(self) -> int:

@@ -37,7 +37,8 @@ from bot.log import get_logger
 log = get_logger(__name__)
 
 # channel: a message in a channel or thread (target_id); dm: a direct message to a user;
-# role: give a member (target_id) the role in payload["role_id"]. A message's payload holds
+# role: give a member (target_id) the role in payload["role_id"] (take it, with
+# payload["remove"] true). A message's payload holds
 # "content", "embeds" (Discord's JSON), "buttons" ({"label", "custom_id", "style"} each), and
 # the user and role ids it may ping, "mentions" and "mention_roles" (nobody else is pinged).
 # thread: a private thread in the text channel target_id, named payload["name"], with the

@@ -51,7 +51,7 @@ class OutboxDelivery(commands.Cog):
         self._skip_if_feature_off(due)
         try:
             if due.target_kind == "role":
-                await self._give_role(due)
+                await self._change_role(due)
                 return None
             if due.target_kind == "thread":
                 return await self._start_thread(due)
@@ -121,10 +121,11 @@ class OutboxDelivery(commands.Cog):
             )
         raise DeliverySkipped(f"feature {feature!r} is off: {why}")
 
-    async def _give_role(self, due: DuePromise) -> None:
+    async def _change_role(self, due: DuePromise) -> None:
         # One REST call by ids, without the guild's cache: the process delivering the promise
         # need not run the guild's shard.
-        await self.bot.http.add_role(
+        change = self.bot.http.remove_role if due.payload.get("remove") else self.bot.http.add_role
+        await change(
             due.guild_id,
             due.target_id,
             int(due.payload["role_id"]),

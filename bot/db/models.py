@@ -601,3 +601,30 @@ class SpotlightFeature(Base):
     named_only: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (Index("ix_recognition_features_week", "guild_id", "week"),)
+
+
+class ChampionsMonth(Base):
+    """What became of one month's Community Champions: "posted" or "empty" (nobody could
+    be named). Its insert is the once-only decision, like a spotlight week's."""
+
+    __tablename__ = "recognition_months"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # The month's first day: the month the champions are of.
+    month: Mapped[date] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime]
+
+
+class Champion(Base):
+    """A member who was a Community Champion of a month (for the role's move next month, and
+    the newsletter), with their score and place."""
+
+    __tablename__ = "recognition_champions"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    month: Mapped[date] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    github_user_id: Mapped[int | None]
+    position: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)

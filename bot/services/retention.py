@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
+    Champion,
     Claim,
     Consent,
     ConsentAsk,
@@ -148,7 +149,7 @@ async def member_returned(context: Context, user_id: int) -> None:
 async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
     """Delete the member's Discord-side data: their newcomer row, GitHub link and time zone,
     claims, mentoring, promises, their name on service-level snoozes, and their recognition:
-    kudos given and received, consent, and the spotlights that featured them."""
+    kudos given and received, consent, and the spotlights and champions that named them."""
     await session.execute(
         delete(Newcomer).where(Newcomer.guild_id == guild_id, Newcomer.user_id == user_id)
     )
@@ -184,13 +185,13 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
 
 async def _forget_recognition(session: AsyncSession, guild_id: int, user_id: int) -> None:
     """Kudos they gave or received (the words are theirs or about them), their consent and
-    questions, and the spotlights' record of featuring them."""
+    questions, and the spotlights' and champions' record of featuring them."""
     await session.execute(
         delete(Kudos).where(
             Kudos.guild_id == guild_id, or_(Kudos.giver_id == user_id, Kudos.receiver_id == user_id)
         )
     )
-    for table in (Consent, ConsentAsk, SpotlightFeature):
+    for table in (Consent, ConsentAsk, SpotlightFeature, Champion):
         await session.execute(
             delete(table).where(table.guild_id == guild_id, table.user_id == user_id)
         )

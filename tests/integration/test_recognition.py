@@ -289,7 +289,7 @@ async def test_consent_decides_and_silence_means_not_featured_by_default(
     why = {c.login: (c.consent, c.excluded) for c in found.ranked}
     assert why == {
         "ada": ("no", "opted out"),
-        "bruno": ("not_now", "not this week, they said"),
+        "bruno": ("not_now", "not this time, they said"),
         "carl": ("asked", "no answer yet"),
         "dave": ("unlinked", "no linked Discord account to ask"),
         "erin": ("yes", None),

@@ -39,10 +39,25 @@ def parse_week(text: str) -> date:
         raise DomainError("This question isn't one I asked.") from None
 
 
+def spotlight_question(week: date) -> str:
+    return (
+        "🌟 Your work this week may be featured in the community's weekly "
+        f"spotlight on {week:%A} {week.day} {week:%B}: your name, avatar, GitHub link, "
+        "what you did and kudos you received."
+    )
+
+
 async def ask(
-    session: AsyncSession, guild_id: int, user_id: int, week: date, now: datetime
+    session: AsyncSession,
+    guild_id: int,
+    user_id: int,
+    week: date,
+    now: datetime,
+    question: str | None = None,
 ) -> bool:
-    """Ask the member ahead of ``week``'s spotlight; False if they were asked already."""
+    """Ask the member ahead of the post of ``week`` (a spotlight's date, or the champions'),
+    ``question`` saying what it is (by default the spotlight); False if they were asked for
+    that date already: one question a day covers a spotlight and champions on one date."""
     inserted = await session.execute(
         insert_for(session)(ConsentAsk)
         .values(guild_id=guild_id, user_id=user_id, week=week, asked_at=now)
@@ -58,11 +73,9 @@ async def ask(
         target_kind="dm",
         target_id=user_id,
         payload={
-            "content": "🌟 Your work this week may be featured in the community's weekly "
-            f"spotlight on {week:%A} {week.day} {week:%B}: your name, avatar, GitHub link, "
-            "what you did and kudos you received. Is that all right with you?\n"
+            "content": (question or spotlight_question(week)) + " Is that all right with you?\n"
             "-# **Yes** and **Never** stand until you change them with `/spotlight opt-in` "
-            "or `/spotlight opt-out`; **Not this time** is for this week only. Without an "
+            "or `/spotlight opt-out`; **Not this time** is for this post only. Without an "
             "answer you're not featured.",
             "buttons": [
                 {

@@ -55,7 +55,9 @@ WEEK = timedelta(days=7)
 GRACE = timedelta(days=2)
 # Each kind of work counts up to this many times a week, so breadth beats volume in one kind.
 CAP = 5
-WEIGHTS = {"merged": 3, "reviews": 2, "docs_tests": 2, "kudos": 1}
+# Points per kind; mentoring counts only for the monthly champions (champions.py), whose
+# candidates alone carry it.
+WEIGHTS = {"merged": 3, "reviews": 2, "docs_tests": 2, "kudos": 1, "mentees": 3, "check_ins": 1}
 # Of the candidates who are not first-time contributors, this many times `featured` are
 # asked for consent ahead, so that someone who declines leaves a consenting one next.
 ASKED_PER_PLACE = 2
@@ -100,6 +102,10 @@ class Candidate:
     reviewed: list[Work] = field(default_factory=list)
     docs_tests: list[Work] = field(default_factory=list)
     kudos: list[Quote] = field(default_factory=list)
+    # Mentoring (the champions only): mentees who opened their first pull request while
+    # paired with them, and mentor check-ins they answered.
+    mentees: list[int] = field(default_factory=list)
+    check_ins: int = 0
     first_active: datetime | None = None
     maintainer: bool = False
     # "yes", "no" (standing), "not_now" (this week), "asked" (unanswered), "unasked", or
@@ -110,13 +116,19 @@ class Candidate:
 
     @property
     def score(self) -> int:
+        return self.points(CAP)
+
+    def points(self, cap: int) -> int:
+        """WEIGHTS per kind of work, each kind counted up to ``cap`` times."""
         counts = {
             "merged": len(self.merged),
             "reviews": len(self.reviewed),
             "docs_tests": len(self.docs_tests),
             "kudos": len(self.kudos),
+            "mentees": len(self.mentees),
+            "check_ins": self.check_ins,
         }
-        return sum(WEIGHTS[kind] * min(count, CAP) for kind, count in counts.items())
+        return sum(WEIGHTS[kind] * min(count, cap) for kind, count in counts.items())
 
     def order(self) -> tuple[object, ...]:
         """First-time contributors first, then the score, then merged pull requests, reviews,
@@ -205,8 +217,8 @@ def candidates(
     configured = section(settings)
     ends = post_time(configured, week)
     since, until = ends - WEEK, min(until, ends)
-    people = _github_work(session, settings, since, until)
-    _kudos(session, guild_id, since, until, people)
+    people = github_work(session, settings, since, ends, until)
+    kudos_received(session, guild_id, since, ends, until, people)
     ranked = sorted(people.values(), key=Candidate.order)
     _judge(session, settings, guild_id, week, ranked)
     may = [c for c in ranked if c.excluded is None]
@@ -216,10 +228,11 @@ def candidates(
     return Spotlight(week, since, until, tuple(ranked), featured, named, to_ask)
 
 
-def _github_work(
-    session: Session, settings: Settings, since: datetime, until: datetime
+def github_work(
+    session: Session, settings: Settings, since: datetime, ends: datetime, until: datetime
 ) -> dict[tuple[str, int], Candidate]:
-    """Merged pull requests and reviews of the week, by GitHub account (bots left out)."""
+    """Merged pull requests and reviews from ``since`` to before ``ends`` (a week, or the
+    champions' month), up to ``until`` included, by GitHub account (bots left out)."""
     configured = section(settings)
     shown = shown_repositories(session, settings.github)
     people: dict[tuple[str, int], Candidate] = {}
@@ -230,14 +243,14 @@ def _github_work(
         return people.setdefault(("github", github_id), Candidate(github_id=github_id))
 
     # An item's updated_at is at least its merge's and its reviews' time: the index bounds
-    # the read to the items of the week.
+    # the read to the items of the period.
     merged = session.execute(
         select(GitHubIssue).where(
             GitHubIssue.updated_at >= since,
             GitHubIssue.is_pull_request.is_(True),
             GitHubIssue.merged.is_(True),
             GitHubIssue.merged_at >= since,
-            GitHubIssue.merged_at < since + WEEK,
+            GitHubIssue.merged_at < ends,
             GitHubIssue.merged_at <= until,
             GitHubIssue.author_id.is_not(None),
             GitHubIssue.removed.is_(None),
@@ -288,7 +301,7 @@ def _github_work(
             GitHubIssue.removed.is_(None),
             GitHubReview.reviewer_id.is_not(None),
             GitHubReview.submitted_at >= since,
-            GitHubReview.submitted_at < since + WEEK,
+            GitHubReview.submitted_at < ends,
             GitHubReview.submitted_at <= until,
         )
         .order_by(GitHubReview.submitted_at, GitHubReview.id)
@@ -327,15 +340,16 @@ def _github_work(
     return people
 
 
-def _kudos(
+def kudos_received(
     session: Session,
     guild_id: int,
     since: datetime,
+    ends: datetime,
     until: datetime,
     people: dict[tuple[str, int], Candidate],
 ) -> None:
     """Join the GitHub accounts to members through verified links, and add the kudos the
-    members received in the week (a member with kudos alone is a candidate too)."""
+    members received in the period (a member with kudos alone is a candidate too)."""
     github_ids = [key[1] for key in people]
     links = session.execute(
         select(Member.user_id, Member.github_user_id).where(
@@ -355,7 +369,7 @@ def _kudos(
         .where(
             Kudos.guild_id == guild_id,
             Kudos.given_at >= since,
-            Kudos.given_at < since + WEEK,
+            Kudos.given_at < ends,
             Kudos.given_at <= until,
         )
         .order_by(Kudos.given_at, Kudos.id)
@@ -384,6 +398,20 @@ def _judge(
 ) -> None:
     """Each candidate's consent, and why they are not featured (None: they may be)."""
     configured = section(settings)
+    read_consent(session, guild_id, week, ranked)
+    recent_members, recent_accounts = _featured_lately(session, guild_id, week, configured)
+    for found in ranked:
+        if found.maintainer and configured.exclude_maintainers:
+            found.excluded = "maintainer"
+        elif (found.user_id in recent_members) or (found.github_id in recent_accounts):
+            found.excluded = f"featured in the last {configured.cooldown_weeks} weeks"
+        else:
+            found.excluded = consent_excludes(found, configured)
+
+
+def read_consent(session: Session, guild_id: int, asked_for: date, ranked: list[Candidate]) -> None:
+    """Each candidate's consent to the post of ``asked_for`` (a spotlight's or the champions'
+    date): a standing choice, else that post's question and its answer."""
     members = [c.user_id for c in ranked if c.user_id is not None]
     choices = dict(
         session.execute(
@@ -397,21 +425,21 @@ def _judge(
         select(ConsentAsk).where(ConsentAsk.guild_id == guild_id, ConsentAsk.user_id.in_(members))
     ):
         asks[ask.user_id].append(ask)
-    recent_members, recent_accounts = _featured_lately(session, guild_id, week, configured)
     for found in ranked:
-        found.consent = _consent(found, choices, asks.get(found.user_id or 0, []), week)
-        if found.maintainer and configured.exclude_maintainers:
-            found.excluded = "maintainer"
-        elif (found.user_id in recent_members) or (found.github_id in recent_accounts):
-            found.excluded = f"featured in the last {configured.cooldown_weeks} weeks"
-        elif found.consent == "no":
-            found.excluded = "opted out"
-        elif found.consent == "not_now":
-            found.excluded = "not this week, they said"
-        elif found.consent == "unlinked" and not configured.feature_unlinked:
-            found.excluded = "no linked Discord account to ask"
-        elif found.consent in ("asked", "unasked") and configured.silence == "not_featured":
-            found.excluded = "no answer yet" if found.consent == "asked" else "not asked yet"
+        found.consent = _consent(found, choices, asks.get(found.user_id or 0, []), asked_for)
+
+
+def consent_excludes(found: Candidate, configured: RecognitionSettings) -> str | None:
+    """Why consent keeps them out of a post (None: it does not)."""
+    if found.consent == "no":
+        return "opted out"
+    if found.consent == "not_now":
+        return "not this time, they said"
+    if found.consent == "unlinked" and not configured.feature_unlinked:
+        return "no linked Discord account to ask"
+    if found.consent in ("asked", "unasked") and configured.silence == "not_featured":
+        return "no answer yet" if found.consent == "asked" else "not asked yet"
+    return None
 
 
 def _consent(found: Candidate, choices: dict[int, str], asks: list[ConsentAsk], week: date) -> str:
@@ -480,11 +508,11 @@ def _lines(lines: list[str], total: int) -> str:
     return "\n".join(shown)
 
 
-def person_embed(found: Candidate) -> dict[str, object]:
+def person_embed(found: Candidate, badge: str = "🌟") -> dict[str, object]:
     """One featured person: name, avatar, GitHub link, what they did, kudos quotes."""
     web = _web([*found.merged, *found.reviewed])
     profile = f"{web}/{found.login}" if found.login else None
-    title = f"🌟 {found.login}" if found.login else "🌟 Thanks from the community"
+    title = f"{badge} {found.login}" if found.login else f"{badge} Thanks from the community"
     embed: dict[str, object] = {
         "title": title,
         "description": found.who
@@ -518,6 +546,14 @@ def person_embed(found: Candidate) -> dict[str, object]:
     if found.docs_tests:
         fields.append(
             {"name": "📚 Docs and tests", "value": f"{len(found.docs_tests)} of the merged"}
+        )
+    if found.mentees or found.check_ins:
+        fields.append(
+            {
+                "name": "🧭 Mentoring",
+                "value": f"{len(found.mentees)} mentees reached a first pull request · "
+                f"{found.check_ins} check-ins answered",
+            }
         )
     if found.kudos:
         quotes = [f"“{escape(q.reason)}” — <@{q.giver_id}>" for q in found.kudos[:SHOWN_QUOTES]]

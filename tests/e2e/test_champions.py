@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Community Champions end to end: January's champion announced in its channel on 1 February,
+given the Champion role, and February's champion taking it over on 1 March."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.sandbox.community import DemoCommunity, Sandbox
+from bot.sandbox.discord import Message
+from tests.e2e.test_mentorship import channel, mention, run
+from tests.e2e.test_onboarding import linked, member
+from tests.e2e.test_recognition import first_merge, recognition
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
+    """The demo community with one champion a month and a Champion role (the clock starts on
+    Monday 5 January 2026)."""
+
+    def sections(community: DemoCommunity) -> str:
+        role = sandbox.discord.add_role(community.guild, "Champion")
+        community.roles["Champion"] = role
+        return recognition(community) + f"champions = 1\nchampion_role_id = {role.id}\n"
+
+    sandbox = Sandbox(tmp_path, clock, sections=sections)
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()
+
+
+async def on(sandbox: Sandbox, clock: ManualClock, month: int, day: int, hour: int) -> None:
+    clock.set(datetime(2026, month, day, hour, tzinfo=UTC))
+    await sandbox.settle()
+
+
+def announcements(sandbox: Sandbox) -> list[Message]:
+    return [
+        m
+        for m in sandbox.discord.messages_in(channel(sandbox, "general"))
+        if m.content.startswith("🏆 **Community Champions**")
+    ]
+
+
+def champions(sandbox: Sandbox) -> list[str]:
+    assert sandbox.community is not None
+    role = sandbox.community.roles["Champion"].id
+    return sorted(n for n in ("ada", "bruno") if role in member(sandbox, n).role_ids)
+
+
+async def test_champions_are_announced_and_the_role_moves(
+    sandbox: Sandbox, clock: ManualClock
+) -> None:
+    await on(sandbox, clock, 1, 6, 9)
+    for name, login in (("ada", "ada-codes"), ("bruno", "bruno-dev")):
+        await linked(sandbox, name, login)
+        await run(sandbox, name, "spotlight opt-in")
+    await first_merge(sandbox, "ada-codes", "docs: **cache** flags")
+
+    await on(sandbox, clock, 2, 1, 14)
+    assert announcements(sandbox) == []
+    await on(sandbox, clock, 2, 1, 16)
+    (post,) = announcements(sandbox)
+    assert post.content.startswith("🏆 **Community Champions** of January 2026: thank you")
+    (embed,) = post.embeds
+    assert embed["title"] == "🏆 ada-codes"
+    assert embed["description"].startswith(mention(sandbox, "ada"))
+    assert embed["fields"][0]["value"].endswith("docs: \\*\\*cache\\*\\* flags")
+    assert champions(sandbox) == ["ada"]
+
+    await first_merge(sandbox, "bruno-dev", "Fix crash")
+    await on(sandbox, clock, 3, 1, 16)
+    assert len(announcements(sandbox)) == 2
+    assert announcements(sandbox)[1].embeds[0]["title"] == "🏆 bruno-dev"
+    assert champions(sandbox) == ["bruno"]  # given to bruno, taken from ada
