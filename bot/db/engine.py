@@ -8,6 +8,7 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.config import DatabaseSettings
+
+# SQLAlchemy hands SQLite its (naive UTC) datetimes as they are, for sqlite3's default adapter,
+# which Python 3.12 deprecates; this one writes the same text ("2026-01-05 09:00:00.123456").
+sqlite3.register_adapter(datetime, lambda moment: moment.isoformat(" "))
 
 
 def normalise_url(url: str) -> str:
