@@ -66,6 +66,11 @@ class DeviceFlows:
 
     async def start(self, interaction: discord.Interaction, screen: LinkScreen) -> None:
         await interaction.response.defer()  # GitHub may take a moment to give us a code
+        user_id = interaction.user.id
+        # The earlier code is abandoned before the new one shows: approving it a moment
+        # later must link nothing.
+        if (earlier := self._polls.pop(user_id, None)) is not None:
+            earlier.cancel()
         code = await linking.begin_verification(self.bot.runtime.context)
         embed = discord.Embed(
             title="Link your GitHub account",
@@ -81,9 +86,6 @@ class DeviceFlows:
         view = discord.ui.View(timeout=None)
         view.add_item(discord.ui.Button(label="Open GitHub", url=code.verification_uri))
         await interaction.edit_original_response(embed=embed, view=view)
-        user_id = interaction.user.id
-        if (earlier := self._polls.get(user_id)) is not None:
-            earlier.cancel()  # its code is superseded by this one
         task = asyncio.create_task(self._finish(interaction, code, screen))
         self._polls[user_id] = task
         task.add_done_callback(functools.partial(self._ended, user_id))
