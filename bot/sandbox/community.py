@@ -51,7 +51,17 @@ HANDLER_TASKS = (
 REPOSITORIES = ("helios-engine/helios", "helios-engine/helios-sdk-python")
 LABELS = ("bug", "good first issue", "help wanted", "docs")
 ROLES = ("Organiser", "Maintainer", "Mentor", "Newcomer", "Contributor")
-CHANNELS = ("general", "dev", "performance", "help", "bot-log", "mentors", "mentoring", "triage")
+CHANNELS = (
+    "general",
+    "dev",
+    "performance",
+    "help",
+    "bot-log",
+    "mentors",
+    "mentoring",
+    "triage",
+    "spotlight",
+)
 # username -> roles
 PEOPLE = {
     "ines": ("Organiser", "Maintainer"),
@@ -79,6 +89,7 @@ DEMO_NAMES = {
     "mentorship.thread_channel_id": "mentoring",
     "sla.triage_channel_id": "triage",
     "sla.maintainer_role_id": "Maintainer",
+    "recognition.spotlight_channel_id": "spotlight",
 }
 
 
@@ -269,6 +280,10 @@ quiet_hours = {{ start = "22:00", end = "08:00" }}
 # After the demo's working day, so that a test starting at 09:00 gets no digest at start-up.
 digest_time = "18:00"
 business_days = false
+
+[recognition]
+# The weekly spotlight, Mondays at 15:00 UTC (the defaults).
+spotlight_channel_id = {community.channels["spotlight"].id}
 
 [onboarding]
 code_of_conduct_url = "https://github.com/helios-engine/helios/blob/main/CODE_OF_CONDUCT.md"

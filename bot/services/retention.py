@@ -12,6 +12,8 @@
   never ran `/start` (a mentor or maintainer who used `/link`) has none, and their link,
   time zone, kudos and consent are deleted as they leave; they hold no claims, which are
   the newcomer path's.
+- `/privacy forget-me`: the same, at once, for a member who stays: claims given back,
+  mentoring ended, nothing more sent, their data deleted (:func:`forget_me`).
 - Webhook deliveries are purged by ingestion itself (bot/github/ingest.py), with the same
   section's ``webhook_days`` and ``failed_webhook_days``.
 
@@ -120,20 +122,42 @@ async def member_left(context: Context, user_id: int) -> None:
                 delete(Member).where(Member.guild_id == context.guild_id, Member.user_id == user_id)
             )
             await _forget_recognition(session, context.guild_id, user_id)
-        await session.execute(
-            update(Promise)
-            .where(_promised_to(context.guild_id, user_id), Promise.status == "pending")
-            .values(status="skipped", last_error="the member left the server")
-            .execution_options(synchronize_session=False)
-        )
-        if context.settings.mentorship is not None:
-            await mentorship.member_left(session, context.settings, context.guild_id, user_id, now)
-        held = await claims.active_claims(session, context.guild_id, user_id)
+        held = await _let_go(session, context, user_id, "the member left the server")
     for target in held:
         await claims.give_back(context, target)
     if context.settings.retention.departed_member_days == 0:
         async with context.sessions.begin() as session:
             await forget(session, context.guild_id, user_id)
+
+
+async def forget_me(context: Context, user_id: int) -> None:
+    """`/privacy forget-me`: what happens to a member who leaves, at once and without their
+    leaving. Their claims are given back first (while the claim rows still say where), then
+    their data is forgotten; what was promised to them is never sent."""
+    async with context.sessions.begin() as session:
+        held = await _let_go(session, context, user_id, "the member asked to be forgotten")
+    for target in held:
+        await claims.give_back(context, target)
+    async with context.sessions.begin() as session:
+        await forget(session, context.guild_id, user_id)
+
+
+async def _let_go(
+    session: AsyncSession, context: Context, user_id: int, why: str
+) -> list[claims.ClaimTarget]:
+    """Skip what was promised to the member, end their mentoring (mentees handed over);
+    returns their active claims, to give back outside the transaction (GitHub is called)."""
+    await session.execute(
+        update(Promise)
+        .where(_promised_to(context.guild_id, user_id), Promise.status == "pending")
+        .values(status="skipped", last_error=why)
+        .execution_options(synchronize_session=False)
+    )
+    if context.settings.mentorship is not None:
+        await mentorship.member_left(
+            session, context.settings, context.guild_id, user_id, context.clock.now()
+        )
+    return await claims.active_claims(session, context.guild_id, user_id)
 
 
 async def member_returned(context: Context, user_id: int) -> None:
@@ -185,7 +209,20 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
 
 async def _forget_recognition(session: AsyncSession, guild_id: int, user_id: int) -> None:
     """Kudos they gave or received (the words are theirs or about them), their consent and
-    questions, and the spotlights' and champions' record of featuring them."""
+    questions, and the spotlights' and champions' record of featuring them. The direct
+    messages that told others of their kudos go too (unsent ones are never sent): they hold
+    the giver's words."""
+    given = list(
+        await session.scalars(
+            select(Kudos.id).where(Kudos.guild_id == guild_id, Kudos.giver_id == user_id)
+        )
+    )
+    if given:
+        await session.execute(
+            delete(Promise)
+            .where(Promise.key.in_([f"recognition:kudos:{guild_id}:{id_}" for id_ in given]))
+            .execution_options(synchronize_session=False)
+        )
     await session.execute(
         delete(Kudos).where(
             Kudos.guild_id == guild_id, or_(Kudos.giver_id == user_id, Kudos.receiver_id == user_id)

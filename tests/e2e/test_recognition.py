@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Recognition end to end: kudos given and refused, the consent question by direct message
 and its buttons (a forged one refused), `/spotlight preview` for organisers, the weekly
-spotlight in its channel with an embed per person, `/spotlight skip` and opting out."""
+spotlight in its channel with an embed per person, `/spotlight skip` and opting out, and
+`/privacy forget-me`."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.clock import ManualClock
+from bot.db.models import Consent, Kudos
 from bot.sandbox.community import DemoCommunity, Sandbox
 from bot.sandbox.discord import Message
+from bot.services.members import Link
 from tests.e2e.test_mentorship import channel, dms, mention, run
-from tests.e2e.test_onboarding import linked, member
+from tests.e2e.test_onboarding import github_link, linked, member
 
 REPO = "helios-engine/helios"
 
@@ -163,3 +167,41 @@ async def test_a_skipped_week_and_an_opt_out(sandbox: Sandbox, clock: ManualCloc
     assert preview.embeds[0]["description"].endswith("consent: no — not featured: opted out")
     await at(sandbox, clock, 19, 15, 10)
     assert spotlights(sandbox) == []
+
+
+async def test_forget_me_asks_first_then_forgets_only_the_member(sandbox: Sandbox) -> None:
+    await linked(sandbox, "ada", "ada-codes")
+    await linked(sandbox, "bruno", "bruno-dev")
+    await run(sandbox, "ada", "kudos", member=member(sandbox, "bruno"), reason="Thanks!")
+    await run(sandbox, "bruno", "kudos", member=member(sandbox, "ada"), reason="Great docs fix")
+    await run(sandbox, "bruno", "spotlight opt-in")
+
+    asked = await run(sandbox, "ada", "privacy forget-me")
+    assert asked.ephemeral
+    assert asked.content.startswith("**Forget me?** This deletes what the bot keeps about you")
+    assert asked.message is not None
+    assert asked.message.button_labels == ["Yes, forget me"]
+    assert (await github_link(sandbox, "ada")).github_login == "ada-codes"  # nothing yet
+    # Ada's client sends a custom id that would forget Bruno.
+    button = asked.message.find_component(label="Yes, forget me")
+    mine, button["custom_id"] = (
+        button["custom_id"],
+        f"privacy:forget-me:{member(sandbox, 'bruno').id}",
+    )
+    forged = await sandbox.driver.click(asked.message, label="Yes, forget me")
+    assert (forged.ephemeral, forged.content) == (
+        True,
+        "This button is for the member who asked; nothing was deleted.",
+    )
+    button["custom_id"] = mine
+
+    await sandbox.driver.click(asked.message, label="Yes, forget me")
+    await sandbox.settle()
+    assert asked.message.content.startswith("Done: the bot has forgotten you.")
+    assert asked.message.button_labels == []
+    assert await github_link(sandbox, "ada") == Link()
+    assert (await github_link(sandbox, "bruno")).github_login == "bruno-dev"
+    async with sandbox.running_bot.runtime.sessions() as session:
+        thanked = (await session.execute(select(Kudos.giver_id, Kudos.receiver_id))).all()
+        consented = list(await session.scalars(select(Consent.user_id)))
+    assert (thanked, consented) == ([], [member(sandbox, "bruno").id])

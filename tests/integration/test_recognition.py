@@ -18,7 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.db.models import Consent, ConsentAsk, Kudos, Promise, SpotlightFeature, SpotlightWeek
+from bot.db.models import (
+    Consent,
+    ConsentAsk,
+    GitHubIssue,
+    Kudos,
+    Member,
+    Promise,
+    SpotlightFeature,
+    SpotlightWeek,
+)
 from bot.db.reader import Reader
 from bot.errors import DomainError
 from bot.feature import Context
@@ -341,6 +350,7 @@ async def test_consent_is_asked_ahead_once_and_answered_by_its_buttons(
     hub.later(DAY)
     hub.merged("ada", "First")
     hub.merged("bruno", "Also first")
+    await hub.settle()
     await link(hub, ADA, "ada")
     await link(hub, BRUNO, "bruno")
     hub.later(DAY)
@@ -483,6 +493,42 @@ async def test_a_member_who_never_ran_start_is_forgotten_as_they_leave(
         left = (await session.execute(select(Kudos.giver_id))).all()
         consented = list(await session.scalars(select(Consent.user_id)))
     assert (left, consented) == ([], [ERIN])
+
+
+async def test_forget_me_deletes_the_members_data_and_keeps_github_history_unlinked(
+    hub: RecognitionHub,
+) -> None:
+    hub.later(DAY)
+    number = hub.merged("ada", "First")
+    hub.merged("bruno", "Also first")
+    await hub.settle()
+    await link(hub, ADA, "ada")
+    await link(hub, BRUNO, "bruno")
+    await opt_in(hub, ADA, BRUNO)
+    await give(hub, BRUNO, ADA)
+    await give(hub, ADA, BRUNO)
+    await give(hub, CARL, BRUNO)
+
+    await retention.forget_me(hub.context(), ADA)
+
+    async with hub.sessions() as session:
+        linked = list(await session.scalars(select(Member.user_id)))
+        thanked = (await session.execute(select(Kudos.giver_id, Kudos.receiver_id))).all()
+        consented = list(await session.scalars(select(Consent.user_id)))
+        pull = await session.scalar(
+            select(GitHubIssue).where(GitHubIssue.author_id == hub.state.user("ada").id)
+        )
+    assert (linked, thanked, consented) == ([BRUNO], [(CARL, BRUNO)], [BRUNO])
+    assert await dms(hub, ADA) == []  # the kudos DM, still pending, is never sent
+    # Bruno is no longer told of Ada's kudos (her words), still of Carl's.
+    (told,) = await dms(hub, BRUNO)
+    assert told.payload["content"].startswith(f"🙌 <@{CARL}> gave you kudos")
+    # The merge is still in the history, by the GitHub account, tied to no member.
+    assert pull is not None
+    assert (pull.number, pull.merged_at is not None) == (number, True)
+    found = {c.login: c for c in (await week_of(hub)).ranked}
+    assert (found["ada"].user_id, found["ada"].consent) == (None, "unlinked")
+    assert (found["bruno"].user_id, found["bruno"].consent) == (BRUNO, "yes")
 
 
 # --- once a week ----------------------------------------------------------------------------

@@ -234,6 +234,8 @@ class DiscordDriver:
             return float(value)
         if kind == BOOLEAN:
             return bool(value)
+        if isinstance(value, str) and kind in (USER, MENTIONABLE):
+            value = self._user_named(value)  # a scenario names members: `member = "ada"`
         target_id = value if isinstance(value, int) else int(value.id)
         if kind in (USER, MENTIONABLE) and target_id in state.users:
             resolved.setdefault("users", {})[str(target_id)] = user_payload(state.users[target_id])
@@ -256,6 +258,12 @@ class DiscordDriver:
             resolved.setdefault("channels", {})[str(target_id)] = payload
             return str(target_id)
         raise ValueError(f"cannot pass {value!r} as an option of type {kind}")
+
+    def _user_named(self, username: str) -> int:
+        for user in self.sim.state.users.values():
+            if user.username == username:
+                return user.id
+        raise LookupError(f"nobody called {username!r} is on Discord")
 
     # components and modals
 
