@@ -65,7 +65,7 @@ test-matrix: venv
 		fi; \
 		echo "== unit tests on $$($$interpreter --version)"; \
 		$(MAKE) --no-print-directory VENV=$$venv PYTHON=$$interpreter venv && \
-		$$venv/bin/python -m pytest tests/unit -q -p no:cacheprovider || exit 1; \
+		$$venv/bin/python -m pytest tests/unit -n auto -q -p no:cacheprovider || exit 1; \
 	done
 
 lint: dev-setup

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,24 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.db.engine import create_engine
-from bot.db.migrate import migrate
 from tests.unit.services_helpers import World
-
-
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated to head once per session, which each test gets a copy of."""
-    path = tmp_path_factory.mktemp("template") / "helios.db"
-
-    async def build() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        try:
-            await migrate(engine)
-        finally:
-            await engine.dispose()  # checkpoints the WAL into the file
-
-    asyncio.run(build())
-    return path
 
 
 @pytest.fixture
