@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.db.engine import create_engine, create_session_factory
 from bot.db.migrate import migrate
-from bot.db.reader import READER_THREAD
+from bot.db.reader import READER_THREAD, Reader
 
 # Every simulator call checked against Discord's and GitHub's API descriptions.
 pytest_plugins = ["tests.api_checks"]
@@ -114,6 +114,17 @@ async def engine(database_url: str, copied_at_head: bool) -> AsyncIterator[Async
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_session_factory(engine)
+
+
+@pytest.fixture
+async def read(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Reader]:
+    """Reads as the bot makes them (bot/db/reader.py): in a thread on read-only connections of
+    the SQLite file, on the reader's own thread and event loop on PostgreSQL."""
+    reader = Reader(engine, sessions)
+    yield reader
+    await reader.close()
 
 
 class LoopWatchdog:

@@ -5,7 +5,6 @@ the GitHub simulator's webhooks: `/sla status` (read the way the bot reads), the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,15 +39,6 @@ def clock() -> ManualClock:
 @pytest.fixture
 def hub(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> Hub:
     return Hub(sessions, clock)
-
-
-@pytest.fixture
-async def read(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Reader]:
-    reader = Reader(engine, sessions)
-    yield reader
-    await reader.close()
 
 
 async def report_of(read: Reader, hub: Hub, repository: str | None = None, **sla: Any) -> Report:

@@ -5,11 +5,10 @@ webhooks, read the way the bot reads (bot/db/reader.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.db.reader import Reader
@@ -28,17 +27,6 @@ def clock() -> ManualClock:
 @pytest.fixture
 def hub(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> Hub:
     return Hub(sessions, clock)
-
-
-@pytest.fixture
-async def read(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Reader]:
-    """Reads as the bot makes them (bot/db/reader.py): in a thread on read-only connections of
-    the SQLite file, on the reader's own thread and event loop on PostgreSQL."""
-    reader = Reader(engine, sessions)
-    yield reader
-    await reader.close()
 
 
 def shown(found: list[OpenWait], hub: Hub) -> list[tuple[str, int, str, str, float, float | None]]:

@@ -7,12 +7,11 @@ history), when the rules change, and goes when its item closes."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -36,15 +35,6 @@ def clock() -> ManualClock:
 @pytest.fixture
 def hub(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> Hub:
     return Hub(sessions, clock)
-
-
-@pytest.fixture
-async def read(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Reader]:
-    reader = Reader(engine, sessions)
-    yield reader
-    await reader.close()
 
 
 async def refreshed(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> int:

@@ -31,6 +31,7 @@ from bot.services.recognition.spotlight import (
     consent_excludes,
     github_work,
     kudos_received,
+    name_from_links,
     person_embed,
     read_consent,
 )
@@ -219,15 +220,7 @@ def _mentoring(
         found.active(opened)
 
     # A mentor with no other work shows their verified GitHub login.
-    unnamed = [c.user_id for c in by_member.values() if c.github_id is None]
-    for user_id, github_id, login in session.execute(
-        select(Member.user_id, Member.github_user_id, Member.github_login).where(
-            Member.guild_id == guild_id,
-            Member.user_id.in_(unnamed),
-            Member.github_verified.is_(True),
-        )
-    ).all():
-        by_member[user_id].github_id, by_member[user_id].login = github_id, login
+    name_from_links(session, guild_id, by_member)
 
 
 # --- the announcement and the role -----------------------------------------------------------

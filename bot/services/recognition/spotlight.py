@@ -382,6 +382,12 @@ def kudos_received(
         found.kudos.append(Quote(kudos.giver_id, kudos.reason))
         found.active(kudos.given_at)
     # A member who received kudos and has a verified link shows their GitHub login.
+    name_from_links(session, guild_id, by_member)
+
+
+def name_from_links(session: Session, guild_id: int, by_member: dict[int, Candidate]) -> None:
+    """Give the GitHub login of their verified link to the candidates known only as members
+    (kudos received, mentoring), so that they show under it."""
     unnamed = [c.user_id for c in by_member.values() if c.github_id is None]
     for user_id, github_id, login in session.execute(
         select(Member.user_id, Member.github_user_id, Member.github_login).where(
