@@ -8,7 +8,6 @@ webhooks through the real normaliser."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -49,15 +48,6 @@ def clock() -> ManualClock:
 
 
 class RecognitionHub(Hub):
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: ManualClock, read: Reader
-    ) -> None:
-        super().__init__(sessions, clock)
-        self.read = read
-
-    def context(self, config: Settings | None = None) -> Context:
-        return Context(config or settings(), self.clock, self.sessions, None, read=self.read)
-
     def merged(self, login: str, title: str, repo: str = REPO, labels: tuple[str, ...] = ()) -> int:
         pull = self.state.open_pull(repo, login, title, labels=labels)
         self.later(HOUR)
@@ -73,12 +63,10 @@ class RecognitionHub(Hub):
 
 
 @pytest.fixture
-async def hub(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: ManualClock
-) -> AsyncIterator[RecognitionHub]:
-    reader = Reader(engine, sessions)
-    yield RecognitionHub(sessions, clock, reader)
-    await reader.close()
+def hub(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock, read: Reader
+) -> RecognitionHub:
+    return RecognitionHub(sessions, clock, read, settings())
 
 
 def settings(**recognition: Any) -> Settings:

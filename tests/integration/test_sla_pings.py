@@ -7,21 +7,19 @@ the GitHub simulator's webhooks through the real normaliser."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.db.models import Promise
 from bot.db.reader import Reader
 from bot.errors import DomainError
-from bot.feature import Context
 from bot.services import members
 from bot.services.sla import snoozes
 from bot.services.sla.feature import run_pings
@@ -40,26 +38,9 @@ def clock() -> ManualClock:
     return ManualClock(MONDAY)
 
 
-class PingHub(Hub):
-    """The hub, with the bot's Reader on its database for the job's reads."""
-
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: ManualClock, read: Reader
-    ) -> None:
-        super().__init__(sessions, clock)
-        self.read = read
-
-    def context(self, config: Settings | None = None) -> Context:
-        return Context(config or settings(), self.clock, self.sessions, None, read=self.read)
-
-
 @pytest.fixture
-async def hub(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: ManualClock
-) -> AsyncIterator[PingHub]:
-    reader = Reader(engine, sessions)
-    yield PingHub(sessions, clock, reader)
-    await reader.close()
+def hub(sessions: async_sessionmaker[AsyncSession], clock: ManualClock, read: Reader) -> Hub:
+    return Hub(sessions, clock, read, settings())
 
 
 def settings(**sla: Any) -> Settings:
@@ -74,7 +55,7 @@ class Said:
     roles: list[int]
 
 
-async def run(hub: PingHub, config: Settings | None = None) -> list[Said]:
+async def run(hub: Hub, config: Settings | None = None) -> list[Said]:
     """Settle the webhooks, run the job once, and return what it promised this time."""
     await hub.settle()
     before = await _count(hub)
@@ -82,11 +63,11 @@ async def run(hub: PingHub, config: Settings | None = None) -> list[Said]:
     return (await said(hub))[before:]
 
 
-async def _count(hub: PingHub) -> int:
+async def _count(hub: Hub) -> int:
     return len(await said(hub))
 
 
-async def said(hub: PingHub) -> list[Said]:
+async def said(hub: Hub) -> list[Said]:
     async with hub.sessions() as session:
         rows = (await session.scalars(select(Promise).order_by(Promise.id))).all()
     for row in rows:
@@ -103,7 +84,7 @@ async def said(hub: PingHub) -> list[Said]:
 
 
 async def link(
-    hub: PingHub, user_id: int, login: str, *, verified: bool = True, offset: int | None = None
+    hub: Hub, user_id: int, login: str, *, verified: bool = True, offset: int | None = None
 ) -> None:
     async with hub.sessions.begin() as session:
         await members.link_github(
@@ -120,7 +101,7 @@ async def link(
 
 
 async def test_a_notice_at_three_quarters_then_the_requested_reviewer_is_pinged(
-    hub: PingHub,
+    hub: Hub,
 ) -> None:
     await link(hub, MARTA, "marta")
     pull = hub.state.open_pull(REPO, "dave", "Fix the crash")
@@ -145,7 +126,7 @@ async def test_a_notice_at_three_quarters_then_the_requested_reviewer_is_pinged(
     assert "is past its 48 h review target. <@101>, could you take a look?" in breach.content
 
 
-async def test_an_unlinked_or_unverified_reviewer_is_named_not_pinged(hub: PingHub) -> None:
+async def test_an_unlinked_or_unverified_reviewer_is_named_not_pinged(hub: Hub) -> None:
     await link(hub, LENA, "lena", verified=False)  # typed, not verified: anyone could
     pull = hub.state.open_pull(REPO, "dave", "**@everyone** [login](https://evil.example)")
     hub.state.request_review(REPO, pull.number, "carol", actor="dave")
@@ -163,7 +144,7 @@ async def test_an_unlinked_or_unverified_reviewer_is_named_not_pinged(hub: PingH
     assert "\\*\\*@\u200beveryone\\*\\* \\[login\\](https://evil.example)" in breach.content
 
 
-async def test_this_weeks_triager_when_nobody_is_asked_or_assigned(hub: PingHub) -> None:
+async def test_this_weeks_triager_when_nobody_is_asked_or_assigned(hub: Hub) -> None:
     first = hub.state.open_issue(REPO, "alice", "Crash on start")
     hub.later(24 * HOUR)
     (breach,) = [s for s in await run(hub) if s.stage == "breach"]
@@ -190,7 +171,7 @@ async def test_this_weeks_triager_when_nobody_is_asked_or_assigned(hub: PingHub)
 
 
 async def test_repeats_once_a_day_and_escalates_to_the_role_after_twice_the_target(
-    hub: PingHub,
+    hub: Hub,
 ) -> None:
     issue = hub.state.open_issue(REPO, "alice", "Crash on start")  # triage: 24 hours
     sdk = hub.state.open_issue(SDK, "alice", "Docs are stale")  # triage: 12 hours
@@ -229,7 +210,7 @@ async def test_repeats_once_a_day_and_escalates_to_the_role_after_twice_the_targ
     assert "3 days against its 24 h triage target" in repeat.content
 
 
-async def test_an_answered_or_closed_item_goes_silent(hub: PingHub) -> None:
+async def test_an_answered_or_closed_item_goes_silent(hub: Hub) -> None:
     labelled = hub.state.open_issue(REPO, "alice", "Crash on start")
     closed = hub.state.open_issue(REPO, "bob", "Crash on exit")
     hub.later(24 * HOUR)
@@ -240,7 +221,7 @@ async def test_an_answered_or_closed_item_goes_silent(hub: PingHub) -> None:
     assert await run(hub) == []
 
 
-async def test_a_new_review_cycle_is_a_new_wait_with_its_own_pings(hub: PingHub) -> None:
+async def test_a_new_review_cycle_is_a_new_wait_with_its_own_pings(hub: Hub) -> None:
     await link(hub, MARTA, "marta")
     pull = hub.state.open_pull(REPO, "dave", "Fix the crash")
     hub.state.request_review(REPO, pull.number, "marta", actor="dave")
@@ -255,7 +236,7 @@ async def test_a_new_review_cycle_is_a_new_wait_with_its_own_pings(hub: PingHub)
     assert [(s.stage, s.mentions) for s in await run(hub)] == [("breach", [MARTA])]
 
 
-async def test_quiet_hours_hand_the_breach_to_an_awake_triager(hub: PingHub) -> None:
+async def test_quiet_hours_hand_the_breach_to_an_awake_triager(hub: Hub) -> None:
     quiet = settings(quiet_hours={"start": "22:00", "end": "08:00"})
     await link(hub, MARTA, "marta", offset=9 * 60)  # Tokyo
     hub.later(6 * HOUR)  # Monday 15:00 UTC
@@ -271,7 +252,7 @@ async def test_quiet_hours_hand_the_breach_to_an_awake_triager(hub: PingHub) -> 
 
 
 async def test_quiet_hours_hold_a_ping_until_the_morning_when_nobody_is_awake(
-    hub: PingHub,
+    hub: Hub,
 ) -> None:
     quiet = settings(quiet_hours={"start": "22:00", "end": "08:00"})
     await link(hub, MARTA, "marta", offset=60)  # Berlin in winter
@@ -293,7 +274,7 @@ async def test_quiet_hours_hold_a_ping_until_the_morning_when_nobody_is_awake(
     assert await run(hub, quiet) == []
 
 
-async def test_the_role_at_escalation_is_not_held_by_quiet_hours(hub: PingHub) -> None:
+async def test_the_role_at_escalation_is_not_held_by_quiet_hours(hub: Hub) -> None:
     quiet = settings(quiet_hours={"start": "00:00", "end": "23:59"}, triagers=[])
     hub.state.open_issue(REPO, "alice", "Crash on start")
     hub.later(48 * HOUR)
@@ -305,7 +286,7 @@ async def test_the_role_at_escalation_is_not_held_by_quiet_hours(hub: PingHub) -
     )
 
 
-async def test_a_snoozed_item_gets_no_pings_until_the_snooze_ends(hub: PingHub) -> None:
+async def test_a_snoozed_item_gets_no_pings_until_the_snooze_ends(hub: Hub) -> None:
     snoozed = hub.state.open_issue(REPO, "alice", "Crash on start")
     other = hub.state.open_issue(REPO, "bob", "Crash on exit")
     hub.later(HOUR)
@@ -354,7 +335,7 @@ async def test_a_snoozed_item_gets_no_pings_until_the_snooze_ends(hub: PingHub) 
     ],
 )
 async def test_snoozing_an_unknown_or_closed_item_says_why(
-    hub: PingHub, item: str, message: str
+    hub: Hub, item: str, message: str
 ) -> None:
     hub.state.open_issue(REPO, "alice", "Crash on start")
     closed = hub.state.open_issue(REPO, "alice", "Crash on exit")
@@ -375,7 +356,7 @@ async def test_snoozing_an_unknown_or_closed_item_says_why(
     assert message in error.value.user_message
 
 
-async def test_a_second_run_and_concurrent_runs_promise_nothing_new(hub: PingHub) -> None:
+async def test_a_second_run_and_concurrent_runs_promise_nothing_new(hub: Hub) -> None:
     await link(hub, MARTA, "marta")
     for n in range(3):
         pull = hub.state.open_pull(REPO, f"dev{n}", f"Fix {n}")
@@ -394,7 +375,7 @@ async def test_a_second_run_and_concurrent_runs_promise_nothing_new(hub: PingHub
     assert sorted(stages) == ["repeat-1"] * 3 + ["repeat-2"] * 3
 
 
-async def test_first_time_contributors_items_are_marked_and_said_first(hub: PingHub) -> None:
+async def test_first_time_contributors_items_are_marked_and_said_first(hub: Hub) -> None:
     old_hand = "carla"
     merged = hub.state.open_pull(REPO, old_hand, "An earlier fix")
     hub.state.merge(REPO, merged.number, actor="marta")

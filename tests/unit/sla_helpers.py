@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.db.reader import Read
+from bot.feature import Context
 from bot.github.normalise import apply, lock_history, parse_delivery
 from bot.sandbox.github import GitHubState
 
@@ -39,9 +41,18 @@ class Hub:
     """A simulated GitHub (marta is a member of acme) whose webhooks are normalised into the
     database, in the order they were sent, when :meth:`settle` is awaited."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: ManualClock,
+        read: Read | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
+        # What the features' jobs are given with :meth:`context`.
+        self.read = read
+        self.settings = settings
         self.state = GitHubState(clock)
         self._sent: list[tuple[str, dict[str, Any]]] = []
         self.state.subscribe(lambda event, payload: self._sent.append((event, payload)))
@@ -49,6 +60,13 @@ class Hub:
         for name in (REPO, SDK):
             self.state.create_repo(name)
         self.state.create_repo(VAULT, private=True)
+
+    def context(self, config: Settings | None = None) -> Context:
+        """A job's context: ``config``, else the hub's settings, and the hub's Reader."""
+        settings = config or self.settings
+        assert settings is not None
+        assert self.read is not None
+        return Context(settings, self.clock, self.sessions, None, read=self.read)
 
     def id(self, full_name: str) -> int:
         return self.state.repo(full_name).id
