@@ -11,7 +11,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -44,69 +44,117 @@ DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=DATABASES)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A new, empty database: a SQLite file, or a fresh database on the test PostgreSQL."""
-    async with new_database(request.param, tmp_path) as url:
+def database(request: pytest.FixtureRequest) -> str:
+    """The test's kind of database: "sqlite" or "postgres"."""
+    return str(request.param)
+
+
+@pytest.fixture
+def migrated(database: str, request: pytest.FixtureRequest) -> str:
+    """A database of the test's kind migrated to head once per session (per xdist worker):
+    each test's database is a copy, which saves alembic's fifth of a second a test on SQLite
+    and over a second on PostgreSQL."""
+    return str(request.getfixturevalue(f"migrated_{database}"))
+
+
+@pytest.fixture
+async def database_url(database: str, migrated: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A new database at head: a SQLite file or a database on the test PostgreSQL."""
+    async with new_database(database, tmp_path, migrated) as url:
+        yield url
+
+
+@pytest.fixture
+async def empty_database_url(database: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A new, empty database, for the tests of migrating."""
+    async with new_database(database, tmp_path) as url:
         yield url
 
 
 @contextlib.asynccontextmanager
-async def new_database(kind: str, directory: Path) -> AsyncIterator[str]:
-    """The URL of a new, empty database of ``kind`` ("sqlite": a file in ``directory``, or
-    "postgres"), dropped afterwards; for a test that needs more than one."""
+async def new_database(
+    kind: str, directory: Path, template: str | None = None
+) -> AsyncIterator[str]:
+    """The URL of a new database of ``kind`` ("sqlite": a file in ``directory``, or
+    "postgres"), dropped afterwards; empty, or a copy of ``template`` (a SQLite file's path,
+    or a PostgreSQL database's name)."""
     if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{directory / 'helios.db'}"
+        path = directory / "helios.db"
+        if template is not None:
+            shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set: CI must run the PostgreSQL suite")
-        pytest.skip(f"{POSTGRES_ENV} is not set")
+    admin_url = postgres_admin_url()
     name = f"helios_test_{uuid.uuid4().hex[:16]}"
     admin = await asyncpg.connect(admin_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template is not None else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{copy}')
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 
+def postgres_admin_url() -> str:
+    """The test PostgreSQL's URL; skips the test where there is none (fails it in CI)."""
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} is not set: CI must run the PostgreSQL suite")
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    return admin_url
+
+
+async def _migrate_to_head(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()  # on SQLite, checkpoints the WAL into the file
+
+
 @pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite file migrated to head once per session (per xdist worker), which each test
-    gets a copy of."""
+    that uses ``engine`` gets a copy of."""
     path = tmp_path_factory.mktemp("template") / "helios.db"
+    asyncio.run(_migrate_to_head(f"sqlite+aiosqlite:///{path}"))
+    return str(path)
 
-    async def build() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to head once per session (per xdist
+    worker), which each test that uses ``engine`` gets a database created from."""
+    admin_url = postgres_admin_url()
+    name = f"helios_template_{uuid.uuid4().hex[:16]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(admin_url)
         try:
-            await migrate(engine)
+            await connection.execute(statement)
         finally:
-            await engine.dispose()  # checkpoints the WAL into the file
+            await connection.close()
 
-    asyncio.run(build())
-    return path
-
-
-@pytest.fixture
-def copied_at_head(database_url: str, migrated_sqlite: Path) -> bool:
-    """Whether the test's database is a copy of the migrated SQLite file: so is a SQLite
-    database not made yet, which saves alembic's fifth of a second a test."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or Path(str(url.database)).exists():
-        return False
-    shutil.copyfile(migrated_sqlite, str(url.database))
-    return True
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        # A template must have no connections when copied: the engine is disposed.
+        asyncio.run(
+            _migrate_to_head(
+                make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+            )
+        )
+        yield name
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-async def engine(database_url: str, copied_at_head: bool) -> AsyncIterator[AsyncEngine]:
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on a database at head, with the schema the migrations make (production's
     way; tests/integration/test_migrations.py runs them step by step)."""
     engine = create_engine(database_url)
-    if not copied_at_head:
-        await migrate(engine)
     yield engine
     await engine.dispose()
 

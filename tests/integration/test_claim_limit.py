@@ -20,7 +20,7 @@ ADA = 1
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
 async def test_a_claim_waits_for_the_members_other_claim_in_progress(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:

@@ -140,9 +140,9 @@ async def test_invite_url_names_a_token_it_cannot_read(dummy_env: dict[str, str]
 
 
 async def test_migrate_up_and_down(
-    dummy_env: dict[str, str], write_config: Callable[..., Path], database_url: str
+    dummy_env: dict[str, str], write_config: Callable[..., Path], empty_database_url: str
 ) -> None:
-    env = {**dummy_env, "DATABASE_URL": database_url}
+    env = {**dummy_env, "DATABASE_URL": empty_database_url}
     config = str(write_config())
     head = head_revision()
     code, out, _ = await cli("migrate", "--config", config, env=env)

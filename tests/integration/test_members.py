@@ -153,7 +153,7 @@ async def lock_waits(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
 async def test_two_members_linking_one_account_at_once_get_a_clear_answer(
     world: World, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

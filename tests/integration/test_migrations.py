@@ -20,8 +20,8 @@ async def table_names(engine: AsyncEngine) -> set[str]:
         return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
 
 
-async def test_upgrade_to_head_and_downgrade_to_base(database_url: str) -> None:
-    engine = create_engine(database_url)
+async def test_upgrade_to_head_and_downgrade_to_base(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
     try:
         assert await migrate(engine) == (None, head_revision())
         assert await current_revision(engine) == head_revision()
@@ -48,9 +48,11 @@ async def test_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_webhook_bodies_are_compressed_with_lz4_on_postgresql(database_url: str) -> None:
-    engine = create_engine(database_url)
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+async def test_webhook_bodies_are_compressed_with_lz4_on_postgresql(
+    empty_database_url: str,
+) -> None:
+    engine = create_engine(empty_database_url)
 
     async def compression() -> str:
         async with engine.connect() as connection:
@@ -72,9 +74,9 @@ async def test_webhook_bodies_are_compressed_with_lz4_on_postgresql(database_url
 
 
 async def test_outbox_promises_get_their_feature_from_the_key_and_lose_it_going_down(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
-    engine = create_engine(database_url)
+    engine = create_engine(empty_database_url)
     keys = {
         "issue-announced:1:2:3": "announcements",
         "first-pr:1:2": "celebrations",
@@ -113,9 +115,9 @@ async def test_outbox_promises_get_their_feature_from_the_key_and_lose_it_going_
 
 
 async def test_repositories_stored_before_0011_count_as_public_until_told(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
-    engine = create_engine(database_url)
+    engine = create_engine(empty_database_url)
 
     async def columns() -> set[str]:
         async with engine.connect() as connection:
@@ -143,10 +145,10 @@ async def test_repositories_stored_before_0011_count_as_public_until_told(
         await engine.dispose()
 
 
-async def test_links_and_time_zones_move_to_members_and_back(database_url: str) -> None:
+async def test_links_and_time_zones_move_to_members_and_back(empty_database_url: str) -> None:
     """0015: each member's GitHub link and time zone in one row; a mentor's own time zone
     wins over the one they gave as a newcomer. Going down puts them back."""
-    engine = create_engine(database_url)
+    engine = create_engine(empty_database_url)
     # Linked ones were linked when they were written.
     newcomer = (
         "INSERT INTO newcomers (guild_id, user_id, started_at, areas, github_user_id, "

@@ -22,7 +22,7 @@ NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 # A hang detector for reads that wait for the event loop: not a measurement.
 HANG = 10.0
 
-only_postgresql = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+only_postgresql = pytest.mark.parametrize("database", ["postgres"], indirect=True)
 
 
 def reader_threads() -> list[threading.Thread]:

@@ -32,7 +32,7 @@ HANG = 60
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
+    pytest.mark.parametrize("database", ["postgres"], indirect=True),
 ]
 
 
@@ -157,16 +157,16 @@ async def a_delivery_waiting_for_its_commit(
 async def test_a_signal_while_migrating_stops_cleanly(
     dummy_env: dict[str, str],
     write_config: Callable[..., Path],
-    database_url: str,
+    empty_database_url: str,
     sig: signal.Signals,
 ) -> None:
-    other = await asyncpg.connect(plain(database_url))
+    other = await asyncpg.connect(plain(empty_database_url))
     try:
         # Another process is migrating: this one waits for the lock, inside start-up.
         transaction = other.transaction()
         await transaction.start()
         await other.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_ID)
-        async with web(write_config(), database_url) as child:
+        async with web(write_config(), empty_database_url) as child:
             # This database's lock only: tests on other databases of the same server wait
             # for their own migration locks at the same time.
             await until(

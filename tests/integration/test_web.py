@@ -21,12 +21,13 @@ from bot.web.app import READINESS_TIMEOUT
 
 @pytest.fixture
 async def runtime_factory(
-    database_url: str, write_config: Callable[..., Path], clock: ManualClock
+    empty_database_url: str, write_config: Callable[..., Path], clock: ManualClock
 ) -> AsyncIterator[Callable[..., Runtime]]:
+    """Runtimes on one database, empty until one of them migrates it."""
     started: list[Runtime] = []
 
     def make(extra: str = "") -> Runtime:
-        config = load_config(write_config(extra), {"DATABASE_URL": database_url})
+        config = load_config(write_config(extra), {"DATABASE_URL": empty_database_url})
         runtime = Runtime(config, clock, "web")
         started.append(runtime)
         return runtime
