@@ -29,9 +29,9 @@ from sqlalchemy import ColumnElement, String, and_, cast, delete, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
+    FORGOTTEN,
     Champion,
     CheckIn,
-    Claim,
     Consent,
     ConsentAsk,
     Feedback,
@@ -53,9 +53,6 @@ log = get_logger(__name__)
 
 NAME = "retention"
 DONE = ("sent", "skipped", "failed")
-# Stands for a forgotten mentor among those a mentee is not to be given again: no Discord id
-# is 0, and the list still shows that the mentee declined or was handed over once.
-FORGOTTEN = 0
 
 
 @dataclass(frozen=True)
@@ -186,7 +183,7 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
     await session.execute(
         delete(Member).where(Member.guild_id == guild_id, Member.user_id == user_id)
     )
-    await session.execute(delete(Claim).where(Claim.guild_id == guild_id, Claim.user_id == user_id))
+    await claims.forget(session, guild_id, user_id)
     await _forget_mentoring(session, guild_id, user_id)
     # Their snoozes stay (they hold the pings about an item), without who gave them.
     await session.execute(
@@ -227,7 +224,8 @@ async def _forget_mentoring(session: AsyncSession, guild_id: int, user_id: int) 
         .where(Pairing.guild_id == guild_id, Pairing.mentor_id == user_id)
         .values(mentor_id=None)
     )
-    # The JSON lists are read as text to find the few that may hold the id.
+    # The JSON lists are read as text to find the few that may hold the id. FORGOTTEN keeps
+    # the place: the list still shows that the mentee declined or was handed over once.
     excluding = await session.scalars(
         select(Pairing).where(
             Pairing.guild_id == guild_id,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.clock import ManualClock
 from bot.config import load_config
 from bot.db.base import Base
-from bot.db.models import CheckIn, Feedback, Newcomer, Pairing, Promise, SpotlightWeek
+from bot.db.models import FORGOTTEN, CheckIn, Feedback, Newcomer, Pairing, Promise, SpotlightWeek
 from bot.db.reader import Read
 from bot.feature import Context
 from bot.outbox import promise
@@ -169,7 +169,7 @@ async def test_forgetting_a_member_leaves_no_row_that_names_them(
     assert [c.pairing_id for c in await world.rows(CheckIn)] == [brunos.id]
     (next_one,) = await pairings(world, "active")
     assert (next_one.mentee_id, next_one.mentor_id) == (BRUNO, LENA)
-    assert next_one.excluded_mentor_ids == [retention.FORGOTTEN]
+    assert next_one.excluded_mentor_ids == [FORGOTTEN]
     (week,) = await world.rows(SpotlightWeek)
     assert (week.status, week.by_user_id) == ("skipped", None)
 
