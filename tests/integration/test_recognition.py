@@ -285,7 +285,7 @@ async def test_consent_decides_and_silence_means_not_featured_by_default(
             given="not_now",
             now=hub.clock.now(),
         )
-    assert said == "Understood: not this week. You'll be asked again the next time."
+    assert said == "Understood: not this time. You'll be asked again the next time."
 
     found = await week_of(hub)
     why = {c.login: (c.consent, c.excluded) for c in found.ranked}

@@ -523,6 +523,10 @@ def _lines(lines: list[str], total: int) -> str:
     return "\n".join(shown)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def person_embed(found: Candidate, badge: str = "🌟") -> dict[str, object]:
     """One featured person: name, avatar, GitHub link, what they did, kudos quotes."""
     web = _web([*found.merged, *found.reviewed])
@@ -566,8 +570,8 @@ def person_embed(found: Candidate, badge: str = "🌟") -> dict[str, object]:
         fields.append(
             {
                 "name": "🧭 Mentoring",
-                "value": f"{len(found.mentees)} mentees reached a first pull request · "
-                f"{found.check_ins} check-ins answered",
+                "value": f"{_count(len(found.mentees), 'mentee')} reached a first pull "
+                f"request · {_count(found.check_ins, 'check-in')} answered",
             }
         )
     if found.kudos:
