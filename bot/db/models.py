@@ -23,6 +23,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
 
+# The Discord id left where a row must still stand for a member whose data was deleted
+# (bot/services/retention.py): no Discord id is 0.
+FORGOTTEN = 0
+
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigIntPK = Annotated[
     int, mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
@@ -338,12 +342,17 @@ class Claim(Base):
 
     id: Mapped[BigIntPK]
     guild_id: Mapped[int]
+    # FORGOTTEN: the member's data was deleted while GitHub still had them assigned.
     user_id: Mapped[int]
     repository_id: Mapped[int]
     number: Mapped[int]
     # "assigned" on GitHub, or "commented" where newcomers cannot be assigned.
     method: Mapped[str] = mapped_column(String(16))
-    # active, released (by the bot after the grace period), withdrawn (/unclaim), done (a PR).
+    # The GitHub account it was claimed as: the one to unassign, even once the member's
+    # data is deleted.
+    github_login: Mapped[str | None] = mapped_column(String(100))
+    # active, released (by the bot after the grace period), withdrawn (/unclaim), done (a PR),
+    # unassigning (given back, waiting for GitHub to unassign).
     status: Mapped[str] = mapped_column(String(16), default="active")
     claimed_at: Mapped[datetime]
     # "I'm still on it" after a reminder: the grace periods count from here instead.
@@ -411,7 +420,8 @@ class Pairing(Base):
     # Why this mentor, as told to both ("docs, UTC+1, 0 of 2 mentees"), and the score.
     reason: Mapped[str | None] = mapped_column(String(200))
     score: Mapped[float | None] = mapped_column(Float)
-    # Mentors this newcomer declined (once) or who handed them over: never matched again.
+    # Mentors this newcomer declined (once) or who handed them over: never matched again
+    # (FORGOTTEN for one whose data was deleted).
     excluded_mentor_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # When both were asked to wrap up (at ``ends_at``); cleared when they extend.
     wrapped_up_at: Mapped[datetime | None]

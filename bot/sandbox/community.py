@@ -50,7 +50,7 @@ HANDLER_TASKS = (
 )
 REPOSITORIES = ("helios-engine/helios", "helios-engine/helios-sdk-python")
 LABELS = ("bug", "good first issue", "help wanted", "docs")
-ROLES = ("Organiser", "Maintainer", "Mentor", "Newcomer", "Contributor")
+ROLES = ("Organiser", "Maintainer", "Mentor", "Newcomer", "Contributor", "Champion")
 CHANNELS = (
     "general",
     "dev",
@@ -90,6 +90,7 @@ DEMO_NAMES = {
     "sla.triage_channel_id": "triage",
     "sla.maintainer_role_id": "Maintainer",
     "recognition.spotlight_channel_id": "spotlight",
+    "recognition.champion_role_id": "Champion",
 }
 
 
@@ -282,8 +283,10 @@ digest_time = "18:00"
 business_days = false
 
 [recognition]
-# The weekly spotlight, Mondays at 15:00 UTC (the defaults).
+# The weekly spotlight, Mondays at 15:00 UTC, and the month's Community Champions, the 1st
+# at 15:00 UTC, in the same channel (the defaults); the champions hold the Champion role.
 spotlight_channel_id = {community.channels["spotlight"].id}
+champion_role_id = {community.roles["Champion"].id}
 
 [onboarding]
 code_of_conduct_url = "https://github.com/helios-engine/helios/blob/main/CODE_OF_CONDUCT.md"

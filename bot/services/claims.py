@@ -11,6 +11,9 @@ the bot never writes to GitHub on the word of an account it could not verify.
 
 A claim ends when its issue closes, when its holder gives it back, or when it goes too long
 without a pull request: a scheduled follow-up reminds the holder first, then releases it.
+A claim given back while GitHub refuses to unassign waits as "unassigning", and the
+follow-up asks GitHub again at each run until it lets go, even after the member's data is
+deleted (the claim then names nobody, and keeps the GitHub login it was made as).
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import GitHubSettings, OnboardingSettings
-from bot.db.models import Claim, GitHubIssue, GitHubRepository, Member, Newcomer
+from bot.db.models import FORGOTTEN, Claim, GitHubIssue, GitHubRepository, Member, Newcomer
 from bot.errors import NO_GITHUB, DomainError
 from bot.feature import Context
 from bot.github.api import GitHub, GitHubUnavailable
@@ -143,8 +146,25 @@ async def give_back(context: Context, target: ClaimTarget) -> bool:
                 await _end(session, target.claim_id, "unassigning", context.clock.now())
             return False
     async with context.sessions.begin() as session:
-        await withdraw(session, target.claim_id, context.clock.now())
+        if target.user_id == FORGOTTEN:
+            # Kept only until GitHub let go: nothing of the member's is left to keep.
+            await session.execute(
+                delete(Claim).where(Claim.id == target.claim_id, Claim.status == "unassigning")
+            )
+        else:
+            await withdraw(session, target.claim_id, context.clock.now())
     return True
+
+
+async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
+    """Delete the member's claims (their data is being deleted), but for those GitHub has
+    not yet let go of: they stay, as nobody's, for the follow-up job to unassign."""
+    await session.execute(
+        update(Claim)
+        .where(Claim.guild_id == guild_id, Claim.user_id == user_id, Claim.status == "unassigning")
+        .values(user_id=FORGOTTEN)
+    )
+    await session.execute(delete(Claim).where(Claim.guild_id == guild_id, Claim.user_id == user_id))
 
 
 async def keep(context: Context, *, user_id: int, claim_id: int) -> ClaimTarget:
@@ -234,6 +254,7 @@ async def claim(
         repository_id=repository_id,
         number=number,
         method=method,
+        github_login=member.github_login,
         status="active",
         claimed_at=now,
     )
@@ -283,19 +304,24 @@ async def _active(
             & (GitHubIssue.number == Claim.number),
         )
         .join(GitHubRepository, GitHubRepository.id == Claim.repository_id)
-        .join(Member, (Member.guild_id == Claim.guild_id) & (Member.user_id == Claim.user_id))
-        .add_columns(Member.github_login)
         .where(Claim.guild_id == guild_id, Claim.status == status, *where)
         .order_by(Claim.claimed_at)
     )
     return [
         (
             ClaimTarget(
-                row.id, full_name, row.number, title, url, login or "", row.user_id, row.method
+                row.id,
+                full_name,
+                row.number,
+                title,
+                url,
+                row.github_login or "",
+                row.user_id,
+                row.method,
             ),
             row,
         )
-        for row, title, url, full_name, login in rows.all()
+        for row, title, url, full_name in rows.all()
     ]
 
 

@@ -25,14 +25,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
+    FORGOTTEN,
     Champion,
-    Claim,
+    CheckIn,
     Consent,
     ConsentAsk,
+    Feedback,
     Kudos,
     Member,
     Mentor,
@@ -41,6 +43,7 @@ from bot.db.models import (
     Promise,
     SlaSnooze,
     SpotlightFeature,
+    SpotlightWeek,
 )
 from bot.feature import Context, Feature, Periodic
 from bot.log import get_logger
@@ -180,19 +183,8 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
     await session.execute(
         delete(Member).where(Member.guild_id == guild_id, Member.user_id == user_id)
     )
-    await session.execute(delete(Claim).where(Claim.guild_id == guild_id, Claim.user_id == user_id))
-    await session.execute(
-        delete(Mentor).where(Mentor.guild_id == guild_id, Mentor.user_id == user_id)
-    )
-    await session.execute(
-        delete(Pairing).where(Pairing.guild_id == guild_id, Pairing.mentee_id == user_id)
-    )
-    # Their mentees' pairings stay (they are the mentees' history), without the mentor.
-    await session.execute(
-        update(Pairing)
-        .where(Pairing.guild_id == guild_id, Pairing.mentor_id == user_id)
-        .values(mentor_id=None)
-    )
+    await claims.forget(session, guild_id, user_id)
+    await _forget_mentoring(session, guild_id, user_id)
     # Their snoozes stay (they hold the pings about an item), without who gave them.
     await session.execute(
         update(SlaSnooze)
@@ -205,6 +197,48 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
         .where(_promised_to(guild_id, user_id))
         .execution_options(synchronize_session=False)
     )
+
+
+async def _forget_mentoring(session: AsyncSession, guild_id: int, user_id: int) -> None:
+    """Their mentor profile, their pairings as a mentee with those pairings' check-ins and
+    feedback, and their own feedback on others' pairings. Their mentees' pairings stay (the
+    mentees' history) without them: no mentor, and no longer naming them among the mentors
+    a mentee is not to be given again."""
+    await session.execute(
+        delete(Mentor).where(Mentor.guild_id == guild_id, Mentor.user_id == user_id)
+    )
+    guild_pairings = select(Pairing.id).where(Pairing.guild_id == guild_id)
+    theirs = guild_pairings.where(Pairing.mentee_id == user_id)
+    await session.execute(
+        delete(Feedback).where(
+            Feedback.pairing_id.in_(guild_pairings),
+            or_(Feedback.pairing_id.in_(theirs), Feedback.user_id == user_id),
+        )
+    )
+    await session.execute(delete(CheckIn).where(CheckIn.pairing_id.in_(theirs)))
+    await session.execute(
+        delete(Pairing).where(Pairing.guild_id == guild_id, Pairing.mentee_id == user_id)
+    )
+    await session.execute(
+        update(Pairing)
+        .where(Pairing.guild_id == guild_id, Pairing.mentor_id == user_id)
+        .values(mentor_id=None)
+    )
+    # The JSON lists are read as text to find the few that may hold the id. FORGOTTEN keeps
+    # the place: the list still shows that the mentee declined or was handed over once.
+    excluding = await session.scalars(
+        select(Pairing).where(
+            Pairing.guild_id == guild_id,
+            cast(Pairing.excluded_mentor_ids, String).contains(str(user_id)),
+        )
+    )
+    for pairing in excluding:
+        if user_id in pairing.excluded_mentor_ids:
+            pairing.excluded_mentor_ids = [
+                FORGOTTEN if excluded == user_id else excluded
+                for excluded in pairing.excluded_mentor_ids
+            ]
+    await session.flush()
 
 
 async def _forget_recognition(session: AsyncSession, guild_id: int, user_id: int) -> None:
@@ -232,6 +266,12 @@ async def _forget_recognition(session: AsyncSession, guild_id: int, user_id: int
         await session.execute(
             delete(table).where(table.guild_id == guild_id, table.user_id == user_id)
         )
+    # The weeks an organiser skipped or posted early stay decided, without who did it.
+    await session.execute(
+        update(SpotlightWeek)
+        .where(SpotlightWeek.guild_id == guild_id, SpotlightWeek.by_user_id == user_id)
+        .values(by_user_id=None)
+    )
 
 
 def _promised_to(guild_id: int, user_id: int) -> ColumnElement[bool]:

@@ -20,12 +20,11 @@ from tests.e2e.test_recognition import first_merge, recognition
 
 @pytest.fixture
 async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
-    """The demo community with one champion a month and a Champion role (the clock starts on
-    Monday 5 January 2026)."""
+    """The demo community with one champion a month, who holds its Champion role (the clock
+    starts on Monday 5 January 2026)."""
 
     def sections(community: DemoCommunity) -> str:
-        role = sandbox.discord.add_role(community.guild, "Champion")
-        community.roles["Champion"] = role
+        role = community.roles["Champion"]
         return recognition(community) + f"champions = 1\nchampion_role_id = {role.id}\n"
 
     sandbox = Sandbox(tmp_path, clock, sections=sections)

@@ -9,11 +9,15 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.db.models import Claim, Newcomer, Promise
+from bot.db.models import FORGOTTEN, Claim, Newcomer, Promise
 from bot.outbox import promise
 from bot.sandbox.community import Sandbox
-from tests.e2e.test_claims import REPO, assignees, claimed, days_pass
+from bot.services.members import Link
+from tests.e2e.test_claims import REPO, assignees, claimed, clock, days_pass
+from tests.e2e.test_mentorship import run
 from tests.e2e.test_onboarding import github_link, member, newcomer
+
+UNASSIGN = "DELETE /repos/{owner}/{repo}/issues/{number}/assignees"
 
 
 async def rows(sandbox: Sandbox, model: type[Claim] | type[Newcomer]) -> int:
@@ -88,3 +92,42 @@ async def test_a_member_who_comes_back_in_time_keeps_their_progress(sandbox: San
     await departed(sandbox, "ada", False)
     await days_pass(sandbox, 31)
     assert (await github_link(sandbox, "ada")).github_login == "ada-codes"
+
+
+async def test_a_claim_github_refuses_to_unassign_outlives_forget_me_until_github_lets_go(
+    sandbox: Sandbox,
+) -> None:
+    """Ada asks to be forgotten while GitHub refuses to unassign her: the claim stays, naming
+    nobody, and the claims' follow-up unassigns it once GitHub accepts, and only once."""
+    await claimed(sandbox, "ada", "ada-codes")
+    sandbox.github.inject_error(403, count=100, path=r"/assignees$", method="DELETE")
+    asked = await run(sandbox, "ada", "privacy forget-me")
+    assert asked.message is not None
+    await sandbox.driver.click(asked.message, label="Yes, forget me")
+    await sandbox.settle()
+    assert asked.message.content.startswith("Done: the bot has forgotten you.")
+    assert await github_link(sandbox, "ada") == Link()
+    assert assignees(sandbox) == ["ada-codes"]
+
+    async def claims_left() -> list[tuple[int, str, str | None]]:
+        async with sandbox.running_bot.runtime.sessions() as session:
+            rows = await session.scalars(select(Claim))
+            return [(row.user_id, row.status, row.github_login) for row in rows]
+
+    async def follow_up() -> None:
+        """The claims' follow-up job runs every 15 minutes."""
+        clock(sandbox).advance(timedelta(minutes=15))
+        await sandbox.settle()
+
+    assert await claims_left() == [(FORGOTTEN, "unassigning", "ada-codes")]
+    await follow_up()  # GitHub still refuses
+    assert assignees(sandbox) == ["ada-codes"]
+    assert await claims_left() == [(FORGOTTEN, "unassigning", "ada-codes")]
+
+    sandbox.github.faults.clear()
+    sandbox.github.counter.reset()
+    await follow_up()
+    assert assignees(sandbox) == []
+    assert await claims_left() == []
+    await follow_up()
+    assert sandbox.github.counter.by_route[UNASSIGN] == 1

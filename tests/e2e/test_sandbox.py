@@ -329,6 +329,10 @@ async def test_without_a_script_it_plays_the_first_month_then_serves_until_ctrl_
     assert await asyncio.wait_for(process.wait(), timeout=15) == 0
     assert "[Helios bot status]" in transcript
     assert "DM bruno: I've freed" in transcript  # the month ran to its last week
+    # January's Community Champions, on time, with their role.
+    first_of_february = [s for s in transcript.splitlines() if s.startswith("Sun 01 Feb 15:00")]
+    assert any("#spotlight: 🏆 **Community Champions** of January" in s for s in first_of_february)
+    assert any(s.endswith("role        Champion given kofi") for s in first_of_february)
     # Service levels: each stage once, silence once the issue is labelled, while the pull
     # request waits on its author and once Bruno's is snoozed; one digest.
     said = []

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.db.models import Champion, ChampionsMonth, CheckIn, Pairing, Promise
 from bot.services import retention
-from bot.services.recognition import champions, consent
+from bot.services.recognition import champions, consent, spotlight
 from bot.services.recognition.feature import run_champions
 from tests.integration import test_recognition as recognition
 from tests.integration.test_recognition import (
@@ -142,6 +142,12 @@ async def test_the_score_counts_mentoring_breaks_ties_and_leaves_out_opt_outs(
     assert found.ranked[0].excluded == "opted out"
     # bruno and carl tie on the score: a merge comes before a review and a kudos.
     assert [c.login for c in found.champions] == ["erin", "bruno", "carl"]
+    fields = spotlight.person_embed(found.champions[0], "🏆")["fields"]
+    assert {
+        "name": "🧭 Mentoring",
+        "value": "1 mentee reached a first pull request · 1 check-in answered",
+        "inline": False,
+    } in fields  # type: ignore[operator]
 
 
 async def test_one_announcement_per_month_across_runs_and_processes(

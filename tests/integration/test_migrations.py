@@ -233,3 +233,32 @@ async def test_links_and_time_zones_move_to_members_and_back(empty_database_url:
                 )
     finally:
         await engine.dispose()
+
+
+async def test_claims_made_before_0021_get_their_members_github_login(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine, "0020")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO members (guild_id, user_id, github_user_id, github_login, "
+                    "github_verified) VALUES (1, 2, 20, 'ada-codes', true)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO claims (guild_id, user_id, repository_id, number, method, "
+                    "status, claimed_at) VALUES (1, :user, 7, :number, 'assigned', 'active', "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                [{"user": 2, "number": 1}, {"user": 3, "number": 2}],  # 3: no member row
+            )
+        await migrate(engine, "0021")
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT user_id, github_login FROM claims ORDER BY user_id")
+            )
+            assert [tuple(row) for row in rows.all()] == [(2, "ada-codes"), (3, None)]
+    finally:
+        await engine.dispose()

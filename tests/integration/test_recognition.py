@@ -112,6 +112,11 @@ async def week_of(
     return await hub.read(lambda s: spotlight.candidates(s, configured, GUILD, week, now))
 
 
+def footer(found: spotlight.Spotlight) -> str:
+    """`/spotlight preview`'s footer."""
+    return spotlight.preview_embed(found, None)["footer"]["text"]  # type: ignore[index,no-any-return]
+
+
 def names(found: tuple[spotlight.Candidate, ...]) -> list[str | None]:
     return [c.login for c in found]
 
@@ -280,7 +285,7 @@ async def test_consent_decides_and_silence_means_not_featured_by_default(
             given="not_now",
             now=hub.clock.now(),
         )
-    assert said == "Understood: not this week. You'll be asked again the next time."
+    assert said == "Understood: not this time. You'll be asked again the next time."
 
     found = await week_of(hub)
     why = {c.login: (c.consent, c.excluded) for c in found.ranked}
@@ -344,6 +349,9 @@ async def test_consent_is_asked_ahead_once_and_answered_by_its_buttons(
     hub.later(DAY)
     await run_spotlight(hub.context())  # Wednesday: too early to ask
     assert await dms(hub, ADA) == []
+    assert footer(await week_of(hub)).endswith(
+        "Asked for consent for this post: 0; still to ask: 2."
+    )
 
     hub.clock.set(datetime(2026, 3, 8, 15, 5, tzinfo=UTC))  # a day before the post
     await hub.settle()
@@ -357,6 +365,9 @@ async def test_consent_is_asked_ahead_once_and_answered_by_its_buttons(
     assert [b["label"] for b in question.payload["buttons"]] == ["Yes", "Not this time", "Never"]
     assert question.payload["buttons"][0]["custom_id"] == f"recognition:consent:20260309:{ADA}:yes"
     assert len(await dms(hub, BRUNO)) == 1
+    assert footer(await week_of(hub)).endswith(
+        "Asked for consent for this post: 2; still to ask: 0."
+    )
 
     async def click(asked: int, user: int, given: str, week: date = WEEK) -> str:
         async with hub.sessions.begin() as session:

@@ -5,7 +5,7 @@ job and by `helios-bot purge`, and what is still to be delivered is never touche
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,14 +15,20 @@ from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
 from bot.config import load_config
-from bot.db.models import Newcomer, Promise
+from bot.db.base import Base
+from bot.db.models import FORGOTTEN, CheckIn, Feedback, Newcomer, Pairing, Promise, SpotlightWeek
 from bot.db.reader import Read
 from bot.feature import Context
 from bot.outbox import promise
-from bot.services import retention
+from bot.services import mentorship, retention
 from tests.integration.test_cli import cli
+from tests.unit.services_helpers import World
+from tests.unit.test_mentorship import CONFIG as MENTORING
+from tests.unit.test_mentorship import ask, mentor, newcomer, pairings
 
 GUILD = 100000000000000001
+# Discord ids no other column of the test's rows could hold by chance.
+ADA, BRUNO, KOFI, LENA = (710000000000000000 + n for n in range(1, 5))
 
 
 async def promised(
@@ -101,3 +107,82 @@ async def test_helios_bot_purge_deletes_a_departed_members_data_now(
     )
     async with sessions() as session:
         assert list(await session.scalars(select(Newcomer.user_id))) == [2]
+
+
+async def test_forgetting_a_member_leaves_no_row_that_names_them(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """Kofi mentored Ada (handed over to Lena) and Bruno, both gave feedback and answered
+    check-ins, and he skipped a spotlight as an organiser; then he and Ada are forgotten.
+    No column of any table still holds their ids (the outbox's texts aside: they are
+    messages others received, kept for `outbox_days`)."""
+    world = World(sessions, clock)
+    context = world.context(MENTORING)
+    await mentor(world, KOFI)
+    await newcomer(world, ADA, login="ada")
+    await newcomer(world, BRUNO, login="bruno")
+    with_kofi = (await ask(world, ADA, MENTORING)).pairing
+    await mentor(world, LENA)
+    async with sessions.begin() as session:
+        row = await session.get(Pairing, with_kofi.id)
+        assert row is not None
+        await mentorship.hand_over(session, MENTORING, row, "unanswered", clock.now())
+    brunos = (await ask(world, BRUNO, MENTORING)).pairing
+    (with_lena,) = [p for p in await pairings(world, "active") if p.mentee_id == ADA]
+    assert (brunos.mentor_id, with_lena.mentor_id) == (KOFI, LENA)
+    async with sessions.begin() as session:
+        for pairing_id, user_id, side in (
+            (with_kofi.id, ADA, "mentee"),
+            (with_kofi.id, KOFI, "mentor"),
+            (with_lena.id, LENA, "mentor"),
+            (brunos.id, BRUNO, "mentee"),
+            (brunos.id, KOFI, "mentor"),
+        ):
+            session.add(
+                Feedback(
+                    pairing_id=pairing_id, user_id=user_id, side=side, score=4, given_at=clock.now()
+                )
+            )
+        for pairing_id, stage in ((with_kofi.id, "mentor-2"), (with_lena.id, "mentee-7")):
+            session.add(
+                CheckIn(pairing_id=pairing_id, stage=stage, asked_at=clock.now(), answer="talked")
+            )
+        session.add(CheckIn(pairing_id=brunos.id, stage="mentor-2", asked_at=clock.now()))
+        session.add(
+            SpotlightWeek(
+                guild_id=GUILD,
+                week=date(2026, 1, 12),
+                status="skipped",
+                by_user_id=KOFI,
+                at=clock.now(),
+            )
+        )
+
+    await retention.forget_me(context, KOFI)
+    await retention.forget_me(context, ADA)
+
+    assert await naming(sessions, KOFI) == []
+    assert await naming(sessions, ADA) == []
+    # Bruno's pairing with Kofi is Bruno's history: his feedback and its check-in stay, and
+    # his next pairing (Lena's) still leaves out the mentor he had, now nobody's id.
+    assert [(f.pairing_id, f.user_id) for f in await world.rows(Feedback)] == [(brunos.id, BRUNO)]
+    assert [c.pairing_id for c in await world.rows(CheckIn)] == [brunos.id]
+    (next_one,) = await pairings(world, "active")
+    assert (next_one.mentee_id, next_one.mentor_id) == (BRUNO, LENA)
+    assert next_one.excluded_mentor_ids == [FORGOTTEN]
+    (week,) = await world.rows(SpotlightWeek)
+    assert (week.status, week.by_user_id) == ("skipped", None)
+
+
+async def naming(sessions: async_sessionmaker[AsyncSession], user_id: int) -> list[str]:
+    """Every table.column (the outbox's payloads aside) whose value is, or lists, ``user_id``."""
+    found = []
+    async with sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).mappings():
+                for column, value in row.items():
+                    if (table.name, column) == ("outbox", "payload"):
+                        continue
+                    if value == user_id or (isinstance(value, list) and user_id in value):
+                        found.append(f"{table.name}.{column}")
+    return found

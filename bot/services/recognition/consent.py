@@ -126,7 +126,7 @@ async def answer(
             + (" `/spotlight opt-out` changes your mind at any time.")
         )
     if given == "not_now":
-        return "Understood: not this week. You'll be asked again the next time."
+        return "Understood: not this time. You'll be asked again the next time."
     return "Understood: you won't be featured. `/spotlight opt-in` changes it." + later
 
 

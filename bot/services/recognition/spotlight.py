@@ -111,6 +111,8 @@ class Candidate:
     # "yes", "no" (standing), "not_now" (this week), "asked" (unanswered), "unasked", or
     # "unlinked" (no verified member to ask).
     consent: str = "unasked"
+    # Asked the question of this post's date (whatever they answered, if they did).
+    asked: bool = False
     # Why they are not featured this week; None: they may be.
     excluded: str | None = None
 
@@ -168,6 +170,11 @@ class Spotlight:
     featured: tuple[Candidate, ...]
     named: tuple[Candidate, ...]
     to_ask: tuple[int, ...]
+
+    @property
+    def asked(self) -> tuple[int, ...]:
+        """The candidates asked for this week's post already (``to_ask``: still to ask)."""
+        return tuple(c.user_id for c in self.ranked if c.asked and c.user_id is not None)
 
 
 # --- when ----------------------------------------------------------------------------------
@@ -432,7 +439,9 @@ def read_consent(session: Session, guild_id: int, asked_for: date, ranked: list[
     ):
         asks[ask.user_id].append(ask)
     for found in ranked:
-        found.consent = _consent(found, choices, asks.get(found.user_id or 0, []), asked_for)
+        theirs = asks.get(found.user_id or 0, [])
+        found.consent = _consent(found, choices, theirs, asked_for)
+        found.asked = any(ask.week == asked_for for ask in theirs)
 
 
 def consent_excludes(found: Candidate, configured: RecognitionSettings) -> str | None:
@@ -514,6 +523,10 @@ def _lines(lines: list[str], total: int) -> str:
     return "\n".join(shown)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def person_embed(found: Candidate, badge: str = "🌟") -> dict[str, object]:
     """One featured person: name, avatar, GitHub link, what they did, kudos quotes."""
     web = _web([*found.merged, *found.reviewed])
@@ -557,8 +570,8 @@ def person_embed(found: Candidate, badge: str = "🌟") -> dict[str, object]:
         fields.append(
             {
                 "name": "🧭 Mentoring",
-                "value": f"{len(found.mentees)} mentees reached a first pull request · "
-                f"{found.check_ins} check-ins answered",
+                "value": f"{_count(len(found.mentees), 'mentee')} reached a first pull "
+                f"request · {_count(found.check_ins, 'check-in')} answered",
             }
         )
     if found.kudos:
@@ -616,8 +629,8 @@ def preview_embed(spotlight: Spotlight, status: str | None) -> dict[str, object]
         "footer": {
             "text": "🌟 featured · 🌱 named as a first-time contributor. Order: first-time "
             "contributors, then the score (3 a merged pull request, 2 a review, 2 docs or "
-            f"tests work, 1 a kudos; {CAP} of each at most). Asked for consent: "
-            f"{len(spotlight.to_ask)}."
+            f"tests work, 1 a kudos; {CAP} of each at most). Asked for consent for this "
+            f"post: {len(spotlight.asked)}; still to ask: {len(spotlight.to_ask)}."
         },
     }
 
