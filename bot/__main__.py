@@ -15,8 +15,9 @@ from bot import __version__
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_settings, resolve_config_path
 from bot.db.engine import create_engine, create_session_factory
-from bot.db.migrate import migrate
+from bot.db.migrate import current_revision, head_revision, migrate
 from bot.db.reader import Reader
+from bot.errors import DomainError
 from bot.feature import Context
 from bot.github.api import GitHubUnavailable
 from bot.github.client import GitHubClient
@@ -26,6 +27,7 @@ from bot.invite import invite_url
 from bot.log import get_logger, setup_logging
 from bot.runtime import Runtime, shutdown_signals, unless_stopped
 from bot.services import retention
+from bot.services.recognition import newsletter
 
 log = get_logger(__name__)
 
@@ -105,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete now what is past its retention ([retention]; the bot does it hourly)",
     )
 
+    newsletter_cmd = commands.add_parser(
+        "newsletter",
+        parents=[common],
+        help="print a month's newsletter in Markdown (this month's: so far)",
+    )
+    newsletter_cmd.add_argument("--month", required=True, metavar="YYYY-MM")
+    newsletter_cmd.add_argument(
+        "--guild", type=int, metavar="ID", help="the Discord server (default: discord.guild_id)"
+    )
+
     commands.add_parser(
         "check-config",
         parents=[common],
@@ -154,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_serve_web(config, args.host, args.port, not args.no_migrate))
     if args.command == "purge":
         return asyncio.run(_purge(config))
+    if args.command == "newsletter":
+        return asyncio.run(_newsletter(config, args.month, args.guild))
     if args.command == "sync":
         try:
             since = _sync_arguments(config, args.repo, args.since)
@@ -276,6 +290,35 @@ async def _purge(config: Config) -> int:
         f"deleted {deliveries} webhook deliveries, {purged.promises} outbox messages and "
         f"the data of {purged.members} departed members"
     )
+    return 0
+
+
+async def _newsletter(config: Config, month: str, guild_id: int | None) -> int:
+    """Print the month's newsletter, read as the bot reads it (bot/db/reader.py)."""
+    settings = config.settings
+    if settings.recognition is None:
+        return _report(
+            ConfigError([f"{config.path}: recognition: the newsletter needs this section"])
+        )
+    try:
+        chosen = newsletter.parse_month(month)
+    except DomainError as exc:
+        return _report(ConfigError([f"--month {month}: {exc.user_message}"]))
+    guild = guild_id if guild_id is not None else settings.discord.guild_id
+    engine = create_engine(config.secrets.database_url.get_secret_value(), settings.database)
+    reader = Reader(engine, create_session_factory(engine), settings.database)
+    try:
+        if await current_revision(engine) != await asyncio.to_thread(head_revision):
+            print("the database schema is not the bot's: run `helios-bot migrate`", file=sys.stderr)
+            return 1
+        now = SystemClock().now()
+        text = await reader(lambda s: newsletter.compose(s, settings, guild, chosen, now))
+    except DomainError as exc:
+        return _report(ConfigError([f"--month {month}: {exc.user_message}"]))
+    finally:
+        await reader.close()
+        await engine.dispose()
+    sys.stdout.write(text)
     return 0
 
 

@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Recognition on Discord: `/kudos` for anyone, `/spotlight opt-out` and `opt-in` for anyone,
-`/spotlight preview`, `skip` and `post-now` for organisers, and the consent question's
-buttons. The weekly spotlight itself comes from the feature's job, through the outbox
+`/spotlight preview`, `skip` and `post-now` and `/newsletter` for organisers, and the consent
+question's buttons. The weekly spotlight itself comes from the feature's job, through the outbox
 (bot/services/recognition/); docs/recognition.md explains the rules.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -17,7 +18,7 @@ from discord.ext import commands
 from bot.app import HeliosBot
 from bot.config import RecognitionSettings
 from bot.errors import DomainError
-from bot.services.recognition import NAME, consent, kudos, spotlight
+from bot.services.recognition import NAME, consent, kudos, newsletter, spotlight
 from bot.text import timestamp
 from cogs._interactions import DynamicButton, answer_under_question, cog_of, helios
 from cogs.admin import organiser_problem
@@ -156,6 +157,32 @@ class Recognition(commands.Cog):
             f"Posted in <#{self.settings.spotlight_channel_id}>, featuring "
             f"{', '.join(c.who for c in found.featured)}. The scheduled post of "
             f"{timestamp(spotlight.post_time(self.settings, found.week), 'F')} won't repeat it.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(
+        name="newsletter", description="Organisers: a month's newsletter, as a Markdown file"
+    )
+    @app_commands.describe(month="The month, as YYYY-MM (2026-01); this month's is so far")
+    @app_commands.guild_only()
+    async def make_newsletter(self, interaction: discord.Interaction, month: str) -> None:
+        assert interaction.guild_id is not None
+        self.organisers_only(interaction)
+        chosen = newsletter.parse_month(month)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings, guild_id, now = (
+            self.bot.config.settings,
+            interaction.guild_id,
+            self.bot.clock.now(),
+        )
+        text = await self.bot.runtime.read(
+            lambda session: newsletter.compose(session, settings, guild_id, chosen, now)
+        )
+        attached = discord.File(io.BytesIO(text.encode()), filename=newsletter.file_name(chosen))
+        await interaction.followup.send(
+            f"The newsletter of {chosen:%B %Y}, in Markdown: people are named only with their "
+            "consent, as it stands now.",
+            file=attached,
             ephemeral=True,
         )
 

@@ -34,10 +34,11 @@ EXCEPTIONS = (
     ),
     ApiException(
         "discord",
-        "POST /channels/{channel_id}/messages",
+        "POST *",
         r"^body: attachments/\d+/id: \d+ is not of type 'string'$",
         "A new upload's attachment id is the index of its files[n] part, which discord.py "
-        "sends as a JSON number; Discord's docs (Uploading Files) give it as a number too.",
+        "sends as a JSON number, in a channel message and an interaction's follow-up alike; "
+        "Discord's docs (Uploading Files) give it as a number too.",
     ),
     ApiException(
         "github",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,9 @@ class Recommendation:
     title: str
     url: str
     areas: tuple[str, ...]
+    # What it was ranked by besides the areas: a priority label, and when it was opened.
+    priority: bool
+    opened_at: datetime
 
 
 def recommend(
@@ -79,7 +83,8 @@ def recommend(
         if (issue.repository_id, issue.number) in claimed:
             continue
         matched = tuple(a for a in areas if labels & set(area_labels.get(a, ())))
-        key = (len(matched), bool(labels & priority), issue.created_at)
+        is_priority = bool(labels & priority)
+        key = (len(matched), is_priority, issue.created_at)
         recommendation = Recommendation(
             issue.repository_id,
             repository.full_name,
@@ -87,6 +92,8 @@ def recommend(
             issue.title,
             issue.html_url,
             matched,
+            is_priority,
+            issue.created_at,
         )
         ranked.append((key, recommendation))
     ranked.sort(key=lambda pair: pair[0], reverse=True)

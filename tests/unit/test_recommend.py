@@ -85,7 +85,14 @@ async def test_ranked_by_area_matches_then_priority_then_freshness(
     assert await recommended(world, ("docs", "core")) == [1, 2, 4, 3, 5, 6]
     best, second, *_ = await recommendations(world, ("docs", "core"))
     assert best == Recommendation(
-        REPO_ID, REPO, 1, "Issue 1", world.issue(1).html_url, ("docs", "core")
+        REPO_ID,
+        REPO,
+        1,
+        "Issue 1",
+        world.issue(1).html_url,
+        ("docs", "core"),
+        False,
+        world.clock.now() - timedelta(hours=6),  # opened first of the six, an hour apart
     )
     assert second.areas == ("docs",)
     # Without areas, priority and freshness alone decide.

@@ -76,7 +76,7 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def _previous_month(month: date) -> date:
+def previous_month(month: date) -> date:
     return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
 
 
@@ -88,8 +88,8 @@ def post_time(settings: RecognitionSettings, month: date) -> datetime:
 
 def latest_month(settings: RecognitionSettings, now: datetime) -> date:
     """The month whose announcement is the most recent at or before ``now``."""
-    month = _previous_month(now.date().replace(day=1))
-    return month if post_time(settings, month) <= now else _previous_month(month)
+    month = previous_month(now.date().replace(day=1))
+    return month if post_time(settings, month) <= now else previous_month(month)
 
 
 async def decided(session: AsyncSession, guild_id: int, month: date) -> str | None:
@@ -220,7 +220,7 @@ def _mentoring(
         found.active(opened)
 
     # A mentor with no other work shows their verified GitHub login.
-    name_from_links(session, guild_id, by_member)
+    name_from_links(session, guild_id, by_member.values())
 
 
 # --- the announcement and the role -----------------------------------------------------------

@@ -357,20 +357,7 @@ def kudos_received(
 ) -> None:
     """Join the GitHub accounts to members through verified links, and add the kudos the
     members received in the period (a member with kudos alone is a candidate too)."""
-    github_ids = [key[1] for key in people]
-    links = session.execute(
-        select(Member.user_id, Member.github_user_id).where(
-            Member.guild_id == guild_id,
-            Member.github_verified.is_(True),
-            Member.github_user_id.in_(github_ids),
-        )
-    ).all()
-    by_member: dict[int, Candidate] = {}
-    for user_id, github_id in links:
-        assert github_id is not None  # matched one of the accounts
-        found = people[("github", github_id)]
-        found.user_id = user_id
-        by_member[user_id] = found
+    by_member = link_members(session, guild_id, list(people.values()))
     received = session.execute(
         select(Kudos)
         .where(
@@ -389,13 +376,38 @@ def kudos_received(
         found.kudos.append(Quote(kudos.giver_id, kudos.reason))
         found.active(kudos.given_at)
     # A member who received kudos and has a verified link shows their GitHub login.
-    name_from_links(session, guild_id, by_member)
+    name_from_links(session, guild_id, by_member.values())
 
 
-def name_from_links(session: Session, guild_id: int, by_member: dict[int, Candidate]) -> None:
-    """Give the GitHub login of their verified link to the candidates known only as members
-    (kudos received, mentoring), so that they show under it."""
-    unnamed = [c.user_id for c in by_member.values() if c.github_id is None]
+def link_members(session: Session, guild_id: int, found: list[Candidate]) -> dict[int, Candidate]:
+    """Join the candidates known only by their GitHub account to the members who linked it,
+    verified; returns the candidates who are members, by member id (the last of any one
+    member's)."""
+    unlinked: dict[int, list[Candidate]] = defaultdict(list)
+    for candidate in found:
+        if candidate.user_id is None and candidate.github_id is not None:
+            unlinked[candidate.github_id].append(candidate)
+    for user_id, github_id in session.execute(
+        select(Member.user_id, Member.github_user_id).where(
+            Member.guild_id == guild_id,
+            Member.github_verified.is_(True),
+            Member.github_user_id.in_(unlinked),
+        )
+    ).all():
+        assert github_id is not None  # matched one of the accounts
+        for candidate in unlinked[github_id]:
+            candidate.user_id = user_id
+    return {c.user_id: c for c in found if c.user_id is not None}
+
+
+def name_from_links(session: Session, guild_id: int, found: Iterable[Candidate]) -> None:
+    """Give the GitHub account and login of their verified link to the member candidates
+    shown by no login yet (kudos received, mentoring; an account GitHub's history never
+    named), so that they show under it."""
+    unnamed: dict[int, list[Candidate]] = defaultdict(list)
+    for candidate in found:
+        if candidate.user_id is not None and candidate.login is None:
+            unnamed[candidate.user_id].append(candidate)
     for user_id, github_id, login in session.execute(
         select(Member.user_id, Member.github_user_id, Member.github_login).where(
             Member.guild_id == guild_id,
@@ -403,7 +415,9 @@ def name_from_links(session: Session, guild_id: int, by_member: dict[int, Candid
             Member.github_verified.is_(True),
         )
     ).all():
-        by_member[user_id].github_id, by_member[user_id].login = github_id, login
+        for candidate in unnamed[user_id]:
+            if candidate.github_id in (None, github_id):
+                candidate.github_id, candidate.login = github_id, login
 
 
 def _judge(
@@ -422,9 +436,12 @@ def _judge(
             found.excluded = consent_excludes(found, configured)
 
 
-def read_consent(session: Session, guild_id: int, asked_for: date, ranked: list[Candidate]) -> None:
+def read_consent(
+    session: Session, guild_id: int, asked_for: date | None, ranked: list[Candidate]
+) -> None:
     """Each candidate's consent to the post of ``asked_for`` (a spotlight's or the champions'
-    date): a standing choice, else that post's question and its answer."""
+    date): a standing choice, else that post's question and its answer. None: a standing
+    choice alone (the newsletter, which asks no question of its own)."""
     members = [c.user_id for c in ranked if c.user_id is not None]
     choices = dict(
         session.execute(
@@ -457,12 +474,14 @@ def consent_excludes(found: Candidate, configured: RecognitionSettings) -> str |
     return None
 
 
-def _consent(found: Candidate, choices: dict[int, str], asks: list[ConsentAsk], week: date) -> str:
+def _consent(
+    found: Candidate, choices: dict[int, str], asks: list[ConsentAsk], week: date | None
+) -> str:
     if found.user_id is None:
         return "unlinked"
     if found.user_id in choices:
         return choices[found.user_id]
-    this_week = next((ask for ask in asks if ask.week == week), None)
+    this_week = next((ask for ask in asks if week is not None and ask.week == week), None)
     if this_week is not None:
         return this_week.answer or "asked"
     # A question left unanswered is not asked again: silence decides from then on.

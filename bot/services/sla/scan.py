@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -134,58 +135,122 @@ def met_share(
     bot) or was withdrawn is never decided. ``calendar``: the configured one unless given
     (the wall clock, for a figure in plain hours).
     """
-    sla, shown = section(settings), shown_repositories(session, settings.github)
-    rules, calendar = Rules.of(settings), calendar or Calendar.of(sla)
-    # A wait decided since then belongs to an item still open or updated since: answering it
-    # updated it, and so did closing it once it had passed its target.
-    recent = [GitHubIssue.state == "open", GitHubIssue.updated_at >= since]
-    met, total = Counter[tuple[int, Kind]](), Counter[tuple[int, Kind]]()
-    for record in read_records(session, recent, shown):
-        if record.counted_in not in shown:
-            continue
-        for wait in waits(record.history(), rules):
-            if not wait.measured:
-                continue
-            due = due_at(wait, target(sla, shown[record.counted_in], wait.kind), calendar)
-            answered = wait.answered_at
-            in_time = answered is not None and (due is None or answered <= due)
-            decided = answered if in_time else due
-            if decided is not None and since <= decided <= now:
-                total[record.counted_in, wait.kind] += 1
-                met[record.counted_in, wait.kind] += in_time
-    return [
-        Share(repository, kind, met[repository, kind], n)
-        for (repository, kind), n in sorted(total.items())
-    ]
+    section(settings)
+    (found,) = measure(session, settings, [(since, now)], calendar=calendar, reviews=False)
+    assert found.shares is not None  # measured: [sla] is on
+    return found.shares
 
 
 def typical_first_review(
     session: Session, settings: Settings, repository_id: int, now: datetime
 ) -> timedelta | None:
-    """The median time, on the wall clock, a pull request of this repository waited for its
-    first review, over those that got it in the last TYPICAL_WINDOW (time in draft does not
-    count); None from fewer than TYPICAL_MIN_SAMPLES, or for a repository not shown. What the
+    """The median of :func:`first_reviews` of this repository over the last TYPICAL_WINDOW;
+    None from fewer than TYPICAL_MIN_SAMPLES, or for a repository not shown. What the
     first-pull-request message tells a newcomer to expect."""
-    shown = shown_repositories(session, settings.github)
-    if repository_id not in shown:
-        return None
-    rules, since = Rules.of(settings), now - TYPICAL_WINDOW
-    # Answering the wait updated the pull request: those updated since are enough.
-    recent = and_(
-        GitHubIssue.updated_at >= since,
-        GitHubIssue.repository_id == repository_id,
-        GitHubIssue.is_pull_request.is_(True),
-    )
-    samples = []
-    for record in read_records(session, [recent], shown):
-        found = waits(record.history(), rules)
-        first = found[0] if found else None
-        answered = first.answered_at if first is not None else None
-        if first is not None and answered is not None and since <= answered <= now:
-            samples.append(waited(first, WALL_CLOCK, answered).total_seconds())
+    samples = first_reviews(session, settings, now - TYPICAL_WINDOW, now, repository_id)
     if len(samples) < TYPICAL_MIN_SAMPLES:
         return None
-    return timedelta(seconds=statistics.median(samples))
+    return timedelta(seconds=statistics.median(s.total_seconds() for s in samples))
+
+
+def first_reviews(
+    session: Session,
+    settings: Settings,
+    since: datetime,
+    now: datetime,
+    repository_id: int | None = None,
+) -> list[timedelta]:
+    """How long, on the wall clock, each pull request whose first review came between
+    ``since`` and ``now`` waited for it (its first wait on the maintainers, answered; time in
+    draft does not count), in the shown repositories or in ``repository_id`` alone (none if
+    it is not shown); in no particular order."""
+    (found,) = measure(session, settings, [(since, now)], shares=False, repository=repository_id)
+    return found.first_reviews
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The service levels of one period: :func:`met_share`'s shares (None when not asked
+    for, or without [sla]) and :func:`first_reviews`' waits."""
+
+    shares: list[Share] | None
+    first_reviews: list[timedelta]
+
+
+def measure(
+    session: Session,
+    settings: Settings,
+    periods: Sequence[tuple[datetime, datetime]],
+    *,
+    shares: bool = True,
+    reviews: bool = True,
+    calendar: Calendar | None = None,
+    repository: int | None = None,
+) -> list[Measured]:
+    """:func:`met_share` and :func:`first_reviews` over each (since, now) of ``periods``, from
+    one read of the histories, so that the newsletter's month and the month before cost
+    about one; ``repository``: that one alone (the reviews only)."""
+    shown = shown_repositories(session, settings.github)
+    sla = settings.sla if shares else None
+    rules, earliest = Rules.of(settings), min(since for since, _ in periods)
+    if sla is not None:
+        # A wait decided since then belongs to an item still open or updated since: answering
+        # it updated it, and so did closing it once it had passed its target.
+        recent = [GitHubIssue.state == "open", GitHubIssue.updated_at >= earliest]
+    else:
+        # Answering the first wait updated the pull request: those updated since are enough.
+        recent = [and_(GitHubIssue.updated_at >= earliest, GitHubIssue.is_pull_request.is_(True))]
+    if repository is not None:
+        shown = {repository: shown[repository]} if repository in shown else {}
+        recent = [and_(condition, GitHubIssue.repository_id == repository) for condition in recent]
+    clock = calendar or (Calendar.of(sla) if sla is not None else WALL_CLOCK)
+    met = [Counter[tuple[int, Kind]]() for _ in periods]
+    total = [Counter[tuple[int, Kind]]() for _ in periods]
+    took: list[list[timedelta]] = [[] for _ in periods]
+    for record in read_records(session, recent, shown) if shown else []:
+        if record.counted_in not in shown:
+            continue
+        found = waits(record.history(), rules)
+        first = found[0].answered_at if reviews and record.item.is_pull_request and found else None
+        if first is not None:
+            span = waited(found[0], WALL_CLOCK, first)
+            for n, (since, now) in enumerate(periods):
+                if since <= first <= now:
+                    took[n].append(span)
+        if sla is None:
+            continue
+        for wait in found:
+            if not wait.measured:
+                continue
+            decided = _decided(wait, target(sla, shown[record.counted_in], wait.kind), clock)
+            if decided is None:
+                continue
+            at, in_time = decided
+            for n, (since, now) in enumerate(periods):
+                if since <= at <= now:
+                    total[n][record.counted_in, wait.kind] += 1
+                    met[n][record.counted_in, wait.kind] += in_time
+    return [
+        Measured(
+            None
+            if sla is None
+            else [
+                Share(rid, kind, met[n][rid, kind], count)
+                for (rid, kind), count in sorted(total[n].items())
+            ],
+            took[n],
+        )
+        for n in range(len(periods))
+    ]
+
+
+def _decided(wait: Wait, goal: timedelta, calendar: Calendar) -> tuple[datetime, bool] | None:
+    """When a measured wait was decided, and whether in time (met_share); None if never."""
+    due = due_at(wait, goal, calendar)
+    answered = wait.answered_at
+    in_time = answered is not None and (due is None or answered <= due)
+    decided = answered if in_time else due
+    return None if decided is None else (decided, in_time)
 
 
 def target(sla: SlaSettings, full_name: str, kind: Kind) -> timedelta:
