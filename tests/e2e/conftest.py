@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,14 @@ from bot.sandbox.community import Sandbox
 @pytest.fixture(autouse=True)
 async def _watch_event_loop(no_blocking: None) -> None:
     """Every test here runs under the blocking watchdog."""
+
+
+@pytest.fixture(autouse=True)
+def _database_at_head(tmp_path: Path, migrated_sqlite: str) -> None:
+    """A sandbox in the test's directory finds its database there already at head, a copy of
+    the one migrated once per session: its start-up then skips alembic's fifth of a second.
+    Migrating from empty at start-up is tested by tests/integration/test_web.py."""
+    shutil.copyfile(migrated_sqlite, tmp_path / "helios.db")
 
 
 @pytest.fixture
