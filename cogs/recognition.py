@@ -167,6 +167,7 @@ class Recognition(commands.Cog):
     @app_commands.guild_only()
     async def make_newsletter(self, interaction: discord.Interaction, month: str) -> None:
         assert interaction.guild_id is not None
+        assert interaction.guild is not None
         self.organisers_only(interaction)
         chosen = newsletter.parse_month(month)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -175,8 +176,10 @@ class Recognition(commands.Cog):
             interaction.guild_id,
             self.bot.clock.now(),
         )
+        # Discord's names for the members the history cannot name by a GitHub login.
+        members = {member.id: member.display_name for member in interaction.guild.members}
         text = await self.bot.runtime.read(
-            lambda session: newsletter.compose(session, settings, guild_id, chosen, now)
+            lambda session: newsletter.compose(session, settings, guild_id, chosen, now, members)
         )
         attached = discord.File(io.BytesIO(text.encode()), filename=newsletter.file_name(chosen))
         await interaction.followup.send(

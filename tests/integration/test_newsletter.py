@@ -98,11 +98,16 @@ async def paired(
 
 
 async def compose(
-    hub: RecognitionHub, month: date = JANUARY, config: Settings | None = None
+    hub: RecognitionHub,
+    month: date = JANUARY,
+    config: Settings | None = None,
+    members: dict[int, str] | None = None,
 ) -> str:
     await hub.settle()
     configured, now = config or settings(), hub.clock.now()
-    return await hub.read(lambda s: newsletter.compose(s, configured, GUILD, month, now))
+    return await hub.read(
+        lambda s: newsletter.compose(s, configured, GUILD, month, now, members or {})
+    )
 
 
 async def test_a_month_gives_the_golden_newsletter_named_with_consent(
@@ -170,6 +175,10 @@ async def test_a_month_gives_the_golden_newsletter_named_with_consent(
     generous = await compose(hub, config=settings(feature_unlinked=True))
     assert "[dave](https://github.com/dave)" in generous
     assert "carl" not in generous
+    # In Discord, a member without a GitHub login is named by their display name, escaped.
+    named = await compose(hub, members={HANA: "Hana **H**", CARL: "carl"})
+    assert "- Hana \\*\\*H\\*\\* (2 mentees)" in named
+    assert named.replace("Hana \\*\\*H\\*\\*", f"<@{HANA}>") == text
 
 
 async def test_a_month_so_far_an_empty_one_and_months_that_are_not_months(

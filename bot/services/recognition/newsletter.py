@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -52,7 +53,7 @@ from bot.services.recognition.spotlight import (
 )
 from bot.services.recommend import Recommendation, recommend
 from bot.services.sla.scan import Measured, measure
-from bot.text import link
+from bot.text import escape, link
 
 # Good-first-issues shown per area; the rest are counted.
 SHOWN_ISSUES = 5
@@ -93,6 +94,8 @@ class Names:
 
     configured: RecognitionSettings
     web: str
+    # Members' display names in Discord, for those without a GitHub login to name them by.
+    members: Mapping[int, str]
 
     def split(self, found: Iterable[Candidate]) -> tuple[list[Candidate], int]:
         """Those who may be named, and how many may not."""
@@ -107,7 +110,8 @@ class Names:
     def who(self, candidate: Candidate) -> str:
         if candidate.login:
             return link(candidate.login, f"{self.web}/{candidate.login}")
-        return f"<@{candidate.user_id}>"
+        shown = self.members.get(candidate.user_id or 0)
+        return escape(shown) if shown is not None else f"<@{candidate.user_id}>"
 
     def listed(self, found: Iterable[Candidate]) -> str:
         """ "a, b and 2 more" """
@@ -118,9 +122,18 @@ class Names:
         return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
 
 
-def compose(session: Session, settings: Settings, guild_id: int, month: date, now: datetime) -> str:
+def compose(
+    session: Session,
+    settings: Settings,
+    guild_id: int,
+    month: date,
+    now: datetime,
+    members: Mapping[int, str] = MappingProxyType({}),
+) -> str:
     """The newsletter of ``month`` (its first day) in Markdown; a month not yet over is
-    covered up to ``now`` and says so. A month that has not begun is a DomainError."""
+    covered up to ``now`` and says so. A month that has not begun is a DomainError. A member
+    without a GitHub login is named by ``members`` (their display names in Discord), else as
+    a Discord mention."""
     configured = section(settings)
     since = _start(month)
     if since > now:
@@ -146,7 +159,7 @@ def compose(session: Session, settings: Settings, guild_id: int, month: date, no
     _as_they_stand(
         session, guild_id, [*newcomers, *(c for _, w in weeks for c in w), *champs, *mentors]
     )
-    names = Names(configured, _web(session))
+    names = Names(configured, _web(session), members)
     repositories = len(shown_repositories(session, settings.github))
 
     so_far = until < ends
