@@ -264,6 +264,7 @@ async def claim(
             await session.flush()
     except IntegrityError:
         raise ClaimRefused(f"Someone else has just claimed {label}. Here are others:") from None
+    await _take_back(session, row)
     return ClaimTarget(
         row.id,
         full_name,
@@ -274,6 +275,20 @@ async def claim(
         user_id,
         method,
     )
+
+
+async def _take_back(session: AsyncSession, row: Claim) -> None:
+    """The account is wanted on the issue again: a give-back of it that GitHub has not yet let
+    go of ends here, or the follow-up would unassign the new claim."""
+    earlier = (
+        Claim.guild_id == row.guild_id,
+        Claim.repository_id == row.repository_id,
+        Claim.number == row.number,
+        Claim.status == "unassigning",
+        func.lower(Claim.github_login) == (row.github_login or "").lower(),
+    )
+    await session.execute(delete(Claim).where(*earlier, Claim.user_id == FORGOTTEN))
+    await session.execute(update(Claim).where(*earlier).values(status="withdrawn"))
 
 
 async def withdraw(session: AsyncSession, claim_id: int, now: datetime) -> None:

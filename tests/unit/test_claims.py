@@ -425,6 +425,28 @@ async def test_giving_back_while_github_refuses_waits_as_unassigning_until_it_an
     assert unassigned == [("unassign", REPO, 1, "ada-codes")] * 3
 
 
+async def test_claiming_again_while_github_refused_the_give_back_keeps_the_new_claim(
+    world: World, ada: UserRecord
+) -> None:
+    await take(world, ADA, 1)
+    (target,) = await held(world)
+    world.clock.advance(timedelta(minutes=1))
+    await world.seed(
+        world.issue(1, title="Explain the frame graph", labels=BEGINNER, assignees=(ada,))
+    )
+    world.github.failing.add("unassign")
+    assert await claims.give_back(world.context(), target) is False
+
+    await take(world, ADA, 1)  # she changes her mind: still hers on GitHub, hers again here
+    assert sorted(row.status for row in await world.rows(Claim)) == ["active", "withdrawn"]
+    world.github.failing.clear()
+    await days_pass(world, 1)  # the follow-up has no give-back left to finish
+    assert [row.status for row in await world.rows(Claim)].count("active") == 1
+    assert [call for call in world.github.calls if call[0] == "unassign"] == [
+        ("unassign", REPO, 1, "ada-codes")
+    ]
+
+
 async def test_giving_back_without_github_credentials_withdraws_at_once(
     world: World, ada: UserRecord
 ) -> None:
