@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import functools
 import random
-import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,12 +31,11 @@ from benchmarks.sla_scan import (
     REPOSITORIES,
     Figures,
     Rows,
-    Stalls,
     arguments,
     fill,
     history,
     on_each_database,
-    timed,
+    timed_read,
 )
 from bot.config import Settings
 from bot.db.engine import create_engine, create_session_factory
@@ -95,13 +93,7 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
     may = (datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC) - INSTANT)
     april = (datetime(2026, 4, 1, tzinfo=UTC), may[0] - INSTANT)
 
-    async def read(figures: Figures, work: Any) -> Any:
-        async with Stalls() as stalls:
-            started = time.perf_counter()
-            found = await reader(timed(figures.cpu, work))
-            figures.wall.append((time.perf_counter() - started) * 1000)
-        figures.stall.append(stalls.longest)
-        return found
+    read = functools.partial(timed_read, reader)
 
     try:
         reads: list[tuple[str, Any]] = [
@@ -121,10 +113,7 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
 
 
 async def main(args: argparse.Namespace) -> None:
-    rows = with_merges_and_labels(history(args), args.seed)
-    gc.collect()
-    gc.freeze()  # the script's rows are not the bot's: see benchmarks/sla_scan.py
-    await on_each_database(measure, args, rows)
+    await on_each_database(measure, args, with_merges_and_labels(history(args), args.seed))
 
 
 if __name__ == "__main__":

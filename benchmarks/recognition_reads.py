@@ -29,15 +29,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import functools
 import random
 import time
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
 from benchmarks.sla_scan import (
     CONTRIBUTORS,
@@ -50,7 +47,7 @@ from benchmarks.sla_scan import (
     fill,
     history,
     on_each_database,
-    timed,
+    timed_read,
 )
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -260,13 +257,7 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Rows) -> 
     configured = settings()
     context = Context(configured, ManualClock(DUE), sessions, None, read=reader)
 
-    async def read(figures: Figures, work: Callable[[Session], Any]) -> Any:
-        async with Stalls() as stalls:
-            started = time.perf_counter()
-            found = await reader(timed(figures.cpu, work))
-            figures.wall.append((time.perf_counter() - started) * 1000)
-        figures.stall.append(stalls.longest)
-        return found
+    read = functools.partial(timed_read, reader)
 
     async def undo() -> None:
         """Forget the day's decisions, so that the next run makes them again."""
@@ -326,12 +317,6 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Rows) -> 
 async def main(args: argparse.Namespace) -> None:
     rows = history(args)
     recognition(rows, args)
-    # The synthetic history is this script's, not the bot's: kept from the collector, as in
-    # benchmarks/sla_scan.py, so that its collections do not show as the loop held.
-    gc.collect()
-    gc.freeze()
-    counts = ", ".join(f"{len(r)} {model.__tablename__}" for model, r in rows.items())
-    print(f"history: {counts}", flush=True)
     await on_each_database(measure, args, rows)
 
 

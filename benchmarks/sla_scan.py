@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import os
 import random
@@ -265,6 +266,16 @@ def timed(cpu: list[float], work: Callable[[Session], Any]) -> Callable[[Session
     return run
 
 
+async def timed_read(reader: Reader, figures: Figures, work: Callable[[Session], Any]) -> Any:
+    """``work`` read through ``reader``, noting its wall time, CPU and the loop held."""
+    async with Stalls() as stalls:
+        started = time.perf_counter()
+        found = await reader(timed(figures.cpu, work))
+        figures.wall.append((time.perf_counter() - started) * 1000)
+    figures.stall.append(stalls.longest)
+    return found
+
+
 async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> None:
     engine = create_engine(url)
     started = time.perf_counter()
@@ -278,13 +289,7 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
         (row["repository_id"], row["number"]) for row in rows[GitHubIssue] if row["state"] == "open"
     ]
 
-    async def read(figures: Figures, work: Callable[[Session], Any]) -> Any:
-        async with Stalls() as stalls:
-            started = time.perf_counter()
-            found = await reader(timed(figures.cpu, work))
-            figures.wall.append((time.perf_counter() - started) * 1000)
-        figures.stall.append(stalls.longest)
-        return found
+    read = functools.partial(timed_read, reader)
 
     async def refreshed(figures: Figures) -> int:
         """A refresh as the job runs it: the rows recomputed by a read off the loop, then kept
@@ -378,6 +383,13 @@ def arguments(description: str) -> argparse.ArgumentParser:
 async def on_each_database(measure: Measure, args: argparse.Namespace, rows: Rows) -> None:
     """``measure`` on a new SQLite file, then on a scratch database of the PostgreSQL at
     ``--postgres-url`` (skipped if unreachable), dropped afterwards."""
+    # The synthetic history, 280,000 rows kept for the whole run, is this script's and
+    # not the bot's: left to the collector, every full collection a read sets off walks it,
+    # holding the GIL (and so every event loop) for 100-200 ms that the bot would not spend.
+    gc.collect()
+    gc.freeze()
+    counts = ", ".join(f"{len(r)} {model.__tablename__}" for model, r in rows.items())
+    print(f"history: {counts}", flush=True)
     with tempfile.TemporaryDirectory() as directory:
         await measure("SQLite", f"sqlite+aiosqlite:///{Path(directory) / 'helios.db'}", args, rows)
     scratch = f"helios_bench_{uuid.uuid4().hex[:12]}"
@@ -396,15 +408,7 @@ async def on_each_database(measure: Measure, args: argparse.Namespace, rows: Row
 
 
 async def main(args: argparse.Namespace) -> None:
-    rows = history(args)
-    # The synthetic history, 280,000 rows kept for the whole run, is this script's and
-    # not the bot's: left to the collector, every full collection a read sets off walks it,
-    # holding the GIL (and so every event loop) for 100-200 ms that the bot would not spend.
-    gc.collect()
-    gc.freeze()
-    counts = ", ".join(f"{len(r)} {model.__tablename__}" for model, r in rows.items())
-    print(f"history: {counts}", flush=True)
-    await on_each_database(measure, args, rows)
+    await on_each_database(measure, args, history(args))
 
 
 if __name__ == "__main__":
