@@ -388,8 +388,8 @@ async def test_consent_is_asked_ahead_once_and_answered_by_its_buttons(
     with pytest.raises(DomainError, match="isn't one of the answers"):
         await click(ADA, ADA, "maybe")
     assert await click(ADA, ADA, "yes") == (
-        "Thank you! You may be featured in the spotlight. `/spotlight opt-out` changes your "
-        "mind at any time."
+        "Thank you! You may be featured by name when the community thanks its contributors. "
+        "`/spotlight opt-out` changes your mind at any time."
     )
     assert (await click(BRUNO, BRUNO, "never")).startswith("Understood: you won't be featured.")
 

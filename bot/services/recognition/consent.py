@@ -121,7 +121,8 @@ async def answer(
     )
     if given == "yes":
         return (
-            "Thank you! You may be featured in the spotlight."
+            # One standing answer for the spotlight, the champions and the newsletter.
+            "Thank you! You may be featured by name when the community thanks its contributors."
             + later
             + (" `/spotlight opt-out` changes your mind at any time.")
         )
