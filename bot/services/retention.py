@@ -9,9 +9,10 @@
   (the newcomer row, their GitHub link and time zone, their claims, mentoring, kudos and
   consent, what was promised to them) is deleted after ``retention.departed_member_days``,
   unless they come back first. The departure is recorded on the newcomer row: a member who
-  never ran `/start` (a mentor or maintainer who used `/link`) has none, and their link,
-  time zone, kudos and consent are deleted as they leave; they hold no claims, which are
-  the newcomer path's.
+  never ran `/start` (a mentor or maintainer who used `/link`) has none, and their data is
+  deleted as they leave, once their mentees are handed over (without `[mentorship]`, their
+  link, time zone and recognition; their mentoring stays as it is); they hold no claims,
+  which are the newcomer path's.
 - `/privacy forget-me`: the same, at once, for a member who stays: claims given back,
   mentoring ended, nothing more sent, their data deleted (:func:`forget_me`).
 - Webhook deliveries are purged by ingestion itself (bot/github/ingest.py), with the same
@@ -119,16 +120,23 @@ async def member_left(context: Context, user_id: int) -> None:
             )
             .values(departed_at=now)
         )
-        if await session.get(Newcomer, (context.guild_id, user_id)) is None:
-            # Nothing records when they left, so the purge would never come for these.
+        # Nothing records when a member who never ran /start left (a mentor or maintainer
+        # who used /link), so the purge would never come for them: they are forgotten now,
+        # once their mentees are handed over. Without the mentor program nothing hands them
+        # over, and their mentoring is left as it is.
+        never_started = await session.get(Newcomer, (context.guild_id, user_id)) is None
+        held = await _let_go(session, context, user_id, "the member left the server")
+        if never_started and context.settings.mentorship is None:
             await session.execute(
                 delete(Member).where(Member.guild_id == context.guild_id, Member.user_id == user_id)
             )
             await _forget_recognition(session, context.guild_id, user_id)
-        held = await _let_go(session, context, user_id, "the member left the server")
     for target in held:
         await claims.give_back(context, target)
-    if context.settings.retention.departed_member_days == 0:
+    mentoring_handed_over = context.settings.mentorship is not None
+    if (never_started and mentoring_handed_over) or (
+        context.settings.retention.departed_member_days == 0
+    ):
         async with context.sessions.begin() as session:
             await forget(session, context.guild_id, user_id)
 

@@ -174,6 +174,31 @@ async def test_forgetting_a_member_leaves_no_row_that_names_them(
     assert (week.status, week.by_user_id) == ("skipped", None)
 
 
+async def test_a_mentor_who_never_ran_start_is_forgotten_as_they_leave(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """Nothing records when a member without a newcomer row left, so no purge would come for
+    them: once their mentee is handed over, nothing names them (in the list of mentors the
+    mentee is not to be given again, their place is kept as nobody's)."""
+    world = World(sessions, clock)
+    await mentor(world, KOFI)
+    await newcomer(world, ADA, login="ada")
+    paired = (await ask(world, ADA, MENTORING)).pairing
+    async with sessions.begin() as session:
+        session.add(
+            Feedback(
+                pairing_id=paired.id, user_id=KOFI, side="mentor", score=5, given_at=clock.now()
+            )
+        )
+
+    await retention.member_left(world.context(MENTORING), KOFI)
+
+    assert await naming(sessions, KOFI) == []
+    (ended, waiting) = sorted(await pairings(world), key=lambda p: p.id)
+    assert (ended.status, ended.end_reason, ended.mentor_id) == ("ended", "mentor_left", None)
+    assert (waiting.mentee_id, waiting.excluded_mentor_ids) == (ADA, [FORGOTTEN])
+
+
 async def naming(sessions: async_sessionmaker[AsyncSession], user_id: int) -> list[str]:
     """Every table.column (the outbox's payloads aside) whose value is, or lists, ``user_id``."""
     found = []
