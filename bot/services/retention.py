@@ -24,7 +24,7 @@ Public GitHub facts (the normalised history) are kept: they are GitHub's, not th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, String, and_, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +85,7 @@ async def purge(context: Context) -> Purged:
             )
         )
         for user_id in departed:
-            await forget(session, context.guild_id, user_id)
+            await forget(session, context.guild_id, user_id, now)
     purged = Purged(int(getattr(old, "rowcount", 0)), len(departed))
     if purged.promises or purged.members:
         log.info(
@@ -138,7 +138,7 @@ async def member_left(context: Context, user_id: int) -> None:
         context.settings.retention.departed_member_days == 0
     ):
         async with context.sessions.begin() as session:
-            await forget(session, context.guild_id, user_id)
+            await forget(session, context.guild_id, user_id, now)
 
 
 async def forget_me(context: Context, user_id: int) -> None:
@@ -150,7 +150,7 @@ async def forget_me(context: Context, user_id: int) -> None:
     for target in held:
         await claims.give_back(context, target)
     async with context.sessions.begin() as session:
-        await forget(session, context.guild_id, user_id)
+        await forget(session, context.guild_id, user_id, context.clock.now())
 
 
 async def _let_go(
@@ -181,7 +181,7 @@ async def member_returned(context: Context, user_id: int) -> None:
         )
 
 
-async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
+async def forget(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> None:
     """Delete the member's Discord-side data: their newcomer row, GitHub link and time zone,
     claims, mentoring, promises, their name on service-level snoozes, and their recognition:
     kudos given and received, consent, and the spotlights and champions that named them."""
@@ -192,7 +192,7 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
         delete(Member).where(Member.guild_id == guild_id, Member.user_id == user_id)
     )
     await claims.forget(session, guild_id, user_id)
-    await _forget_mentoring(session, guild_id, user_id)
+    await _forget_mentoring(session, guild_id, user_id, now)
     # Their snoozes stay (they hold the pings about an item), without who gave them.
     await session.execute(
         update(SlaSnooze)
@@ -207,11 +207,15 @@ async def forget(session: AsyncSession, guild_id: int, user_id: int) -> None:
     )
 
 
-async def _forget_mentoring(session: AsyncSession, guild_id: int, user_id: int) -> None:
+async def _forget_mentoring(
+    session: AsyncSession, guild_id: int, user_id: int, now: datetime
+) -> None:
     """Their mentor profile, their pairings as a mentee with those pairings' check-ins and
     feedback, and their own feedback on others' pairings. Their mentees' pairings stay (the
     mentees' history) without them: no mentor, and no longer naming them among the mentors
-    a mentee is not to be given again."""
+    a mentee is not to be given again. What is still under way ends first (it has, unless
+    the mentor program was off): an active pairing without a mentor would stall the job."""
+    await mentorship.forgotten(session, guild_id, user_id, now)
     await session.execute(
         delete(Mentor).where(Mentor.guild_id == guild_id, Mentor.user_id == user_id)
     )

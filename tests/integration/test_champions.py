@@ -208,7 +208,7 @@ async def test_the_role_moves_to_the_new_champions_and_stays_with_a_repeat_one(
     assert all(p.payload["role_id"] == ROLE for p in await promised(hub, "%champion-role%"))
 
     async with hub.sessions.begin() as session:
-        await retention.forget(session, GUILD, BRUNO)
+        await retention.forget(session, GUILD, BRUNO, hub.clock.now())
     async with hub.sessions() as session:
         kept = (await session.execute(select(Champion.month, Champion.user_id))).all()
     assert sorted(kept) == [(MARCH, ADA), (APRIL, CARL)]

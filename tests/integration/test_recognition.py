@@ -475,7 +475,7 @@ async def test_a_departed_members_recognition_is_forgotten(hub: RecognitionHub) 
     await give(hub, ADA, CARL)
     await opt_in(hub, ADA, CARL)
     async with hub.sessions.begin() as session:
-        await retention.forget(session, GUILD, ADA)
+        await retention.forget(session, GUILD, ADA, hub.clock.now())
     async with hub.sessions() as session:
         left = (await session.execute(select(Kudos.giver_id, Kudos.receiver_id))).all()
         consented = list(await session.scalars(select(Consent.user_id)))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.config import Settings
-from bot.db.models import Member, Mentor, Newcomer, Pairing, Promise
+from bot.db.models import FORGOTTEN, Member, Mentor, Newcomer, Pairing, Promise
 from bot.errors import DomainError
 from bot.services import members, mentorship, retention
 from bot.services.mentorship import (
@@ -23,7 +23,7 @@ from bot.services.mentorship import (
     score,
     wrap_up,
 )
-from bot.services.mentorship.feature import FEATURE
+from bot.services.mentorship.feature import FEATURE, run_schedule
 from bot.text import escape
 from tests.unit.services_helpers import AREAS, GUILD, World, account, settings
 
@@ -773,19 +773,38 @@ async def test_leaving_the_server_without_mentorship_touches_no_pairing(world: W
 # --- retention -----------------------------------------------------------------------------
 
 
-async def test_forgetting_a_member_deletes_their_mentoring(world: World) -> None:
+async def test_a_mentor_forgotten_while_the_program_is_off_hands_over_once_it_is_on(
+    world: World,
+) -> None:
+    """Kofi mentors Ada and Lena (one place) mentors Bruno; with the program off, Kofi and
+    Bruno are forgotten. Once it is on again, the job runs (it asserted on Ada's pairing
+    without a mentor), and Ada, first in line, gets Lena's place, freed by Bruno."""
     await mentor(world, KOFI)
+    await mentor(world, LENA, capacity=1)
     await newcomer(world, ADA)
     await newcomer(world, BRUNO)
-    await ask(world, ADA)
+    with_kofi = (await ask(world, ADA)).pairing
     await ask(world, BRUNO)
-    await mentor(world, LENA)
-    async with world.sessions.begin() as session:
-        await retention.forget(session, GUILD, KOFI)
-        await retention.forget(session, GUILD, ADA)
+    off = world.context(settings())
+    await retention.forget_me(off, KOFI)
+    await retention.forget_me(off, BRUNO)
+
+    world.clock.advance(31 * DAY)  # check-ins and the wrap-up are all due
+    await run_schedule(world.context(CONFIG))
+
     assert list(await mentors(world)) == [LENA]
-    # Bruno's pairing is his history: it stays, without the forgotten mentor.
-    assert [(p.mentee_id, p.mentor_id) for p in await world.rows(Pairing)] == [(BRUNO, None)]
+    ended, again = await pairings(world)
+    assert (ended.id, ended.status, ended.end_reason, ended.mentor_id) == (
+        with_kofi.id,
+        "ended",
+        "mentor_left",
+        None,
+    )
+    assert (again.mentee_id, again.status, again.mentor_id) == (ADA, "active", LENA)
+    assert again.requested_at == with_kofi.requested_at
+    assert again.ends_at == world.clock.now() + 7 * DAY
+    assert again.excluded_mentor_ids == [FORGOTTEN]
+    assert (await mentors(world))[LENA].load == 1
 
 
 async def test_organisers_hear_of_a_pending_mentor_who_hears_of_the_approval(

@@ -256,6 +256,34 @@ async def member_left(
         await close(session, settings, pairing, "mentee_left", now)
 
 
+async def forgotten(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> None:
+    """The member's data is about to be deleted (bot/services/retention.py) with their
+    mentoring still under way: the program was off when they left or asked to be forgotten,
+    so nothing handed it over. As a mentee, their pairing ends, freeing their mentor's place;
+    as a mentor, each mentee's pairing ends as if they had run `/mentor leave` and the mentee
+    waits at the front of the line (their request time and end date kept), matched and
+    introduced once the program runs. Nothing is said now: the program may be off."""
+    own = await _open_pairing(session, guild_id, user_id)
+    if own is not None:
+        await _end(session, own, "mentee_left", now)
+    for pairing in await _active_pairings(session, guild_id, user_id):
+        if pairing.wrapped_up_at is not None:
+            await _end(session, pairing, "completed", now)
+            continue
+        await _end(session, pairing, "mentor_left", now)
+        session.add(
+            Pairing(
+                guild_id=guild_id,
+                mentee_id=pairing.mentee_id,
+                status="queued",
+                requested_at=pairing.requested_at,
+                ends_at=pairing.ends_at,
+                excluded_mentor_ids=[*pairing.excluded_mentor_ids, user_id],
+            )
+        )
+    await session.flush()
+
+
 # --- matching ------------------------------------------------------------------------------
 
 
