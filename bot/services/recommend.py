@@ -50,7 +50,7 @@ def recommend(
     and ``repository_id`` narrow them.
 
     Ranked by how many of the member's areas the issue's labels match, then whether a
-    maintainer marked it as a priority, then freshness.
+    maintainer marked it as a priority, then freshness; ties by repository name, then number.
     """
     conditions = [] if repository_id is None else [GitHubIssue.repository_id == repository_id]
     rows = session.execute(
@@ -96,6 +96,10 @@ def recommend(
             issue.created_at,
         )
         ranked.append((key, recommendation))
+    # Ties (issues opened at the same instant) go by repository then number, not by the
+    # order the database returned them in, which differs between SQLite and PostgreSQL:
+    # sorting is stable, so the second sort keeps this order among equal keys.
+    ranked.sort(key=lambda pair: (pair[1].repository.casefold(), pair[1].number))
     ranked.sort(key=lambda pair: pair[0], reverse=True)
     return [recommendation for _, recommendation in ranked[:limit]]
 
