@@ -3,8 +3,8 @@
 weekly spotlight counts and quotes the kudos a member received that week.
 
 No kudos to oneself or to bots; a giver gives at most ``recognition.kudos_per_day`` in any
-24 hours (told when they can give again); the reason is 3 to 200 characters, stored as
-written and escaped wherever it is shown.
+24 hours (told when they can give again), however many they send at once; the reason is 3
+to 200 characters, stored as written and escaped wherever it is shown.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -24,6 +24,9 @@ from bot.text import escape, timestamp
 
 MIN_REASON, MAX_REASON = 3, 200
 WINDOW = timedelta(hours=24)
+# The class of the per-giver advisory locks (PostgreSQL's two-key locks, a key space of
+# their own); any constant works, the same in every process of a deployment.
+_GIVER_LOCK_CLASS = 0x4B55444F
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ async def give(
             f"Please say what you're thanking them for in {MIN_REASON} to {MAX_REASON} "
             f"characters (yours has {len(text)})."
         )
+    await _lock_giver(session, guild_id, giver_id)
     recent = list(
         await session.scalars(
             select(Kudos.given_at)
@@ -99,3 +103,15 @@ async def give(
         now=now,
     )
     return Given(row.id, receiver_id, text, limit - len(recent) - 1)
+
+
+async def _lock_giver(session: AsyncSession, guild_id: int, giver_id: int) -> None:
+    """Until this transaction ends, the giver's other kudos wait here, so each counts the
+    ones before it (PostgreSQL; SQLite has one writer at a time anyway). Not a row lock as
+    for claims: a giver may have no row of their own to lock (no newcomer row, no link), and
+    a conditional insert would still let two see the same count under READ COMMITTED."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:class, hashtext(:giver))"),
+            {"class": _GIVER_LOCK_CLASS, "giver": f"{guild_id}:{giver_id}"},
+        )
