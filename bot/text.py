@@ -5,6 +5,11 @@ Issue titles, labels, logins and repository names are written by anyone who can 
 issue. Put into a message as they are, `[Verify your account](https://evil.example)` becomes
 a link that hides where it goes, and `@everyone` or `<@123>` a mention. Services build
 messages without discord.py, so the escaping lives here, for services and cogs alike.
+
+A plain web address is the exception: Discord makes it a link that shows where it goes, and
+keeps its characters as they are, a backslash included (which browsers read as "/"), so an
+escaped `https://example.com/a\\_b` would lead elsewhere. Its markdown characters that are
+legal in an address (``_``, ``*``, ``~``) are left alone: inside a link they are no markdown.
 """
 
 from __future__ import annotations
@@ -27,14 +32,24 @@ _LINE_START = re.compile(rf"(?:^|(?<=[{_BREAKS}]))([^\S{_BREAKS}]*)(?:([#>+-])|(
 # Mentions and the other tags (<@id>, <@&id>, <#id>, </command:id>, <t:time>, <:emoji:id>),
 # and @everyone and @here.
 _MENTION = re.compile(r"<|@(?=everyone|here)")
+# A plain web address as Discord links it: http(s):// after the start, a space or "(", up to
+# a space or "<", not ending on punctuation. It stops here too at the markdown that is not
+# legal in an address (\ ` | [ ]): that is escaped, and a masked link stays text.
+_WEB_ADDRESS = re.compile(r"(?<![^\s(])https?://[^\s<>\\`|\[\]]+[^\s<>\\`|\[\].,:;\"')]")
 # What may not appear in a link target: it would end the link early or be shown instead.
 _NOT_IN_LINK = re.compile(r"[\s()<>\[\]\"'`\\]")
 
 
-def escape(text: str) -> str:
-    """``text`` shown literally in a Discord message or embed."""
-    text = _INLINE.sub(r"\\\g<0>", text)
-    text = _LINE_START.sub(_escape_line_start, text)
+def escape(text: str, *, links: bool = True) -> str:
+    """``text`` shown literally in a Discord message or embed, its plain web addresses
+    still working links; ``links=False`` where Discord makes none (an embed's title, a
+    masked link's text), so that they are escaped like the rest."""
+    pieces, start = [], 0
+    for address in _WEB_ADDRESS.finditer(text) if links else ():
+        pieces += [_INLINE.sub(r"\\\g<0>", text[start : address.start()]), address[0]]
+        start = address.end()
+    pieces.append(_INLINE.sub(r"\\\g<0>", text[start:]))
+    text = _LINE_START.sub(_escape_line_start, "".join(pieces))
     return _no_mentions(text)
 
 
@@ -57,7 +72,7 @@ def link(text: str, url: str) -> str:
     """A link the bot makes to GitHub: ``text`` escaped; the text alone if ``url`` is not a
     plain web address."""
     target = web_url(url)
-    return escape(text) if target is None else f"[{escape(text)}]({target})"
+    return escape(text) if target is None else f"[{escape(text, links=False)}]({target})"
 
 
 def _escape_line_start(match: re.Match[str]) -> str:

@@ -105,7 +105,8 @@ async def announce_issue(
     if beginner and routes.good_first_issues_channel_id is not None:
         channels[routes.good_first_issues_channel_id] = True
     embed = {
-        "title": escape(f"{repository}#{number}: {issue.title}")[:TITLE_LIMIT],
+        # The title is one link (to the issue): Discord makes no other in it.
+        "title": escape(f"{repository}#{number}: {issue.title}", links=False)[:TITLE_LIMIT],
         "description": " · ".join(code(label) for label in sorted(labels)),
     }
     if url := web_url(issue.html_url):

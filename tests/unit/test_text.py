@@ -31,16 +31,22 @@ def shown(escaped: str) -> str:
     return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", escaped).replace(ZWSP, "")
 
 
+# Where Discord makes a link of a plain web address (its client's rule), inside which
+# emphasis and strikethrough are no markdown.
+AUTOLINK = re.compile(r"(?<![0-9A-Za-z_])https?://[^\s<]+[^<.,:;\"')\]\s]")
+
+
 def live_markup(escaped: str) -> list[str]:
     """The markdown and mentions Discord would act on in ``escaped``."""
     found = []
+    linked = {i for link in AUTOLINK.finditer(escaped) for i in range(link.start(), link.end())}
     position = 0
     while position < len(escaped):
         char = escaped[position]
         if char == "\\":  # escapes the next character
             position += 2
             continue
-        if char in MARKDOWN:
+        if char in MARKDOWN and not (char in "_*~" and position in linked):
             found.append(char)
         if char == "<" and escaped[position + 1 : position + 2] != ZWSP:
             found.append("<tag")
@@ -84,6 +90,30 @@ def test_code_shows_as_written(text: str) -> None:
 def test_a_masked_link_in_a_title_is_shown_literally() -> None:
     title = "[Verify your account](https://evil.example) @everyone"
     assert escape(title) == rf"\[Verify your account\](https://evil.example) @{ZWSP}everyone"
+
+
+@pytest.mark.parametrize(
+    ("title", "escaped"),
+    [
+        ("Crash at https://example.com/a_b_c", "Crash at https://example.com/a_b_c"),
+        ("(see https://ex.com/~me/*x*).", "(see https://ex.com/~me/*x*)."),
+        ("_a_ https://ex.com/_b_ _c_", r"\_a\_ https://ex.com/_b_ \_c\_"),
+        ("x_https://ex.com/_b_", r"x\_https://ex.com/\_b\_"),  # not a link: text before it
+        ("[x](https://ex.com/_b_)", r"\[x\](https://ex.com/_b_)"),
+        ("https://ex.com/a|b\\c", r"https://ex.com/a\|b\\c"),
+        ("https://ex.com/@everyone <@1>", f"https://ex.com/@{ZWSP}everyone <{ZWSP}@1>"),
+    ],
+)
+def test_a_web_address_in_a_title_stays_a_working_link(title: str, escaped: str) -> None:
+    assert escape(title) == escaped
+    assert live_markup(escaped) == []
+
+
+def test_where_discord_makes_no_link_a_web_address_is_escaped_too() -> None:
+    assert escape("https://ex.com/a_b", links=False) == r"https://ex.com/a\_b"
+    assert link("https://ex.com/a_b", "https://github.com/o/r/issues/1") == (
+        r"[https://ex.com/a\_b](https://github.com/o/r/issues/1)"
+    )
 
 
 def test_ordinary_text_is_unchanged() -> None:
