@@ -61,10 +61,50 @@ class OutboxDelivery(commands.Cog):
             channel = await self._resolve(due)
             message = await self._post(channel, due)
         except (discord.NotFound, discord.Forbidden) as exc:
+            why = self._refusal(due) if isinstance(exc, discord.Forbidden) else None
             raise PermanentDeliveryError(
                 f"{due.target_kind} {due.target_id}: {exc.text or exc}"
+                + (f" ({why})" if why else "")
             ) from exc
         return message.id
+
+    def _refusal(self, due: DuePromise) -> str | None:
+        """What an organiser must change after Discord said Missing Permissions or Access, read
+        from the guild's cache (None without it: a process that does not run its shard)."""
+        guild = self.bot.get_guild(due.guild_id)
+        if guild is None:
+            return None
+        me = guild.me
+        if due.target_kind == "role":
+            role_id = int(due.payload["role_id"])
+            role = guild.get_role(role_id)
+            name = f"@{role.name}" if role is not None else f"role {role_id}"
+            if not me.guild_permissions.manage_roles:
+                return (
+                    f"the bot lacks Manage Roles, which giving or taking {name} needs: open the "
+                    "link of `helios-bot invite-url` again"
+                )
+            if role is not None and role >= me.top_role:
+                return (
+                    f"{name} is not below the bot's highest role @{me.top_role.name}: in "
+                    f"Server Settings > Roles, drag the bot's role above {name}"
+                )
+            return None
+        channel = guild.get_channel_or_thread(due.target_id)
+        if channel is None:
+            return None
+        sending = (
+            "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages"
+        )
+        needed = NEEDED.get(due.target_kind, ("view_channel", sending))
+        allowed = channel.permissions_for(me)
+        missing = [_permission_name(p) for p in needed if not getattr(allowed, p)]
+        if not missing:
+            return None
+        return (
+            f"the bot lacks {', '.join(missing)} in #{channel.name}: allow it for the bot's "
+            "role in the channel's permissions"
+        )
 
     async def _post(self, channel: discord.abc.Messageable, due: DuePromise) -> discord.Message:
         payload = due.payload
@@ -140,6 +180,20 @@ class OutboxDelivery(commands.Cog):
         if not isinstance(channel, discord.abc.Messageable):
             raise PermanentDeliveryError(f"channel {due.target_id} cannot hold messages")
         return channel
+
+
+# The permissions each kind of delivery takes in its channel, beyond a message's (the kind
+# "thread" targets the parent channel, "archive" the thread).
+NEEDED = {
+    "thread": ("view_channel", "create_private_threads", "send_messages_in_threads"),
+    "archive": ("view_channel", "manage_threads"),
+}
+
+
+def _permission_name(flag: str) -> str:
+    """As Discord's settings show it: ``send_messages_in_threads`` is Send Messages in
+    Threads."""
+    return " ".join(w if w == "in" else w.capitalize() for w in flag.split("_"))
 
 
 def _mentions(user_ids: list[int], role_ids: list[int]) -> discord.AllowedMentions:

@@ -23,6 +23,7 @@ from bot.app import HeliosBot
 from bot.clock import Clock
 from bot.config import Config, Secrets, Settings, WebSettings, discord_refs, load_config
 from bot.db.models import Promise, WebhookDelivery
+from bot.invite import required_permissions
 from bot.log import get_logger
 from bot.sandbox.discord import (
     Channel,
@@ -129,6 +130,15 @@ def seed_discord(sim: DiscordSimulator, settings: Settings | None = None) -> Dem
             community.guild, username, roles=[community.roles[r] for r in roles]
         )
     return community
+
+
+def invite_bot(sim: DiscordSimulator, community: DemoCommunity, settings: Settings) -> None:
+    """Set the bot up as README's step 3 says: invited with the link of `helios-bot
+    invite-url` (its role gets exactly the permissions the enabled features ask for), then its
+    role dragged above the roles it gives (to the top)."""
+    guild = community.guild
+    guild.bot_role.permissions = int(required_permissions(settings))
+    sim.move_role(guild, guild.bot_role, len(guild.roles) - 1)
 
 
 def _seed_configured(sim: DiscordSimulator, community: DemoCommunity, settings: Settings) -> None:
@@ -397,6 +407,7 @@ class Sandbox:
                 without(demo, tables(sections)) + self.onboarding_extra + "\n" + sections
             )
             self.config = load_config(path, environment)
+        invite_bot(self.discord, self.community, self.config.settings)
         self._exit.enter_context(point_discord_py_at(self.discord.url))
         await self.start_bot()
         # The seed's webhooks reach the bot as if it had been listening all along.

@@ -4,6 +4,7 @@ given the Champion role, and February's champion taking it over on 1 March."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,3 +80,35 @@ async def test_champions_are_announced_and_the_role_moves(
     assert len(announcements(sandbox)) == 2
     assert announcements(sandbox)[1].embeds[0]["title"] == "🏆 bruno-dev"
     assert champions(sandbox) == ["bruno"]  # given to bruno, taken from ada
+
+
+async def test_a_champion_role_above_the_bot_s_is_explained_and_the_post_still_goes_out(
+    sandbox: Sandbox, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The organiser left the bot's role below Champion: the announcement is posted, giving
+    the role is refused once and not retried, and the failure says what to change."""
+    assert sandbox.community is not None
+    guild, champion = sandbox.community.guild, sandbox.community.roles["Champion"]
+    sandbox.discord.move_role(guild, champion, guild.bot_role.position)
+    await sandbox.restart_bot()  # discord.py reads the roles' order as it connects
+    await on(sandbox, clock, 1, 6, 9)
+    await linked(sandbox, "ada", "ada-codes")
+    await run(sandbox, "ada", "spotlight opt-in")
+    await first_merge(sandbox, "ada-codes", "docs: cache flags")
+
+    with caplog.at_level(logging.WARNING, logger="bot.outbox"):
+        await on(sandbox, clock, 2, 1, 16)
+        await on(sandbox, clock, 2, 3, 16)  # past any retry
+    (post,) = announcements(sandbox)
+    assert post.embeds[0]["title"] == "🏆 ada-codes"
+    assert champions(sandbox) == []
+    refused = sandbox.discord.requests_to("PUT", f"/guilds/*/members/*/roles/{champion.id}")
+    assert [r.status for r in refused] == [403]
+    (line,) = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert line.endswith(
+        ": Missing Permissions (@Champion is not below the bot's highest role @Helios: in "
+        "Server Settings > Roles, drag the bot's role above @Champion)"
+    )
+    status = await run(sandbox, "ines", "helios status")
+    (embed,) = status.embeds
+    assert embed["footer"]["text"] == "1 message(s) could not be delivered; see the logs."

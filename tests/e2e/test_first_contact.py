@@ -14,7 +14,8 @@ import pytest
 
 from bot.app import operator_fix
 from bot.clock import SystemClock
-from bot.sandbox.community import WEBHOOK_SECRET, config_text, seed_discord
+from bot.config import load_config
+from bot.sandbox.community import WEBHOOK_SECRET, config_text, invite_bot, seed_discord
 from bot.sandbox.discord import DiscordSimulator
 from tests.integration.processes import start_run
 
@@ -68,6 +69,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'helios.db'}",
         }
+        invite_bot(simulator, community, load_config(config, env).settings)
         yield World(simulator, config, env)
 
 

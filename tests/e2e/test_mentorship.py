@@ -310,6 +310,8 @@ async def test_a_thread_channel_the_members_cannot_see_is_reported_at_start_up(
         hidden, sandbox.community.guild.everyone_role, deny=VIEW_CHANNEL
     )
     sandbox.discord.set_permissions(hidden, sandbox.community.roles["Mentor"], allow=VIEW_CHANNEL)
+    guild = sandbox.community.guild
+    sandbox.discord.set_permissions(hidden, guild.bot_role, allow=VIEW_CHANNEL)  # as organisers do
     with caplog.at_level(logging.ERROR, logger="cogs.mentorship"):
         await sandbox.restart_bot()
         await sandbox.discord.sync_with_bot()

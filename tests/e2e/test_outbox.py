@@ -85,17 +85,21 @@ async def test_a_resend_after_a_crash_is_dropped_by_the_nonce(sandbox: Sandbox) 
     assert [m.content for m in sandbox.discord.messages_in(general)] == ["once only"]
 
 
-async def test_missing_permission_is_permanent(sandbox: Sandbox) -> None:
+async def test_missing_permission_is_permanent_and_named(sandbox: Sandbox) -> None:
     assert sandbox.community is not None
-    dev = sandbox.community.channels["dev"]
-    sandbox.discord.fail_next("POST", f"/channels/{dev.id}/messages", 403)
+    dev, guild = sandbox.community.channels["dev"], sandbox.community.guild
+    sandbox.discord.set_permissions(dev, guild.bot_role, deny=1 << 11)  # Send Messages
+    await sandbox.restart_bot()  # discord.py reads the overwrites as it connects
+    posts = f"/channels/{dev.id}/messages"
+    before = len(sandbox.discord.requests_to("POST", posts))  # the start-up's announcements
     await promise(sandbox, "forbidden", "channel", dev.id, "not allowed")
-    await sandbox.discord.wait_until(
-        lambda: bool(sandbox.discord.requests_to("POST", f"/channels/{dev.id}/messages")),
-        what="the attempt",
-    )
     row = await wait_for(sandbox, "forbidden", lambda r: r.status == "failed")
-    assert "Missing Permissions" in (row.last_error or "")
+    assert row.last_error == (
+        f"channel {dev.id}: Missing Permissions "
+        "(the bot lacks Send Messages in #dev: allow it for the bot's role in the channel's "
+        "permissions)"
+    )
+    assert [r.status for r in sandbox.discord.requests_to("POST", posts)[before:]] == [403]
     assert "not allowed" not in [m.content for m in sandbox.discord.messages_in(dev)]
 
 

@@ -25,14 +25,21 @@ from bot.sandbox.discord.state import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     CHAT_INPUT_COMMAND,
+    CREATE_PRIVATE_THREADS,
+    CREATE_PUBLIC_THREADS,
     DEFAULT_MESSAGE,
     DM,
     EPHEMERAL,
     GUILD_TEXT,
     JSON,
     LOADING,
+    MANAGE_ROLES,
+    MANAGE_THREADS,
     PRIVATE_THREAD,
     PUBLIC_THREAD,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+    VIEW_CHANNEL,
     AppCommand,
     Attachment,
     Channel,
@@ -527,6 +534,7 @@ class RestApi:
 
     async def get_channel(self, request: web.Request) -> web.Response:
         channel = self._state.channel(_snowflake(request.match_info["channel"]))
+        self._state.require(self._state.bot.id, channel, VIEW_CHANNEL)
         return json_response(channel_payload(self._state, channel))
 
     async def modify_channel(self, request: web.Request) -> web.Response:
@@ -535,6 +543,17 @@ class RestApi:
         if channel.guild_id is None:
             raise DiscordError(400, 50024, "Cannot execute action on this channel type")
         body = (await read_body(request)).json
+        if channel.is_thread:
+            # Reopening a thread that is not locked takes what sending in it does; any other
+            # change (archiving, locking, renaming) takes Manage Threads.
+            reopening = (
+                body.get("archived") is False
+                and not body.get("locked")
+                and not channel.locked
+                and set(body) <= {"archived", "locked"}
+            )
+            needed = SEND_MESSAGES_IN_THREADS if reopening else MANAGE_THREADS
+            self._state.require(self._state.bot.id, channel, needed)
         if "name" in body:
             if not 1 <= len(str(body["name"] or "")) <= 100:
                 raise invalid_form("a channel name has 1 to 100 characters")
@@ -576,6 +595,9 @@ class RestApi:
         channel = self._state.channel(_snowflake(request.match_info["channel"]))
         if channel.type == DM and set(channel.recipient_ids) & self._state.closed_dms:
             raise DiscordError(403, 50007, "Cannot send messages to this user")
+        # Sending in a thread is its own permission: Send Messages is not inherited there.
+        sending = SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+        self._state.require(self._state.bot.id, channel, sending)
         if channel.archived and channel.locked:
             raise DiscordError(400, 50083, "Thread is archived")
         if channel.archived:  # a message in an archived thread that is not locked reopens it
@@ -629,6 +651,8 @@ class RestApi:
             raise invalid_form("a thread needs a name and a thread type")
         if parent.type != GUILD_TEXT:
             raise DiscordError(400, 50024, "Cannot execute action on this channel type")
+        creating = CREATE_PRIVATE_THREADS if kind == PRIVATE_THREAD else CREATE_PUBLIC_THREADS
+        self._state.require(self._state.bot.id, parent, creating)
         thread = self._state.add_thread(parent, body.json["name"], type=kind, owner=self._state.bot)
         thread.invitable = bool(body.json.get("invitable", True))
         thread.auto_archive_duration = int(body.json.get("auto_archive_duration") or 1440)
@@ -690,6 +714,7 @@ class RestApi:
 
     async def add_thread_member(self, request: web.Request) -> web.Response:
         thread, user_id = self._thread_and_user(request)
+        self._state.require(self._state.bot.id, thread, SEND_MESSAGES_IN_THREADS)
         if user_id not in thread.thread_member_ids:
             thread.thread_member_ids.append(user_id)
             await self._thread_members_update(thread, added=user_id, removed=None)
@@ -745,6 +770,12 @@ class RestApi:
         role = self._state.role(guild_id, _snowflake(request.match_info["role"]))
         if role.id == guild_id:
             raise invalid_form("the @everyone role cannot be added or removed")
+        # Manage Roles reaches only roles below the bot's highest one ("Permission Hierarchy").
+        bot = self._state.member(guild_id, self._state.bot.id)
+        if not self._state.permissions(bot) & MANAGE_ROLES or (
+            role.position >= self._state.top_position(bot)
+        ):
+            raise DiscordError(403, 50013, "Missing Permissions")
         changed = (role.id not in member.role_ids) if add else (role.id in member.role_ids)
         if changed:
             if add:

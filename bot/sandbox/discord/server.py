@@ -183,8 +183,12 @@ class DiscordSimulator:
 
     # ``id`` picks the snowflake (an organiser's configured id); by default a new one.
 
-    def add_guild(self, name: str = "Helios Community", *, id: int | None = None) -> Guild:
-        return self.state.add_guild(name, id=id)
+    def add_guild(
+        self, name: str = "Helios Community", *, id: int | None = None, bot_permissions: int = 0
+    ) -> Guild:
+        """A guild the bot is in, its own role holding ``bot_permissions`` (what its invite
+        link asked for), just above @everyone: drag it up with :meth:`move_role`."""
+        return self.state.add_guild(name, id=id, bot_permissions=bot_permissions)
 
     def add_role(
         self, guild: Guild, name: str, *, permissions: int = 0, id: int | None = None
@@ -201,6 +205,11 @@ class DiscordSimulator:
         id: int | None = None,
     ) -> Channel:
         return self.state.add_channel(guild, name, type=type, topic=topic, id=id)
+
+    def move_role(self, guild: Guild, role: Role, position: int) -> None:
+        """Drag ``role`` to ``position`` in Server Settings > Roles (1: just above @everyone;
+        the others shift); do it before the bot connects."""
+        self.state.move_role(guild, role, position)
 
     def set_permissions(
         self, channel: Channel, target: Role | Member, *, allow: int = 0, deny: int = 0

@@ -47,8 +47,15 @@ MODAL_SUBMIT = 5
 DEFAULT_MESSAGE = 0
 CHAT_INPUT_COMMAND = 20
 
+# Permissions (docs/topics/permissions in Discord's API docs)
 ADMINISTRATOR = 1 << 3
 VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+MANAGE_ROLES = 1 << 28
+MANAGE_THREADS = 1 << 34
+CREATE_PUBLIC_THREADS = 1 << 35
+CREATE_PRIVATE_THREADS = 1 << 36
+SEND_MESSAGES_IN_THREADS = 1 << 38
 ALL_PERMISSIONS = (1 << 51) - 1
 
 # Permission overwrite targets
@@ -182,10 +189,15 @@ class Guild:
     roles: dict[int, Role] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     channel_ids: list[int] = field(default_factory=list)
+    bot_role_id: int = 0  # the role made for the bot when it was invited
 
     @property
     def everyone_role(self) -> Role:
         return self.roles[self.id]  # the @everyone role shares the guild's id
+
+    @property
+    def bot_role(self) -> Role:
+        return self.roles[self.bot_role_id]
 
 
 @dataclass
@@ -426,7 +438,10 @@ class SimState:
             raise ValueError(f"id {wanted} is already in use")
         return wanted
 
-    def add_guild(self, name: str, *, id: int | None = None) -> Guild:
+    def add_guild(self, name: str, *, id: int | None = None, bot_permissions: int = 0) -> Guild:
+        """A guild the bot was invited to with ``bot_permissions`` (the invite link's): they
+        are its own role's, just above @everyone, so roles it should give must be below the
+        position an organiser drags it to (:meth:`move_role`)."""
         guild_id = self._unused(id)
         guild = Guild(id=guild_id, name=name, owner_id=self.owner.id, created_at=self.clock.now())
         everyone = (1 << 10) | (1 << 11) | (1 << 31)  # view channel, send messages, use commands
@@ -434,7 +449,8 @@ class SimState:
             id=guild_id, guild_id=guild_id, name="@everyone", permissions=everyone
         )
         self.guilds[guild_id] = guild
-        bot_role = self.add_role(guild, self.bot.username, permissions=ADMINISTRATOR)
+        bot_role = self.add_role(guild, self.bot.username, permissions=bot_permissions)
+        guild.bot_role_id = bot_role.id
         self.add_member(guild, self.bot, role_ids=[bot_role.id])
         self.add_member(guild, self.owner)
         return guild
@@ -451,6 +467,17 @@ class SimState:
         )
         guild.roles[role.id] = role
         return role
+
+    def move_role(self, guild: Guild, role: Role, position: int) -> None:
+        """Drag ``role`` to ``position`` (1 is just above @everyone) in Server Settings >
+        Roles; the others shift, and positions stay 1, 2, 3..."""
+        others = sorted(
+            (r for r in guild.roles.values() if r.id not in (guild.id, role.id)),
+            key=lambda r: (r.position, r.id),
+        )
+        others.insert(max(0, min(position - 1, len(others))), role)
+        for number, each in enumerate(others, start=1):
+            each.position = number
 
     def add_member(self, guild: Guild, user: User, *, role_ids: list[int] | None = None) -> Member:
         member = Member(
@@ -594,6 +621,23 @@ class SimState:
         if own is not None:
             value = (value & ~own.deny) | own.allow
         return value
+
+    def top_position(self, member: Member) -> int:
+        """The position of ``member``'s highest role (0: @everyone only), which decides the
+        roles they may give or take (docs/topics/permissions, "Permission Hierarchy")."""
+        roles = self.guilds[member.guild_id].roles
+        return max((roles[r].position for r in member.role_ids), default=0)
+
+    def require(self, user_id: int, channel: Channel, needed: int) -> None:
+        """Discord's refusal when ``user_id`` lacks ``needed`` in a guild ``channel``
+        (overwrites applied): 50001 Missing Access if they cannot even see it, else 50013."""
+        if channel.guild_id is None:
+            return
+        have = self.channel_permissions(self.member(channel.guild_id, user_id), channel)
+        if not have & VIEW_CHANNEL:
+            raise DiscordError(403, 50001, "Missing Access")
+        if have & needed != needed:
+            raise DiscordError(403, 50013, "Missing Permissions")
 
     def can_see(self, user_id: int, message: Message) -> bool:
         if message.deleted:

@@ -39,6 +39,16 @@ from bot.sandbox.discord import (
 )
 
 LANGUAGES = ["python", "rust", "go", "typescript"]
+# What the test bot's invite link asks for: what a real setup gives it, no Administrator.
+BOT_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    create_public_threads=True,
+    create_private_threads=True,
+    send_messages_in_threads=True,
+    manage_threads=True,
+    manage_roles=True,
+).value
 
 
 class StartView(discord.ui.View):
@@ -180,14 +190,16 @@ class World:
 @pytest.fixture
 async def world(clock: ManualClock) -> AsyncIterator[World]:
     async with DiscordSimulator(clock) as sim:
-        guild = sim.add_guild("Helios")
+        guild = sim.add_guild("Helios", bot_permissions=BOT_PERMISSIONS)
         general = sim.add_channel(guild, "general")
         onboarding = sim.add_channel(guild, "onboarding", topic="Say hi")
         contributor = sim.add_role(guild, "contributor")
         mentor = sim.add_role(guild, "mentor")
+        sim.move_role(guild, guild.bot_role, 3)  # above the roles it gives
         mentoring = sim.add_channel(guild, "mentoring")
         sim.set_permissions(mentoring, guild.everyone_role, deny=VIEW_CHANNEL)
         sim.set_permissions(mentoring, mentor, allow=VIEW_CHANNEL)
+        sim.set_permissions(mentoring, guild.bot_role, allow=VIEW_CHANNEL)
         alice = sim.add_member(guild, "alice")
         bob = sim.add_member(guild, "bob", roles=[mentor])
         with point_discord_py_at(sim.url):
@@ -565,18 +577,58 @@ async def test_rate_limited_interaction_callback_is_retried(world: World) -> Non
     assert [r.status for r in world.sim.requests_to("POST", "/interactions/*")] == [429, 200]
 
 
-async def test_missing_permissions_raises_forbidden(world: World) -> None:
+async def test_sending_needs_the_channel_s_permissions_threads_their_own(world: World) -> None:
+    """Overwrites count; in a thread Send Messages in Threads does, not Send Messages; a
+    channel the bot cannot see answers 50001, a missing permission 50013."""
+    general = text_channel(world, world.general)
+    thread = await general.create_thread(name="pair", type=discord.ChannelType.private_thread)
+    bot_role = world.guild.bot_role
+    world.sim.set_permissions(world.general, bot_role, deny=1 << 11)  # Send Messages
+    with pytest.raises(discord.Forbidden) as refused:
+        await general.send("Hello")
+    assert (refused.value.code, refused.value.text) == (50013, "Missing Permissions")
+    await thread.send("Threads do not inherit Send Messages")
+    bot_role.permissions &= ~(1 << 38)  # Send Messages in Threads
+    with pytest.raises(discord.Forbidden) as refused:
+        await thread.send("Hello")
+    assert refused.value.code == 50013
+    with pytest.raises(discord.Forbidden):
+        await thread.add_user(discord.Object(world.alice.id))
+    bot_role.permissions &= ~(1 << 34)  # Manage Threads
+    with pytest.raises(discord.Forbidden):
+        await thread.edit(archived=True)
+    stored = world.sim.state.channels[thread.id]
+    assert [m.content for m in world.sim.messages_in(stored)] == [
+        "Threads do not inherit Send Messages"
+    ]
+    assert world.sim.messages_in(world.general) == []
+    assert not stored.archived
+    assert stored.thread_member_ids == [world.sim.bot_user.id]
+    world.sim.set_permissions(world.general, bot_role, deny=VIEW_CHANNEL)
+    with pytest.raises(discord.Forbidden) as refused:
+        await general.send("Hello")
+    assert (refused.value.code, refused.value.text) == (50001, "Missing Access")
+
+
+async def test_roles_need_manage_roles_and_must_be_below_the_bot_s_highest(
+    world: World,
+) -> None:
     guild = guild_of(world)
     member = guild.get_member(world.alice.id)
-    role = guild.get_role(world.mentor.id)
+    contributor, mentor = guild.get_role(world.contributor.id), guild.get_role(world.mentor.id)
     assert member is not None
-    assert role is not None
-    world.sim.fail_next("PUT", "/guilds/*/members/*/roles/*", 403)
-    with pytest.raises(discord.Forbidden) as raised:
-        await member.add_roles(role)
-    assert raised.value.code == 50013
-    assert raised.value.status == 403
-    assert world.mentor.id not in world.alice.role_ids
+    assert contributor is not None
+    assert mentor is not None
+    world.sim.move_role(world.guild, world.guild.bot_role, world.mentor.position)
+    assert world.mentor.position > world.guild.bot_role.position > world.contributor.position
+    await member.add_roles(contributor)  # below the bot's role
+    with pytest.raises(discord.Forbidden) as refused:
+        await member.add_roles(mentor)
+    assert (refused.value.code, refused.value.text) == (50013, "Missing Permissions")
+    world.guild.bot_role.permissions &= ~(1 << 28)  # Manage Roles
+    with pytest.raises(discord.Forbidden):
+        await member.remove_roles(contributor)
+    assert world.alice.role_ids == [world.contributor.id]
 
 
 async def test_server_errors_surface_as_discord_server_error(world: World) -> None:
