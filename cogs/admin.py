@@ -10,7 +10,11 @@ from discord.ext import commands
 from bot import __version__
 from bot.app import HeliosBot
 from bot.services import admin
+from bot.text import escape
 from cogs._interactions import PersistentView
+
+# Of the latest failure's reason: an embed field holds 1,024 characters, escaping included.
+FAILURE_SHOWN = 900
 
 REFRESH_ID = "helios:status:refresh"  # stable: buttons on old messages work after a restart
 
@@ -46,6 +50,12 @@ async def status_embed(bot: HeliosBot) -> discord.Embed:
     if failed := report.outbox.get("failed"):
         embed.colour = discord.Colour.orange()
         embed.set_footer(text=f"{failed} message(s) could not be delivered; see the logs.")
+        if report.latest_failure:
+            embed.add_field(
+                name="Latest delivery failure",
+                value=escape(report.latest_failure[:FAILURE_SHOWN]),
+                inline=False,
+            )
     disabled = sorted(bot.disabled_features)
     embed.add_field(name="Features off", value=", ".join(disabled) or "none", inline=False)
     embed.timestamp = bot.clock.now()

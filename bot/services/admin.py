@@ -22,6 +22,9 @@ class Status:
     schema_revision: str | None
     expected_revision: str | None
     outbox: dict[str, int]
+    # Why the latest message that could not be delivered was dropped (Discord's words, and
+    # what to change where the bot can tell: bot/outbox.py, cogs/outbox.py).
+    latest_failure: str | None = None
 
     @property
     def schema_current(self) -> bool:
@@ -34,9 +37,16 @@ async def status(
     async with sessions() as session:
         rows = await session.execute(select(Promise.status, func.count()).group_by(Promise.status))
         outbox = {state: count for state, count in rows.all()}
+        latest_failure = await session.scalar(
+            select(Promise.last_error)
+            .where(Promise.status == "failed")
+            .order_by(Promise.id.desc())
+            .limit(1)
+        )
     return Status(
         database=engine.dialect.name,
         schema_revision=await current_revision(engine),
         expected_revision=expected_revision,
         outbox=outbox,
+        latest_failure=latest_failure,
     )

@@ -112,3 +112,5 @@ async def test_a_champion_role_above_the_bot_s_is_explained_and_the_post_still_g
     status = await run(sandbox, "ines", "helios status")
     (embed,) = status.embeds
     assert embed["footer"]["text"] == "1 message(s) could not be delivered; see the logs."
+    (latest,) = [f for f in embed["fields"] if f["name"] == "Latest delivery failure"]
+    assert "drag the bot's role above @Champion" in latest["value"]
