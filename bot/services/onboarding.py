@@ -21,6 +21,7 @@ from bot.db.models import Newcomer
 from bot.errors import DomainError
 from bot.feature import Context, Feature, Periodic, Permission, Webhook
 from bot.github.ingest import GitHubEvent
+from bot.outbox import promise
 from bot.services import claims, members
 from bot.services.members import Link
 
@@ -51,7 +52,7 @@ FEATURE = Feature(
         ),
     ),
     jobs=(Periodic("claim-follow-up", CLAIM_FOLLOW_UP_INTERVAL, claims.follow_up_claims),),
-    promises=frozenset({"dm"}),
+    promises=frozenset({"dm", "role"}),
     # Finishing /start gives the Newcomer role.
     discord_permissions=lambda _: Permission.MANAGE_ROLES,
 )
@@ -165,10 +166,26 @@ async def choose_experience(
     return await _progress_of(session, row)
 
 
-async def finish(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> bool:
-    """Record the discovery time; True the first time, False if already finished."""
+async def finish(
+    session: AsyncSession, guild_id: int, user_id: int, now: datetime, role_id: int | None = None
+) -> bool:
+    """Record the discovery time and, the first time, promise the member ``role_id`` (the
+    Newcomer role) through the outbox: a refusal (the role above the bot's) is then explained
+    in `/helios status`, not lost after the path was recorded as finished. True the first
+    time, False if already finished."""
     row = await newcomer_row(session, guild_id, user_id, now)
     if (await _progress_of(session, row)).step is not Step.ISSUES:
         return False
     row.finished_at = now
+    if role_id is not None:
+        await promise(
+            session,
+            feature=NAME,
+            guild_id=guild_id,
+            key=f"newcomer-role:{guild_id}:{user_id}",
+            target_kind="role",
+            target_id=user_id,
+            payload={"role_id": role_id, "reason": "finished /start"},
+            now=now,
+        )
     return True

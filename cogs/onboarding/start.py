@@ -208,13 +208,13 @@ class Onboarding(commands.Cog):
         assert interaction.guild is not None
         async with self.bot.runtime.sessions.begin() as session:
             first_time = await onboarding.finish(
-                session, interaction.guild.id, interaction.user.id, self.bot.clock.now()
+                session,
+                interaction.guild.id,
+                interaction.user.id,
+                self.bot.clock.now(),
+                self.settings.newcomer_role_id,
             )
         self._remember(interaction.user.id, None)
-        if first_time and isinstance(interaction.user, discord.Member):
-            role = interaction.guild.get_role(self.settings.newcomer_role_id)
-            if role is not None:
-                await interaction.user.add_roles(role, reason="finished /start")
         await self.show(interaction, await self.current(interaction))
         if first_time:
             # Other features may follow up (mentorship offers a mentor); onboarding knows none.

@@ -113,6 +113,29 @@ async def test_the_whole_path_with_a_verified_link(sandbox: Sandbox) -> None:
     assert newcomer_role in member(sandbox, "ada").role_ids
 
 
+async def test_a_newcomer_role_the_bot_may_not_give_does_not_stop_the_path(
+    sandbox: Sandbox,
+) -> None:
+    """The organiser left the Newcomer role above the bot's: finishing /start still works,
+    and the refusal is explained to organisers in /helios status."""
+    assert sandbox.community is not None
+    guild, newcomer_role = sandbox.community.guild, sandbox.community.roles["Newcomer"]
+    sandbox.discord.move_role(guild, newcomer_role, guild.bot_role.position)
+    await sandbox.restart_bot()  # discord.py reads the roles' order as it connects
+    message = await linked(sandbox, "ada", "ada-codes")
+
+    await sandbox.driver.click(message, label="Finish")
+    await sandbox.settle()
+
+    assert message.embeds[0]["title"] == "You're all set!"
+    assert newcomer_role.id not in member(sandbox, "ada").role_ids
+    status = await sandbox.driver.run_command(
+        member(sandbox, "ines").user, sandbox.community.channels["general"], "helios status"
+    )
+    (failure,) = [f for f in status.embeds[0]["fields"] if f["name"] == "Latest delivery failure"]
+    assert "drag the bot's role above @Newcomer" in failure["value"]
+
+
 async def test_start_again_resumes_where_the_member_stopped(sandbox: Sandbox) -> None:
     shown = await start(sandbox, "bruno")
     assert shown.message is not None

@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.db.models import Claim, Member, Newcomer
+from bot.db.models import Claim, Member, Newcomer, Promise
 from bot.errors import DomainError
 from bot.services import claims, members, onboarding
 from bot.services.onboarding import FEATURE, Progress, Step, end_claims
 from tests.unit.services_helpers import AREAS, GUILD, REPO_ID, World, account
+
+NEWCOMER_ROLE = 100000000000000005
 
 ADA = 1
 
@@ -37,7 +39,7 @@ def test_the_feature_ends_claims_on_closes_and_follows_them_up_every_quarter_hou
         timedelta(minutes=15),
         claims.follow_up_claims,
     )
-    assert FEATURE.promises == {"dm"}
+    assert FEATURE.promises == {"dm", "role"}
 
 
 async def test_a_member_who_never_started_is_at_the_code_of_conduct(world: World) -> None:
@@ -176,12 +178,22 @@ async def test_finishing_records_the_discovery_time_once_and_only_at_the_issues_
     await world.newcomer(ADA, account(11, "ada-codes", world.clock.now()), areas=("docs",))
     finished_at = world.clock.now()
     async with world.sessions.begin() as session:
-        assert await onboarding.finish(session, GUILD, ADA, finished_at) is True
+        assert await onboarding.finish(session, GUILD, ADA, finished_at, NEWCOMER_ROLE) is True
     world.clock.advance(timedelta(days=1))
     async with world.sessions.begin() as session:
-        assert await onboarding.finish(session, GUILD, ADA, world.clock.now()) is False
+        assert (
+            await onboarding.finish(session, GUILD, ADA, world.clock.now(), NEWCOMER_ROLE) is False
+        )
 
     assert (await step(world)).finished_at == finished_at
+    # The Newcomer role is promised once, with the finish, through the outbox.
+    (given,) = await world.rows(Promise)
+    assert (given.key, given.target_kind, given.target_id, given.payload["role_id"]) == (
+        f"newcomer-role:{GUILD}:{ADA}",
+        "role",
+        ADA,
+        NEWCOMER_ROLE,
+    )
 
 
 @pytest.mark.parametrize("how", ["an issue closes", "the holder's pull request is merged"])
