@@ -395,9 +395,8 @@ async def test_giving_back_in_a_claim_by_comment_repository_unassigns_nobody(
     assert [call[0] for call in world.github.calls] == ["comment_once"]
 
 
-async def test_giving_back_while_github_refuses_waits_as_unassigning_until_it_answers(
-    world: World, ada: UserRecord, bruno: UserRecord
-) -> None:
+async def give_back_refused(world: World, ada: UserRecord) -> None:
+    """Ada claims issue 1, and gives it back while GitHub refuses to unassign her."""
     await take(world, ADA, 1)
     (target,) = await held(world)
     # GitHub's webhook for the assignment (newer than the issue as first seen).
@@ -406,8 +405,13 @@ async def test_giving_back_while_github_refuses_waits_as_unassigning_until_it_an
         world.issue(1, title="Explain the frame graph", labels=BEGINNER, assignees=(ada,))
     )
     world.github.failing.add("unassign")
-
     assert await claims.give_back(world.context(), target) is False
+
+
+async def test_giving_back_while_github_refuses_waits_as_unassigning_until_it_answers(
+    world: World, ada: UserRecord, bruno: UserRecord
+) -> None:
+    await give_back_refused(world, ada)
     (row,) = await world.rows(Claim)
     assert (row.status, row.ended_at) == ("unassigning", world.clock.now())
     assert await held(world) == []  # no longer Ada's: it does not count toward her limit
@@ -428,14 +432,7 @@ async def test_giving_back_while_github_refuses_waits_as_unassigning_until_it_an
 async def test_claiming_again_while_github_refused_the_give_back_keeps_the_new_claim(
     world: World, ada: UserRecord
 ) -> None:
-    await take(world, ADA, 1)
-    (target,) = await held(world)
-    world.clock.advance(timedelta(minutes=1))
-    await world.seed(
-        world.issue(1, title="Explain the frame graph", labels=BEGINNER, assignees=(ada,))
-    )
-    world.github.failing.add("unassign")
-    assert await claims.give_back(world.context(), target) is False
+    await give_back_refused(world, ada)
 
     await take(world, ADA, 1)  # she changes her mind: still hers on GitHub, hers again here
     assert sorted(row.status for row in await world.rows(Claim)) == ["active", "withdrawn"]
