@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from bot.clock import ManualClock
-from bot.sandbox.community import Sandbox
+from bot.sandbox.community import DemoCommunity, Sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +27,16 @@ def _database_at_head(tmp_path: Path, migrated_sqlite: str) -> None:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(tmp_path, clock)
+def sections() -> Callable[[DemoCommunity], str] | None:
+    """The config sections the demo community adds; a feature's tests override it."""
+    return None
+
+
+@pytest.fixture
+async def sandbox(
+    tmp_path: Path, clock: ManualClock, sections: Callable[[DemoCommunity], str] | None
+) -> AsyncIterator[Sandbox]:
+    sandbox = Sandbox(tmp_path, clock, sections=sections)
     await sandbox.start()
     try:
         yield sandbox

@@ -5,9 +5,8 @@ given the Champion role, and February's champion taking it over on 1 March."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -20,20 +19,15 @@ from tests.e2e.test_recognition import first_merge, recognition
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
-    """The demo community with one champion a month, who holds its Champion role (the clock
-    starts on Monday 5 January 2026)."""
+def sections() -> Callable[[DemoCommunity], str]:
+    """One champion a month, who holds its Champion role (the clock starts on Monday 5
+    January 2026)."""
 
-    def sections(community: DemoCommunity) -> str:
+    def with_champion(community: DemoCommunity) -> str:
         role = community.roles["Champion"]
         return recognition(community) + f"champions = 1\nchampion_role_id = {role.id}\n"
 
-    sandbox = Sandbox(tmp_path, clock, sections=sections)
-    await sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        await sandbox.stop()
+    return with_champion
 
 
 async def on(sandbox: Sandbox, clock: ManualClock, month: int, day: int, hour: int) -> None:

@@ -4,28 +4,20 @@ month that isn't one is explained; anyone else is refused."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.sandbox.community import Sandbox
+from bot.sandbox.community import DemoCommunity, Sandbox
 from tests.e2e.test_mentorship import run
 from tests.e2e.test_onboarding import linked
 from tests.e2e.test_recognition import first_merge, recognition
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
-    """The demo community with recognition on; its clock starts on Monday 5 January 2026 at
-    09:00 UTC."""
-    sandbox = Sandbox(tmp_path, clock, sections=recognition)
-    await sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        await sandbox.stop()
+def sections() -> Callable[[DemoCommunity], str]:
+    """Recognition on; the clock starts on Monday 5 January 2026 at 09:00 UTC."""
+    return recognition
 
 
 async def test_organisers_get_the_newsletter_as_a_file(sandbox: Sandbox) -> None:

@@ -6,9 +6,8 @@ spotlight in its channel with an embed per person, `/spotlight skip` and opting 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -30,15 +29,10 @@ def recognition(community: DemoCommunity) -> str:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
-    """The demo community with recognition on (the clock starts on Monday 5 January 2026 at
-    09:00 UTC: the first spotlight is on Monday 12 January at 15:00)."""
-    sandbox = Sandbox(tmp_path, clock, sections=recognition)
-    await sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        await sandbox.stop()
+def sections() -> Callable[[DemoCommunity], str]:
+    """Recognition on (the clock starts on Monday 5 January 2026 at 09:00 UTC: the first
+    spotlight is on Monday 12 January at 15:00)."""
+    return recognition
 
 
 async def at(sandbox: Sandbox, clock: ManualClock, day: int, hour: int, minute: int = 0) -> None:

@@ -5,9 +5,8 @@ first pull request is told how soon a review usually comes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -32,15 +31,9 @@ def service_levels(community: DemoCommunity) -> str:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
-    """The demo community with service levels on (the clock starts on Monday 5 January 2026
-    at 09:00 UTC)."""
-    sandbox = Sandbox(tmp_path, clock, sections=service_levels)
-    await sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        await sandbox.stop()
+def sections() -> Callable[[DemoCommunity], str]:
+    """Service levels on (the clock starts on Monday 5 January 2026 at 09:00 UTC)."""
+    return service_levels
 
 
 async def at(

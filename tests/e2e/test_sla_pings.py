@@ -7,9 +7,8 @@ snooze` is for maintainers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -38,13 +37,8 @@ def service_levels(community: DemoCommunity) -> str:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(tmp_path, clock, sections=service_levels)
-    await sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        await sandbox.stop()
+def sections() -> Callable[[DemoCommunity], str]:
+    return service_levels
 
 
 async def hours_pass(sandbox: Sandbox, hours: float) -> list[Message]:
