@@ -26,19 +26,19 @@ import random
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from benchmarks.sla_scan import (
     NOW,
     REPOSITORIES,
     Figures,
     Rows,
     arguments,
-    fill,
     history,
     on_each_database,
     timed_read,
 )
 from bot.config import Settings
-from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import GitHubIssue
 from bot.db.reader import Reader
 from bot.services.recognition.newsletter import INSTANT, compose
@@ -85,31 +85,30 @@ def with_merges_and_labels(rows: Rows, seed: int) -> Rows:
     return {**rows, GitHubIssue: issues}
 
 
-async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> None:
-    engine = create_engine(url)
-    await fill(engine, rows)
-    reader = Reader(engine, create_session_factory(engine))
+async def measure(
+    name: str,
+    sessions: async_sessionmaker[AsyncSession],
+    reader: Reader,
+    args: argparse.Namespace,
+    rows: Any,
+) -> None:
     configured = settings()
     may = (datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC) - INSTANT)
     april = (datetime(2026, 4, 1, tzinfo=UTC), may[0] - INSTANT)
 
     read = functools.partial(timed_read, reader)
 
-    try:
-        reads: list[tuple[str, Any]] = [
-            ("compose, May 2026", lambda s: compose(s, configured, 1, MAY, NOW)),
-            ("service levels, May", lambda s: scan.measure(s, configured, [may])),
-            ("service levels, May and April", lambda s: scan.measure(s, configured, [may, april])),
-        ]
-        for label, work in reads:
-            figures = Figures()
-            for _ in range(args.runs):
-                found = await read(figures, work)
-            size = f"; {len(found)} characters" if isinstance(found, str) else ""
-            print(figures.line(f"{name}: {label}", size), flush=True)
-    finally:
-        await reader.close()
-        await engine.dispose()
+    reads: list[tuple[str, Any]] = [
+        ("compose, May 2026", lambda s: compose(s, configured, 1, MAY, NOW)),
+        ("service levels, May", lambda s: scan.measure(s, configured, [may])),
+        ("service levels, May and April", lambda s: scan.measure(s, configured, [may, april])),
+    ]
+    for label, work in reads:
+        figures = Figures()
+        for _ in range(args.runs):
+            found = await read(figures, work)
+        size = f"; {len(found)} characters" if isinstance(found, str) else ""
+        print(figures.line(f"{name}: {label}", size), flush=True)
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -35,6 +35,7 @@ import time
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks.sla_scan import (
     CONTRIBUTORS,
@@ -44,14 +45,12 @@ from benchmarks.sla_scan import (
     Rows,
     Stalls,
     arguments,
-    fill,
     history,
     on_each_database,
     timed_read,
 )
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import (
     Champion,
     ChampionsMonth,
@@ -247,13 +246,13 @@ def recognition(rows: Rows, args: argparse.Namespace) -> None:
                     )
 
 
-async def measure(name: str, url: str, args: argparse.Namespace, rows: Rows) -> None:
-    engine = create_engine(url)
-    started = time.perf_counter()
-    await fill(engine, rows)
-    print(f"{name}: history written in {time.perf_counter() - started:.1f} s", flush=True)
-    sessions = create_session_factory(engine)
-    reader = Reader(engine, sessions)
+async def measure(
+    name: str,
+    sessions: async_sessionmaker[AsyncSession],
+    reader: Reader,
+    args: argparse.Namespace,
+    rows: Rows,
+) -> None:
     configured = settings()
     context = Context(configured, ManualClock(DUE), sessions, None, read=reader)
 
@@ -269,49 +268,41 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Rows) -> 
             await session.execute(delete(ConsentAsk).where(ConsentAsk.week == WEEK))
             await session.execute(delete(Promise))
 
-    try:
-        week, month = Figures(), Figures()
-        for _ in range(args.runs):
-            found = await read(
-                week, lambda s: spotlight.candidates(s, configured, GUILD, WEEK, DUE)
-            )
-        print(
-            week.line(
-                "spotlight.candidates, a week",
-                f"; {len(found.ranked)} candidates, {len(found.featured)} featured",
-            ),
-            flush=True,
-        )
-        for _ in range(args.runs):
-            named = await read(
-                month, lambda s: champions.candidates(s, configured, GUILD, MONTH, DUE)
-            )
-        print(
-            month.line(
-                "champions.candidates, a month",
-                f"; {len(named.ranked)} candidates, {len(named.champions)} champions",
-            ),
-            flush=True,
-        )
+    week, month = Figures(), Figures()
+    for _ in range(args.runs):
+        found = await read(week, lambda s: spotlight.candidates(s, configured, GUILD, WEEK, DUE))
+    print(
+        week.line(
+            "spotlight.candidates, a week",
+            f"; {len(found.ranked)} candidates, {len(found.featured)} featured",
+        ),
+        flush=True,
+    )
+    for _ in range(args.runs):
+        named = await read(month, lambda s: champions.candidates(s, configured, GUILD, MONTH, DUE))
+    print(
+        month.line(
+            "champions.candidates, a month",
+            f"; {len(named.ranked)} candidates, {len(named.champions)} champions",
+        ),
+        flush=True,
+    )
 
-        job = Figures()
-        for _ in range(args.runs):
-            await undo()
-            async with Stalls() as stalls:
-                wall, cpu = time.perf_counter(), time.process_time()
-                await run_spotlight(context)
-                job.wall.append((time.perf_counter() - wall) * 1000)
-                job.cpu.append((time.process_time() - cpu) * 1000)
-            job.stall.append(stalls.longest)
-        async with sessions() as session:
-            decided = (
-                await spotlight.decided(session, GUILD, WEEK),
-                await champions.decided(session, GUILD, MONTH),
-            )
-        print(job.line("the job, both due", f"; spotlight {decided[0]}, champions {decided[1]}"))
-    finally:
-        await reader.close()
-        await engine.dispose()
+    job = Figures()
+    for _ in range(args.runs):
+        await undo()
+        async with Stalls() as stalls:
+            wall, cpu = time.perf_counter(), time.process_time()
+            await run_spotlight(context)
+            job.wall.append((time.perf_counter() - wall) * 1000)
+            job.cpu.append((time.process_time() - cpu) * 1000)
+        job.stall.append(stalls.longest)
+    async with sessions() as session:
+        decided = (
+            await spotlight.decided(session, GUILD, WEEK),
+            await champions.decided(session, GUILD, MONTH),
+        )
+    print(job.line("the job, both due", f"; spotlight {decided[0]}, champions {decided[1]}"))
 
 
 async def main(args: argparse.Namespace) -> None:

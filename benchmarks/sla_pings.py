@@ -23,11 +23,11 @@ import time
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from benchmarks.sla_scan import NOW, REPOSITORIES, arguments, fill, history, on_each_database
+from benchmarks.sla_scan import NOW, REPOSITORIES, arguments, history, on_each_database
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import Promise
 from bot.db.reader import Reader
 from bot.feature import Context
@@ -50,11 +50,13 @@ def settings() -> Settings:
     )
 
 
-async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> None:
-    engine = create_engine(url)
-    await fill(engine, rows)
-    sessions = create_session_factory(engine)
-    reader = Reader(engine, sessions)
+async def measure(
+    name: str,
+    sessions: async_sessionmaker[AsyncSession],
+    reader: Reader,
+    args: argparse.Namespace,
+    rows: Any,
+) -> None:
     context = Context(settings(), ManualClock(NOW), sessions, None, read=reader)
 
     async def run() -> tuple[float, float]:
@@ -66,25 +68,21 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
         async with sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(Promise)) or 0)
 
-    try:
-        first_wall, first_cpu = await run()
-        count = await promised()
-        print(
-            f"{name}: first run {first_wall:7.1f} ms (CPU {first_cpu:7.1f} ms), "
-            f"{count} messages promised",
-            flush=True,
-        )
-        runs = [await run() for _ in range(args.runs)]
-        print(
-            f"{name}: later runs median {statistics.median(w for w, _ in runs):7.1f} ms, "
-            f"best {min(w for w, _ in runs):7.1f} ms, "
-            f"CPU {statistics.median(c for _, c in runs):7.1f} ms; "
-            f"{await promised() - count} more messages promised",
-            flush=True,
-        )
-    finally:
-        await reader.close()
-        await engine.dispose()
+    first_wall, first_cpu = await run()
+    count = await promised()
+    print(
+        f"{name}: first run {first_wall:7.1f} ms (CPU {first_cpu:7.1f} ms), "
+        f"{count} messages promised",
+        flush=True,
+    )
+    runs = [await run() for _ in range(args.runs)]
+    print(
+        f"{name}: later runs median {statistics.median(w for w, _ in runs):7.1f} ms, "
+        f"best {min(w for w, _ in runs):7.1f} ms, "
+        f"CPU {statistics.median(c for _, c in runs):7.1f} ms; "
+        f"{await promised() - count} more messages promised",
+        flush=True,
+    )
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -52,7 +52,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import delete, insert, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -276,13 +276,13 @@ async def timed_read(reader: Reader, figures: Figures, work: Callable[[Session],
     return found
 
 
-async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> None:
-    engine = create_engine(url)
-    started = time.perf_counter()
-    await fill(engine, rows)
-    print(f"{name}: history written in {time.perf_counter() - started:.1f} s", flush=True)
-    sessions = create_session_factory(engine)
-    reader = Reader(engine, sessions)
+async def measure(
+    name: str,
+    sessions: async_sessionmaker[AsyncSession],
+    reader: Reader,
+    args: argparse.Namespace,
+    rows: Any,
+) -> None:
     wall, business = settings(business_days=False), settings(business_days=True)
     rng = random.Random(args.seed)
     open_keys = [
@@ -315,56 +315,55 @@ async def measure(name: str, url: str, args: argparse.Namespace, rows: Any) -> N
                     .values(revision=GitHubIssue.revision + 1)
                 )
 
-    try:
-        cold = Figures()
-        found = None
-        for run in range(args.runs):
-            if run:
-                async with sessions.begin() as session:
-                    await session.execute(delete(SlaWait))
-            found = await refreshed(cold)
-        print(cold.line("refresh, cold (empty store)", f"; {found} rows"), flush=True)
+    cold = Figures()
+    found = None
+    for run in range(args.runs):
+        if run:
+            async with sessions.begin() as session:
+                await session.execute(delete(SlaWait))
+        found = await refreshed(cold)
+    print(cold.line("refresh, cold (empty store)", f"; {found} rows"), flush=True)
 
-        reads: list[tuple[str, Callable[[Session], Any]]] = [
-            ("open_waits, wall clock", lambda session: open_waits(session, wall, NOW)),
-            ("open_waits, business days", lambda session: open_waits(session, business, NOW)),
-        ]
-        for label, work in reads:
-            figures = Figures()
-            for _ in range(args.runs):
-                found = await read(figures, work)
-            goal = f" (goal <= {GOAL_MS:.0f} ms)" if name == "SQLite" else ""
-            print(figures.line(label + ", store fresh", f"; {len(found)} waits{goal}"), flush=True)
-
-        stale, refresh_figures = Figures(), Figures()
+    reads: list[tuple[str, Callable[[Session], Any]]] = [
+        ("open_waits, wall clock", lambda session: open_waits(session, wall, NOW)),
+        ("open_waits, business days", lambda session: open_waits(session, business, NOW)),
+    ]
+    for label, work in reads:
+        figures = Figures()
         for _ in range(args.runs):
-            await touch(args.changed)
-            found = await read(stale, reads[0][1])
-            assert await refreshed(refresh_figures) == args.changed
-        print(stale.line(f"open_waits, {args.changed} items stale"), flush=True)
-        print(refresh_figures.line(f"refresh after {args.changed} changed"), flush=True)
+            found = await read(figures, work)
+        goal = f" (goal <= {GOAL_MS:.0f} ms)" if name == "SQLite" else ""
+        print(figures.line(label + ", store fresh", f"; {len(found)} waits{goal}"), flush=True)
 
-        share = Figures()
-        for _ in range(args.runs):
-            found = await read(
-                share, lambda session: met_share(session, wall, NOW - timedelta(days=30), NOW)
-            )
-        decided = sum(s.total for s in found)
-        print(share.line("met_share, 30 days", f"; {decided} decided waits"), flush=True)
+    stale, refresh_figures = Figures(), Figures()
+    for _ in range(args.runs):
+        await touch(args.changed)
+        found = await read(stale, reads[0][1])
+        assert await refreshed(refresh_figures) == args.changed
+    print(stale.line(f"open_waits, {args.changed} items stale"), flush=True)
+    print(refresh_figures.line(f"refresh after {args.changed} changed"), flush=True)
 
-        report = Figures()
-        for _ in range(args.runs):
-            found = await read(
-                report, lambda session: embed(status(session, business, NOW), "Service levels")
-            )
-        shown = len(found["fields"])
-        print(report.line("status, business days", f"; {shown} repositories shown"), flush=True)
-    finally:
-        await reader.close()
-        await engine.dispose()
+    share = Figures()
+    for _ in range(args.runs):
+        found = await read(
+            share, lambda session: met_share(session, wall, NOW - timedelta(days=30), NOW)
+        )
+    decided = sum(s.total for s in found)
+    print(share.line("met_share, 30 days", f"; {decided} decided waits"), flush=True)
+
+    report = Figures()
+    for _ in range(args.runs):
+        found = await read(
+            report, lambda session: embed(status(session, business, NOW), "Service levels")
+        )
+    shown = len(found["fields"])
+    print(report.line("status, business days", f"; {shown} repositories shown"), flush=True)
 
 
-Measure = Callable[[str, str, argparse.Namespace, Rows], Awaitable[None]]
+# A benchmark on one database: its name, sessions and Reader, the options, the history.
+Measure = Callable[
+    [str, async_sessionmaker[AsyncSession], Reader, argparse.Namespace, Rows], Awaitable[None]
+]
 
 
 def arguments(description: str) -> argparse.ArgumentParser:
@@ -391,7 +390,8 @@ async def on_each_database(measure: Measure, args: argparse.Namespace, rows: Row
     counts = ", ".join(f"{len(r)} {model.__tablename__}" for model, r in rows.items())
     print(f"history: {counts}", flush=True)
     with tempfile.TemporaryDirectory() as directory:
-        await measure("SQLite", f"sqlite+aiosqlite:///{Path(directory) / 'helios.db'}", args, rows)
+        url = f"sqlite+aiosqlite:///{Path(directory) / 'helios.db'}"
+        await _measure_on("SQLite", url, measure, args, rows)
     scratch = f"helios_bench_{uuid.uuid4().hex[:12]}"
     try:
         admin = await asyncpg.connect(args.postgres_url, timeout=5)
@@ -401,10 +401,29 @@ async def on_each_database(measure: Measure, args: argparse.Namespace, rows: Row
     try:
         await admin.execute(f'CREATE DATABASE "{scratch}"')
         url = make_url(args.postgres_url).set(database=scratch)
-        await measure("PostgreSQL", url.render_as_string(hide_password=False), args, rows)
+        await _measure_on(
+            "PostgreSQL", url.render_as_string(hide_password=False), measure, args, rows
+        )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
         await admin.close()
+
+
+async def _measure_on(
+    name: str, url: str, measure: Measure, args: argparse.Namespace, rows: Rows
+) -> None:
+    """``measure`` on the database at ``url``, once the history is written to it."""
+    engine = create_engine(url)
+    started = time.perf_counter()
+    await fill(engine, rows)
+    print(f"{name}: history written in {time.perf_counter() - started:.1f} s", flush=True)
+    sessions = create_session_factory(engine)
+    reader = Reader(engine, sessions)
+    try:
+        await measure(name, sessions, reader, args, rows)
+    finally:
+        await reader.close()
+        await engine.dispose()
 
 
 async def main(args: argparse.Namespace) -> None:
