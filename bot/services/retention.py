@@ -109,7 +109,7 @@ FEATURE = Feature(
 
 async def member_left(context: Context, user_id: int) -> None:
     """Free the member's claims and stop what was promised to them; forget them later."""
-    now = context.clock.now()
+    now, mentoring = context.clock.now(), context.settings.mentorship is not None
     async with context.sessions.begin() as session:
         await session.execute(
             update(Newcomer)
@@ -126,17 +126,14 @@ async def member_left(context: Context, user_id: int) -> None:
         # over, and their mentoring is left as it is.
         never_started = await session.get(Newcomer, (context.guild_id, user_id)) is None
         held = await _let_go(session, context, user_id, "the member left the server")
-        if never_started and context.settings.mentorship is None:
+        if never_started and not mentoring:
             await session.execute(
                 delete(Member).where(Member.guild_id == context.guild_id, Member.user_id == user_id)
             )
             await _forget_recognition(session, context.guild_id, user_id)
     for target in held:
         await claims.give_back(context, target)
-    mentoring_handed_over = context.settings.mentorship is not None
-    if (never_started and mentoring_handed_over) or (
-        context.settings.retention.departed_member_days == 0
-    ):
+    if (never_started and mentoring) or context.settings.retention.departed_member_days == 0:
         async with context.sessions.begin() as session:
             await forget(session, context.guild_id, user_id, now)
 
